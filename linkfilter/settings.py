@@ -1,0 +1,115 @@
+"""Every knob of a run, validated once, as a frozen value object."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import string
+from typing import Pattern
+
+from linkfilter import __version__
+
+DEFAULT_WORKERS = 8
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_BYTES = 1024 * 1024
+DEFAULT_MAX_REDIRECTS = 5
+DEFAULT_FORMAT = "{host}: {title}"
+DEFAULT_USER_AGENT = f"linkfilter/{__version__}"
+DEFAULT_ACCEPT_LANGUAGE = "en;q=0.9, *;q=0.5"
+DEFAULT_CACHE_TTL = 3600.0
+DEFAULT_MAX_TITLE = 200
+
+#: Fields a ``--format`` template may name.
+FORMAT_FIELDS = (
+    "url",
+    "final_url",
+    "host",
+    "title",
+    "status",
+    "content_type",
+    "charset",
+    "line",
+    "elapsed",
+)
+
+
+class SettingsError(ValueError):
+    """Raised when a setting is out of range; the message names the option."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything one run needs to know; the defaults are the documented ones."""
+
+    workers: int = DEFAULT_WORKERS
+    timeout: float = DEFAULT_TIMEOUT
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    format: str = DEFAULT_FORMAT
+    json: bool = False
+    no_echo: bool = False
+    dry_run: bool = False
+    allow_private: bool = False
+    user_agent: str = DEFAULT_USER_AGENT
+    accept_language: str = DEFAULT_ACCEPT_LANGUAGE
+    exclude: tuple[Pattern[str], ...] = ()
+    cache_ttl: float = DEFAULT_CACHE_TTL
+    quiet: bool = False
+    stats: bool = False
+    max_title: int = DEFAULT_MAX_TITLE
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise SettingsError("--workers must be at least 1")
+        if not self.timeout > 0:
+            raise SettingsError("--timeout must be more than 0 seconds")
+        if self.max_bytes < 1:
+            raise SettingsError("--max-bytes must be at least 1")
+        if self.max_redirects < 0:
+            raise SettingsError("--max-redirects must be 0 or more")
+        if self.cache_ttl < 0:
+            raise SettingsError("--cache-ttl must be 0 or more")
+        if self.max_title < 0:
+            raise SettingsError("--max-title must be 0 or more")
+        for text in (self.user_agent, self.accept_language):
+            if any(ord(c) < 32 or ord(c) == 127 for c in text):
+                raise SettingsError("header values may not hold control characters")
+        check_template(self.format)
+
+    def excluded(self, found: str) -> bool:
+        """Tell whether a URL, as found in the text, matches an ``--exclude``."""
+        return any(p.search(found) for p in self.exclude)
+
+
+def check_template(template: str) -> None:
+    """Raise SettingsError unless ``template`` formats with the known fields."""
+    try:
+        names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as e:
+        raise SettingsError(f"bad --format template: {e}") from e
+    for name in names:
+        base = re.split(r"[.\[]", name, maxsplit=1)[0]
+        if base == "" or base.isdigit():
+            raise SettingsError("bad --format template: fields must be named, e.g. {title}")
+        if base not in FORMAT_FIELDS:
+            raise SettingsError(
+                f"bad --format template: unknown field {{{base}}} "
+                f"(known: {', '.join(FORMAT_FIELDS)})"
+            )
+    sample = dict.fromkeys(FORMAT_FIELDS, "x")
+    sample.update(status=200, line=1, elapsed=0.5)
+    try:
+        template.format(**sample)
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:
+        raise SettingsError(f"bad --format template: {e}") from e
+
+
+def compile_excludes(patterns: tuple[str, ...] | list[str]) -> tuple[Pattern[str], ...]:
+    """Compile ``--exclude`` patterns, naming the bad one in the error."""
+    out = []
+    for p in patterns:
+        try:
+            out.append(re.compile(p))
+        except re.error as e:
+            raise SettingsError(f"bad --exclude regex {p!r}: {e}") from e
+    return tuple(out)
