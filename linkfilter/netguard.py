@@ -221,7 +221,7 @@ def _lookup_name(host: str) -> bytes:
     name = host
     if name.startswith("[") and name.endswith("]"):
         name = name[1:-1]
-    if len(name) > 1 and name.endswith("."):
+    if name.endswith("."):
         name = name[:-1]
     if not name:
         raise BadURL("empty host name")
