@@ -1,0 +1,113 @@
+"""Which bytes a result becomes: text template, JSON Lines, stderr line.
+
+Everything a server could have chosen (titles, reasons, redirect targets) is
+made terminal-safe here before it is printed, whatever the output mode.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from linkfilter.result import Result
+
+# C0 and C1 controls, DEL, and the bidi embeddings/overrides/isolates.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+#: Fields of the JSON record, in the order they are written.
+JSON_FIELDS = (
+    "url",
+    "final_url",
+    "host",
+    "line",
+    "status",
+    "title",
+    "content_type",
+    "content_length",
+    "charset",
+    "charset_source",
+    "error",
+    "reason",
+    "elapsed",
+    "cached",
+)
+
+
+def safe(text: str | None) -> str | None:
+    """Drop characters that could move the cursor, retitle the terminal or reorder a line."""
+    if text is None:
+        return None
+    return _UNSAFE.sub("", text)
+
+
+def human_size(n: int) -> str:
+    """Bytes as people read them: ``512 B``, ``19.5 KiB``, ``3.2 MiB``."""
+    if n < 1024:
+        return f"{n} B"
+    size = float(n)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        size /= 1024
+        if size < 1024 or unit == "TiB":
+            return f"{size:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def summary(content_type: str | None, content_length: int | None) -> str:
+    """Stand-in for the title of a page that is not HTML: ``[image/png, 19.5 KiB]``."""
+    parts = [safe(content_type) or "unknown type"]
+    if content_length is not None:
+        parts.append(human_size(content_length))
+    return "[" + ", ".join(parts) + "]"
+
+
+def text_line(result: Result, template: str) -> str | None:
+    """The ``--format`` line for a result, or None when there is nothing to print.
+
+    A failure, or an HTML page without a title, prints nothing on stdout.
+    """
+    if not result.ok:
+        return None
+    title = result.title
+    if title is None and result.content_type is not None and not is_html_type(result.content_type):
+        title = summary(result.content_type, result.content_length)
+    if title is None:
+        return None
+    fields = {
+        "url": safe(result.url),
+        "final_url": safe(result.final_url) or "",
+        "host": safe(result.host),
+        "title": safe(title),
+        "status": result.status if result.status is not None else "",
+        "content_type": safe(result.content_type) or "",
+        "charset": result.charset or "",
+        "line": result.line,
+        "elapsed": round(result.elapsed, 3),
+    }
+    return safe(template.format(**fields))
+
+
+def dry_run_line(result: Result) -> str:
+    """Text mode under ``--dry-run``: the URL that would be fetched."""
+    return safe(result.url) or ""
+
+
+def error_line(result: Result) -> str:
+    """The stderr report of a failure: ``linkfilter: <url>: <reason>``."""
+    return f"linkfilter: {safe(result.url)}: {safe(result.reason)}"
+
+
+def json_line(result: Result) -> str:
+    """One JSON Lines record; strings are terminal-safe, non-ASCII kept readable."""
+    record = {}
+    for name in JSON_FIELDS:
+        value = getattr(result, name)
+        if isinstance(value, str):
+            value = safe(value)
+        elif name == "elapsed":
+            value = round(value, 3)
+        record[name] = value
+    return json.dumps(record, ensure_ascii=False)
+
+
+def is_html_type(content_type: str) -> bool:
+    return content_type in ("text/html", "application/xhtml+xml")

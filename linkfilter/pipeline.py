@@ -1,0 +1,245 @@
+"""reader -> queue -> workers -> writer: the program itself, without error handling.
+
+The main thread reads the input in large chunks, hands every byte to the
+writer at once, and queues the URLs it finds on a bounded queue (a full queue
+pauses reading; nothing is dropped). Downloader threads, started on the first
+URL, turn URLs into Results and hand them to the writer. At EOF the queue is
+drained, then a ``threading.Event`` and one sentinel per worker stop them.
+SIGINT and SIGTERM end the process at once, without draining.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from typing import BinaryIO
+
+from linkfilter.cache import ResultCache
+from linkfilter.errors import BadURL
+from linkfilter.output import dry_run_line, error_line, json_line, text_line
+from linkfilter.result import Result
+from linkfilter.scan import MAX_SCAN, CandidateLines
+from linkfilter.settings import Settings
+from linkfilter.urls import display_host, find_urls, normalize_for_fetch
+from linkfilter.worker import describe, failure
+from linkfilter.writer import ExitStatus, Writer
+
+#: Bytes asked of the input per read, as ``cat`` does.
+READ_SIZE = 128 * 1024
+
+#: URLs waiting for a worker, per worker, before reading pauses.
+QUEUE_PER_WORKER = 4
+
+
+@dataclasses.dataclass
+class Stats:
+    """Counters for ``--stats``; updated under the pipeline's lock."""
+
+    lines: int = 0
+    urls: int = 0
+    fetched: int = 0
+    cached: int = 0
+    failed: int = 0
+    started: float = dataclasses.field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        took = time.monotonic() - self.started
+        return (
+            f"linkfilter: {self.lines} lines, {self.urls} URLs, {self.fetched} fetched, "
+            f"{self.cached} cached, {self.failed} failed, {took:.2f}s"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    key: str  # normalised URL, what is fetched and cached
+    url: str  # URL as reported
+    line: int
+    host: str
+    queued: float
+
+
+class Pipeline:
+    """One run over a list of inputs; ``run`` returns the exit status."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        stdin: BinaryIO | None = None,
+        stdout: BinaryIO | None = None,
+        stderr: BinaryIO | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stdin = stdin if stdin is not None else _binary(sys.stdin)
+        self.writer = Writer(
+            stdout if stdout is not None else _binary(sys.stdout),
+            stderr if stderr is not None else _binary(sys.stderr),
+        )
+        self.stats = Stats()
+        self.cache: ResultCache[_Job] = ResultCache(settings.cache_ttl)
+        self.jobs: queue.Queue[_Job | None] = queue.Queue(settings.workers * QUEUE_PER_WORKER)
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
+
+    # -- main thread ----------------------------------------------------------------
+    def run(self, names: list[str]) -> ExitStatus:
+        status = ExitStatus.OK
+        lines = CandidateLines(MAX_SCAN)
+        self.writer.start()
+        for name in names or ["-"]:
+            if not self._read(name, lines):
+                status = ExitStatus.ERROR
+        for number, raw in lines.finish():
+            self._dispatch(number, raw)
+        self.stats.lines = lines.lines
+        self.writer.eof()
+        self.jobs.join()
+        self._stop_workers()
+        if self.settings.stats:
+            self.writer.err(self.stats.line())
+        self.writer.close()
+        return status
+
+    def _read(self, name: str, lines: CandidateLines) -> bool:
+        """Copy one input to the writer and dispatch its URLs; False if it failed."""
+        try:
+            stream = self.stdin if name == "-" else open(name, "rb", buffering=0)
+            if stream is None:
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        except OSError as e:
+            self.writer.err(f"linkfilter: {name}: {e.strerror or e}")
+            return False
+        echo = not self.settings.no_echo
+        read = getattr(stream, "read1", stream.read)
+        try:
+            while True:
+                data = read(READ_SIZE)
+                if not data:
+                    return True
+                if echo:
+                    self.writer.echo(data)
+                for number, raw in lines.feed(data):
+                    self._dispatch(number, raw)
+        except OSError as e:
+            self.writer.err(f"linkfilter: {name}: {e.strerror or e}")
+            return False
+        finally:
+            if stream is not self.stdin:
+                stream.close()
+
+    def _dispatch(self, number: int, raw: bytes) -> None:
+        text = raw.decode("utf-8", "surrogateescape")
+        settings = self.settings
+        for found in find_urls(text):
+            if settings.excluded(found.text):
+                continue
+            with self._lock:
+                self.stats.urls += 1
+            host = display_host(found.url)
+            if settings.dry_run:
+                self._emit(Result(url=found.url, line=number, host=host))
+                continue
+            try:
+                key = normalize_for_fetch(found.url)
+            except BadURL as e:
+                self._emit(failure(found.url, number, host, e, 0.0))
+                continue
+            job = _Job(key, found.url, number, host, time.monotonic())
+            hit = self.cache.claim(key, job)
+            if isinstance(hit, Result):
+                self._emit(hit.reused(url=job.url, line=number, host=host, elapsed=0.0))
+            elif hit is None:
+                self._start_worker()
+                self.jobs.put(job)
+
+    def _start_worker(self) -> None:
+        """Start the downloader threads on the first URL, so plain text never pays for them."""
+        if self._workers:
+            return
+        for i in range(self.settings.workers):
+            t = threading.Thread(target=self._work, name=f"linkfilter-worker-{i}", daemon=True)
+            t.start()
+            self._workers.append(t)
+
+    def _stop_workers(self) -> None:
+        self.stop.set()
+        for _ in self._workers:
+            self.jobs.put(None)
+        for t in self._workers:
+            t.join()
+
+    # -- downloader threads ---------------------------------------------------------
+    def _work(self) -> None:
+        from linkfilter.fetch import Fetcher
+
+        fetcher = Fetcher(self.settings)
+        try:
+            while True:
+                job = self.jobs.get()
+                try:
+                    if job is None or self.stop.is_set():
+                        return
+                    with self._lock:
+                        self.stats.fetched += 1
+                    result = describe(fetcher, job.key, job.url, job.line, job.host, self.settings)
+                    self._emit(result)
+                    now = time.monotonic()
+                    for other in self.cache.complete(job.key, result):
+                        reused = result.reused(
+                            url=other.url, line=other.line, host=other.host, elapsed=now - other.queued
+                        )
+                        self._emit(reused)
+                finally:
+                    self.jobs.task_done()
+        finally:
+            fetcher.close()
+
+    # -- any thread -------------------------------------------------------------------
+    def _emit(self, result: Result) -> None:
+        """Hand one result to the writer in the chosen output mode."""
+        settings = self.settings
+        with self._lock:
+            self.stats.cached += result.cached
+            self.stats.failed += not result.ok
+        if settings.json:
+            self.writer.out(json_line(result))
+        elif settings.dry_run:
+            self.writer.out(dry_run_line(result))
+        else:
+            line = text_line(result, settings.format)
+            if line is not None:
+                self.writer.out(line)
+        if not result.ok and not settings.quiet:
+            self.writer.err(error_line(result))
+
+
+def _binary(stream) -> BinaryIO | None:
+    """The byte stream under a text stream (None when the descriptor is closed)."""
+    if stream is None:
+        return None
+    return getattr(stream, "buffer", stream)
+
+
+def install_signal_handlers() -> dict:
+    """SIGINT and SIGTERM end the process at once: no draining, no traceback.
+
+    Returns the previous handlers, for ``restore_signal_handlers``.
+    """
+
+    def handler(signum, frame):
+        os._exit(ExitStatus.INTERRUPTED if signum == signal.SIGINT else ExitStatus.TERMINATED)
+
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def restore_signal_handlers(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)

@@ -1,0 +1,43 @@
+"""The outcome of looking up one URL found on one input line."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What the pipeline prints for one URL: a page's title, or why there is none.
+
+    ``url`` is the URL as found with ``http://`` in front of ``www.`` links;
+    ``error`` is a stable short code (``timeout``, ``http-404``...) and ``reason``
+    the sentence for people; both are None on success.
+    """
+
+    url: str
+    line: int
+    host: str
+    final_url: str | None = None
+    status: int | None = None
+    title: str | None = None
+    content_type: str | None = None
+    content_length: int | None = None
+    charset: str | None = None
+    charset_source: str | None = None
+    error: str | None = None
+    reason: str | None = None
+    elapsed: float = 0.0
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def reused(self, *, url: str, line: int, host: str, elapsed: float) -> Result:
+        """The same outcome reported for another occurrence, marked as cached."""
+        return dataclasses.replace(
+            self, url=url, line=line, host=host, elapsed=elapsed, cached=True
+        )
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)

@@ -1,0 +1,74 @@
+"""One URL in, one Result out: the fetcher and the title layer joined.
+
+Runs on the downloader threads. Every failure, expected or not, becomes a
+Result with an error code: one bad URL never stops a worker or the others.
+"""
+
+from __future__ import annotations
+
+import time
+
+from linkfilter.errors import FetchError, HTTPStatusError, TooLarge
+from linkfilter.output import human_size
+from linkfilter.result import Result
+from linkfilter.settings import Settings
+
+
+def failure(url: str, line: int, host: str, error: FetchError, elapsed: float) -> Result:
+    """The Result of a URL that yielded no page."""
+    return Result(
+        url=url,
+        line=line,
+        host=host,
+        status=error.status if isinstance(error, HTTPStatusError) else None,
+        error=error.code,
+        reason=error.reason,
+        elapsed=elapsed,
+    )
+
+
+def describe(
+    fetcher, fetch_url: str, url: str, line: int, host: str, settings: Settings
+) -> Result:
+    """Fetch ``fetch_url`` and return its title, or why there is none, reported as ``url``."""
+    from linkfilter.title import TitleSniffer, page_title
+
+    started = time.monotonic()
+    try:
+        page = fetcher.fetch(fetch_url, sink_factory=TitleSniffer)
+        title = charset = source = None
+        if page.is_html:
+            found = page_title(
+                page.body, page.charset, max_title=settings.max_title, capped=page.capped
+            )
+            title, charset, source = found.title, found.charset, found.charset_source
+            if page.capped and title is None and not found.unclosed:
+                raise TooLarge(
+                    f"no title in the first {human_size(settings.max_bytes)} "
+                    f"(--max-bytes {settings.max_bytes})",
+                    url=url,
+                )
+    except FetchError as e:
+        return failure(url, line, host, e, time.monotonic() - started)
+    except Exception as e:  # a bug must cost one URL, not the run
+        return Result(
+            url=url,
+            line=line,
+            host=host,
+            error="internal",
+            reason=f"internal error: {type(e).__name__}: {e}",
+            elapsed=time.monotonic() - started,
+        )
+    return Result(
+        url=url,
+        line=line,
+        host=host,
+        final_url=page.final_url,
+        status=page.status,
+        title=title,
+        content_type=page.content_type,
+        content_length=page.content_length,
+        charset=charset,
+        charset_source=source,
+        elapsed=time.monotonic() - started,
+    )

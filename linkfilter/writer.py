@@ -1,0 +1,147 @@
+"""Where bytes go: the one thread that owns stdout and stderr.
+
+The reader hands it echoed input, workers hand it result lines; it writes them
+unbuffered, in the order received, and holds result lines back while the echo
+stands in the middle of a line, so a result never splits an echoed line. A
+closed stdout ends the program quietly with ``ExitStatus.PIPE``; any other
+write error ends it with a one-line message and ``ExitStatus.ERROR``.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import os
+import queue
+import threading
+from typing import BinaryIO
+
+#: Items the queue holds before senders wait (back-pressure from a slow stdout).
+QUEUE_ITEMS = 256
+
+
+class ExitStatus(enum.IntEnum):
+    """Exit statuses of linkfilter; scripts rely on them."""
+
+    OK = 0  # all input read and every URL found reported (fetch failures are normal)
+    ERROR = 1  # an input FILE could not be read, or output could not be written
+    USAGE = 2  # a bad option or value; nothing was read
+    INTERRUPTED = 130  # 128 + SIGINT
+    PIPE = 141  # 128 + SIGPIPE: stdout was closed by its reader (``| head``)
+    TERMINATED = 143  # 128 + SIGTERM
+
+
+class _Op(enum.Enum):
+    ECHO = 1
+    OUT = 2
+    ERR = 3
+    EOF = 4
+    STOP = 5
+
+
+class Writer:
+    """Serialises all output on its own thread; see the module docstring."""
+
+    def __init__(self, out: BinaryIO, err: BinaryIO, *, on_fatal=None) -> None:
+        self.out = out
+        self.err = err
+        self._queue: queue.Queue = queue.Queue(QUEUE_ITEMS)
+        self._at_line_start = True
+        self._ended = False
+        self._held: list[tuple[BinaryIO, bytes]] = []
+        self._on_fatal = on_fatal or _exit_now
+        self._thread = threading.Thread(target=self._run, name="linkfilter-writer", daemon=True)
+
+    # -- called from other threads ------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def echo(self, data: bytes) -> None:
+        """Input bytes to copy to stdout exactly."""
+        if data:
+            self._queue.put((_Op.ECHO, data))
+
+    def out(self, line: str) -> None:
+        """A result line for stdout (newline added)."""
+        self._queue.put((_Op.OUT, line.encode("utf-8", "replace") + b"\n"))
+
+    def err(self, line: str) -> None:
+        """A message line for stderr (newline added)."""
+        self._queue.put((_Op.ERR, line.encode("utf-8", "replace") + b"\n"))
+
+    def eof(self) -> None:
+        """All input has been echoed: results may now close an unfinished last line."""
+        self._queue.put((_Op.EOF, b""))
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write what is queued, then stop the thread."""
+        self._queue.put((_Op.STOP, b""))
+        self._thread.join(timeout)
+
+    # -- the writer thread --------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            op, data = self._queue.get()
+            try:
+                if op is _Op.ECHO:
+                    self._write(self.out, data)
+                    self._at_line_start = data.endswith(b"\n")
+                    if self._at_line_start and self._held:
+                        self._release()
+                elif op is _Op.OUT or op is _Op.ERR:
+                    stream = self.out if op is _Op.OUT else self.err
+                    if self._at_line_start or (self._ended and stream is self.err):
+                        self._write(stream, data)
+                    elif self._ended:
+                        self._end_line()
+                        self._write(stream, data)
+                    else:
+                        self._held.append((stream, data))
+                elif op is _Op.EOF:
+                    self._ended = True
+                    if any(stream is self.out for stream, _ in self._held):
+                        self._end_line()
+                    self._release()
+                else:
+                    return
+            except OSError as e:
+                self._fail(e)
+                return
+
+    def _end_line(self) -> None:
+        """The one byte linkfilter adds: a newline after an unfinished last line."""
+        self._write(self.out, b"\n")
+        self._at_line_start = True
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for stream, data in held:
+            self._write(stream, data)
+
+    def _write(self, stream: BinaryIO, data: bytes) -> None:
+        if stream is self.err:
+            try:
+                stream.write(data)
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # nowhere left to complain
+        else:
+            stream.write(data)
+            stream.flush()
+
+    def _fail(self, e: OSError) -> None:
+        if e.errno == errno.EPIPE:
+            self._on_fatal(ExitStatus.PIPE, None)
+        else:
+            reason = e.strerror or str(e)
+            self._on_fatal(ExitStatus.ERROR, f"linkfilter: write error: {reason}")
+
+
+def _exit_now(status: ExitStatus, message: str | None) -> None:
+    """End the whole process from the writer thread; nothing is buffered anywhere."""
+    if message:
+        try:
+            os.write(2, message.encode("utf-8", "replace") + b"\n")
+        except OSError:
+            pass
+    os._exit(int(status))
