@@ -1,0 +1,384 @@
+"""Find http(s) and ``www.`` links in a line of text, and turn them into request URLs.
+
+Pure functions, no I/O. Lines can be a MiB of dots and slashes, so candidates
+are located with ``str.find`` (``://`` and ``www.``) and the rules below run
+only there, each with regexes anchored at the candidate:
+
+* ``http://`` / ``https://`` in any case, starting at a word boundary: the
+  character before the scheme is not a letter, digit, ``_`` or a URI scheme
+  character (``+ - .``), so ``nohttp://x`` and ``git+https://x`` are no URL.
+* ``www.`` at a word start: the character before it is none of those, nor
+  ``@ / \\ : % & = ? # ~ $`` (no e-mail addresses, no paths or other schemes).
+  Its host needs a label after ``www``. Fetched as ``http://``.
+* The host is a host name (labels of letters, digits, combining marks and
+  hyphens, 1-63 characters, no hyphen at either end, 253 at most, one trailing
+  dot allowed), a dotted-quad IPv4 address or a bracketed IPv6 address,
+  optionally followed by ``:digits``. ``user:pass@`` may precede it in a scheme
+  URL. After the authority only ``/``, ``?`` or ``#`` continue the URL; a
+  following ``@ _ % \\`` means the host was not one (``www.x@y.org`` is an
+  e-mail address) and nothing is found.
+* A URL ends at whitespace (``str.isspace``), a control character (C0, DEL,
+  C1), ``< > "`` or a backquote, or an invisible formatting character
+  (zero-width space, word joiner, BOM, bidi marks and overrides), and at a
+  closing ``) ] }`` that no opening one of its kind inside the URL balances.
+  Trailing ``. , : ; ! ? ' " *`` are then dropped. Since every closing bracket
+  kept is balanced, dropping punctuation can never expose an unbalanced one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+from linkfilter.errors import BadURL
+
+#: Only this many characters at the start of a line are scanned for URLs.
+MAX_SCAN = 1 << 20
+#: Longest host name, trailing dot excluded (RFC 1035).
+MAX_HOST = 253
+#: Longest label of a host name.
+MAX_LABEL = 63
+#: Longest ``user:pass@`` looked at before a host.
+MAX_USERINFO = 256
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+_TRIM = ".,:;!?'\"*"
+_OPENERS = "([{"
+_CLOSERS = ")]}"
+# Characters that are invisible in a terminal and never meant inside a link.
+_INVISIBLE = "\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+_STOP = "\\s<>\"`\\x00-\\x1f\\x7f-\\x9f" + _INVISIBLE
+
+# Before a scheme: a letter/digit/underscore or a scheme character means we are
+# inside a word or another scheme (git+https://).
+_SCHEME_JOINERS = "_+-."
+# Before www.: also anything that makes it part of an e-mail, path or query.
+_WWW_JOINERS = "_+-.@/\\:%&=?#~$"
+# After the authority, these say the "host" we read was not the whole host.
+_BAD_AFTER_HOST = "@_%\\"
+
+_HOST_RUN = re.compile(r"(?:[^\W_]|[.\-\u200c\u200d])+")
+_PORT = re.compile(r":[0-9]+")
+_IPV6 = re.compile(r"\[[0-9A-Fa-f:.]{2,45}\]")
+_USERINFO = re.compile(f"[^{_STOP}/?#@\\[\\]\\\\]{{0,{MAX_USERINFO}}}@")
+_PATH_RUN = re.compile(f"[^{_STOP}()\\[\\]{{}}]*")
+_STOP_CHAR = re.compile(f"[{_STOP}]")
+_LDH = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
+_LDH_UNDERSCORE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?\Z")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
+
+# Request-target characters kept as they are (RFC 3986 unreserved, sub-delims,
+# ":" "@" "/" "?"); "%" is kept only before two hex digits.
+_TARGET_SAFE = "A-Za-z0-9\\-._~!$&'()*+,;=:@/?"
+_TARGET_ENCODE = re.compile(f"%[0-9A-Fa-f]{{2}}|%|[^{_TARGET_SAFE}%]+")
+_AUTHORITY = re.compile(r"[^/?#]*")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+@dataclass(frozen=True)
+class Found:
+    """A URL found in a line."""
+
+    text: str  # the URL exactly as it stands in the line
+    url: str  # text, with "http://" in front for www. links; otherwise == text
+
+
+def find_urls(line: str) -> list[Found]:
+    """Distinct URLs of one line (by ``.url``, first kept), in order of appearance.
+
+    Scans only ``line[:MAX_SCAN]``; a URL running into that limit is dropped,
+    since its end cannot be seen. Never raises on any ``str``.
+    """
+    s = line[:MAX_SCAN]
+    cut_open = len(line) > MAX_SCAN and not _STOP_CHAR.match(line, MAX_SCAN)
+    candidates = _candidates(s)
+    if not candidates:
+        return []
+    found: list[Found] = []
+    seen: set[str] = set()
+    covered = 0  # end of the last URL found: candidates inside it are part of it
+    for start, host_start, www in candidates:
+        if start < covered:
+            continue
+        end = _url_end(s, start, host_start, www, cut_open)
+        if end < 0:
+            continue
+        covered = end
+        text = s[start:end]
+        url = "http://" + text if www else text
+        if url not in seen:
+            seen.add(url)
+            found.append(Found(text, url))
+    return found
+
+
+def _candidates(s: str) -> list[tuple[int, int, bool]]:
+    """``(start, host_start, is_www)`` for each place that may start a URL, in order."""
+    out = []
+    p = s.find("://")
+    while p >= 0:
+        if s[p - 5 : p].lower() == "https":
+            start = p - 5
+        elif s[p - 4 : p].lower() == "http":
+            start = p - 4
+        else:
+            start = -1
+        if start >= 0 and (start == 0 or not _joins(s[start - 1], _SCHEME_JOINERS)):
+            out.append((start, p + 3, False))
+        p = s.find("://", p + 3)
+    low = s.lower()
+    if len(low) != len(s):  # only U+0130 lower-cases to two characters
+        low = s.replace("\u0130", "I").lower()
+    p = low.find("www.")
+    if p >= 0:
+        n_scheme = len(out)
+        while p >= 0:
+            if p == 0 or not _joins(s[p - 1], _WWW_JOINERS):
+                out.append((p, p, True))
+            p = low.find("www.", p + 4)
+        if n_scheme and len(out) > n_scheme:
+            out.sort()
+    return out
+
+
+def _joins(c: str, joiners: str) -> bool:
+    return c.isalnum() or c in joiners
+
+
+def _url_end(s: str, start: int, i: int, www: bool, cut_open: bool) -> int:
+    """End of the URL whose host starts at ``i``, or -1 if there is none."""
+    n = len(s)
+    if not www:
+        m = _USERINFO.match(s, i)
+        if m:
+            i = m.end()
+    if not www and s.startswith("[", i):
+        m = _IPV6.match(s, i)
+        if not m or not _valid_ipv6(s[i + 1 : m.end() - 1]):
+            return -1
+        host_end = m.end()
+    else:
+        host_end = _host_run_end(s, i)
+    end = host_end
+    m = _PORT.match(s, end)
+    if m:
+        end = m.end()
+    if end < n:
+        c = s[end]
+        if c in "/?#":
+            end = _path_end(s, end)
+        elif c in _BAD_AFTER_HOST:
+            return -1
+    if end == n and cut_open:
+        return -1
+    while end > i and s[end - 1] in _TRIM:
+        end -= 1
+    host = s[i : min(end, host_end)]
+    if host.startswith("["):
+        return end
+    if not _valid_host(host, allow_underscore=False):
+        return -1
+    if www and host.find(".") in (-1, len(host) - 1):
+        return -1  # "www" alone, or "www." with nothing after it
+    return end
+
+
+def _host_run_end(s: str, i: int) -> int:
+    """End of the run of host-name characters at ``i``, looking at most MAX_HOST + 2 ahead."""
+    limit = min(len(s), i + MAX_HOST + 2)
+    end = i
+    while True:
+        m = _HOST_RUN.match(s, end, limit)
+        if m:
+            end = m.end()
+        if end < limit and s[end] > "\x7f" and unicodedata.category(s[end])[0] == "M":
+            end += 1  # combining marks (Indic vowel signs, viramas) are part of a label
+            continue
+        return end
+
+
+def _path_end(s: str, i: int) -> int:
+    """End of the path, query and fragment at ``i``: at a stop character or an unbalanced closer."""
+    depth = [0, 0, 0]
+    n = len(s)
+    while True:
+        i = _PATH_RUN.match(s, i).end()
+        if i == n:
+            return i
+        c = s[i]
+        k = _OPENERS.find(c)
+        if k >= 0:
+            depth[k] += 1
+        else:
+            k = _CLOSERS.find(c)
+            if k < 0 or not depth[k]:
+                return i
+            depth[k] -= 1
+        i += 1
+
+
+def _valid_host(host: str, *, allow_underscore: bool) -> bool:
+    """A host name or dotted-quad IPv4 address, with at most one trailing dot."""
+    if host.endswith("."):
+        host = host[:-1]
+    if not host or len(host) > MAX_HOST:
+        return False
+    labels = host.split(".")
+    last = labels[-1]
+    if last.isascii() and last.isdigit():
+        return bool(_IPV4.match(host))  # a numeric top label is only an IPv4 address
+    ldh = _LDH_UNDERSCORE if allow_underscore else _LDH
+    for label in labels:
+        if not label or len(label) > MAX_LABEL:
+            return False
+        if label.isascii():
+            if not ldh.match(label):
+                return False
+        elif label[0] == "-" or label[-1] == "-":
+            return False
+    return True
+
+
+def _valid_ipv6(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def normalize_for_fetch(url: str) -> str:
+    """The absolute ASCII URL to request for ``url``.
+
+    Scheme and host lower case, userinfo and fragment dropped, a non-ASCII host
+    IDNA-encoded (UTS-46, non-transitional, as browsers do), a default port
+    dropped, an empty path made "/", and every character not allowed in a
+    request target percent-encoded as UTF-8 (``\\udcXX`` from surrogateescape
+    as the byte ``%XX``); existing ``%XX`` are kept. Leading and trailing C0
+    controls and spaces, and tabs and newlines anywhere, are removed first, as
+    browsers do with a Location header.
+
+    Raises BadURL for a scheme other than http/https, an empty or invalid host,
+    or a port outside 1..65535.
+    """
+    u = url.strip(_C0_AND_SPACE)
+    if "\t" in u or "\n" in u or "\r" in u:
+        u = u.replace("\t", "").replace("\n", "").replace("\r", "")
+    scheme, sep, rest = u.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in DEFAULT_PORTS:
+        raise BadURL(f"not an http or https URL: {_short(url)}", url=url)
+    authority = _AUTHORITY.match(rest).group()
+    target = rest[len(authority) :].partition("#")[0]
+    if "\\" in authority:
+        raise BadURL(f"backslash in the host part: {_short(authority)}", url=url)
+    hostport = authority.rpartition("@")[2]
+    host, port_text = _split_hostport(hostport, url)
+    host = _ascii_host(host, url)
+    port = _port(port_text, url)
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    if not target.startswith("/"):
+        target = "/" + target
+    return f"{scheme}://{host}{_percent_encode(target)}"
+
+
+def _split_hostport(hostport: str, url: str) -> tuple[str, str]:
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        if close < 0:
+            raise BadURL(f"unclosed IPv6 address: {_short(hostport)}", url=url)
+        after = hostport[close + 1 :]
+        if after and not after.startswith(":"):
+            raise BadURL(f"junk after IPv6 address: {_short(hostport)}", url=url)
+        return hostport[: close + 1], after[1:]
+    host, _, port = hostport.partition(":")
+    return host, port
+
+
+def _ascii_host(host: str, url: str) -> str:
+    """The host as sent: lower case, IDNA-encoded, IPv6 compressed; BadURL if invalid."""
+    if not host:
+        raise BadURL("empty host", url=url)
+    if host.startswith("["):
+        import ipaddress
+
+        inner = host[1:-1]
+        try:
+            if "%" in inner:  # zone identifiers mean nothing off this machine
+                raise ValueError("zone identifier")
+            return f"[{ipaddress.IPv6Address(inner).compressed}]"
+        except ValueError as e:
+            raise BadURL(f"invalid IPv6 address {_short(host)}: {e}", url=url) from e
+    if "%" in host:
+        try:
+            host = unquote(host, errors="strict")
+        except UnicodeDecodeError as e:
+            raise BadURL(f"invalid host {_short(host)}: bad percent-encoding", url=url) from e
+    if host.isascii():
+        host = host.lower()
+    else:
+        import idna
+
+        try:
+            host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError, ValueError) as e:
+            raise BadURL(f"invalid host {_short(host)}: {e}", url=url) from e
+    if not _valid_host(host, allow_underscore=True):
+        raise BadURL(f"invalid host {_short(host)}", url=url)
+    return host
+
+
+def _port(text: str, url: str) -> int | None:
+    if not text:
+        return None  # "host:" names no port (WHATWG)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
+        raise BadURL(f"bad port {_short(text)} (must be 1..65535)", url=url)
+    return int(text)
+
+
+def _percent_encode(target: str) -> str:
+    return _TARGET_ENCODE.sub(_encode_match, target)
+
+
+def _encode_match(m: re.Match) -> str:
+    text = m.group()
+    if len(text) == 3 and text[0] == "%":
+        return text
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        data = text.encode("utf-8", "surrogatepass")
+    return quote(data, safe="")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters."""
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return repr(text)
+
+
+def display_host(url: str) -> str:
+    """Host for the ``{host}`` field: lower case, Unicode as written, ``:port`` when named.
+
+    IPv6 stays in brackets; userinfo is left out. Works on a ``Found.url`` or a
+    bare ``www.`` link; never raises ("" when there is no host).
+    """
+    scheme_end = url.find("://")
+    rest = url[scheme_end + 3 :] if scheme_end >= 0 else url
+    hostport = _AUTHORITY.match(rest).group().rpartition("@")[2]
+    if hostport.startswith("[") and "]" in hostport:
+        close = hostport.index("]")
+        host, after = hostport[: close + 1], hostport[close + 1 :]
+    else:
+        host, colon, port = hostport.partition(":")
+        after = colon + port
+    port = after[1:] if after.startswith(":") else ""
+    return host.lower() + (f":{port}" if port else "")
