@@ -76,7 +76,8 @@ class CandidateLines:
             stop = region.find(b"\n", hit)
             self.lines += region.count(b"\n", counted, start) + 1
             counted = pos = stop + 1
-            yield self.lines, region[start : min(stop, start + self.max_scan)]
+            if stop - start <= self.max_scan or _next_mark(low[start : start + self.max_scan], 0) >= 0:
+                yield self.lines, region[start : min(stop, start + self.max_scan)]
         self.lines += region.count(b"\n", counted)
 
 

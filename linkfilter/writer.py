@@ -43,8 +43,8 @@ class Writer:
     """Serialises all output on its own thread; see the module docstring."""
 
     def __init__(self, out: BinaryIO, err: BinaryIO, *, on_fatal=None) -> None:
-        self.out = out
-        self.err = err
+        self._stdout = out
+        self._stderr = err
         self._queue: queue.Queue = queue.Queue(QUEUE_ITEMS)
         self._at_line_start = True
         self._ended = False
@@ -84,13 +84,19 @@ class Writer:
             op, data = self._queue.get()
             try:
                 if op is _Op.ECHO:
-                    self._write(self.out, data)
-                    self._at_line_start = data.endswith(b"\n")
-                    if self._at_line_start and self._held:
-                        self._release()
+                    if self._held:  # release held results at the first line end
+                        cut = data.find(b"\n") + 1
+                        if cut:
+                            self._write(self._stdout, data[:cut])
+                            self._at_line_start = True
+                            self._release()
+                            data = data[cut:]
+                    if data:
+                        self._write(self._stdout, data)
+                        self._at_line_start = data.endswith(b"\n")
                 elif op is _Op.OUT or op is _Op.ERR:
-                    stream = self.out if op is _Op.OUT else self.err
-                    if self._at_line_start or (self._ended and stream is self.err):
+                    stream = self._stdout if op is _Op.OUT else self._stderr
+                    if self._at_line_start or (self._ended and stream is self._stderr):
                         self._write(stream, data)
                     elif self._ended:
                         self._end_line()
@@ -99,7 +105,7 @@ class Writer:
                         self._held.append((stream, data))
                 elif op is _Op.EOF:
                     self._ended = True
-                    if any(stream is self.out for stream, _ in self._held):
+                    if any(stream is self._stdout for stream, _ in self._held):
                         self._end_line()
                     self._release()
                 else:
@@ -110,7 +116,7 @@ class Writer:
 
     def _end_line(self) -> None:
         """The one byte linkfilter adds: a newline after an unfinished last line."""
-        self._write(self.out, b"\n")
+        self._write(self._stdout, b"\n")
         self._at_line_start = True
 
     def _release(self) -> None:
@@ -119,7 +125,7 @@ class Writer:
             self._write(stream, data)
 
     def _write(self, stream: BinaryIO, data: bytes) -> None:
-        if stream is self.err:
+        if stream is self._stderr:
             try:
                 stream.write(data)
                 stream.flush()
