@@ -246,7 +246,7 @@ def _numeric(name: bytes, port: int) -> list | None:
 
 
 class _Lookup:
-    """One getaddrinfo call on a daemon thread; the slot is freed when the call returns."""
+    """One getaddrinfo call on a daemon thread, holding a slot until the call returns."""
 
     def __init__(self, name: bytes, port: int, slots: threading.Semaphore) -> None:
         self.name = name
@@ -262,8 +262,8 @@ class _Lookup:
         except BaseException as e:  # handed to the waiting caller
             self.error = e
         finally:
+            self.slots.release()  # before done, so a caller that saw done finds its slot free
             self.done.set()
-            self.slots.release()
 
 
 _slots = threading.BoundedSemaphore(DNS_THREADS)
