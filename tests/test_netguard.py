@@ -242,12 +242,13 @@ def test_a_deadline_already_past_is_a_timeout(host):
 
 
 def test_busy_dns_threads_make_a_name_time_out_but_not_a_literal():
-    # Hold every slot, as lookups stuck on a dead resolver would.
+    # Hold every free slot, as lookups stuck on a dead resolver would (an earlier test's
+    # lookup of nonexistent.invalid may still hold one where DNS hangs).
     taken = 0
     try:
         while netguard._slots.acquire(blocking=False):
             taken += 1
-        assert taken == netguard.DNS_THREADS
+        assert 0 < taken <= netguard.DNS_THREADS
         start = time.monotonic()
         with pytest.raises(FetchTimeout, match="localhost"):
             resolve("localhost", 80, deadline=start + 0.3, allow_private=True)
