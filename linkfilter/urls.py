@@ -15,8 +15,8 @@ only there, each with regexes anchored at the candidate:
   dot allowed), a dotted-quad IPv4 address or a bracketed IPv6 address,
   optionally followed by ``:digits``. ``user:pass@`` may precede it in a scheme
   URL. After the authority only ``/``, ``?`` or ``#`` continue the URL; a
-  following ``@ _ % \\`` means the host was not one (``www.x@y.org`` is an
-  e-mail address) and nothing is found.
+  following ``@ _ % \\`` or undecodable byte means the host was not one
+  (``www.x@y.org`` is an e-mail address) and nothing is found.
 * A URL ends at whitespace (``str.isspace``), a control character (C0, DEL,
   C1), ``< > "`` or a backquote, or an invisible formatting character
   (zero-width space, word joiner, BOM, bidi marks and overrides), and at a
@@ -49,7 +49,7 @@ _TRIM = ".,:;!?'\"*"
 _OPENERS = "([{"
 _CLOSERS = ")]}"
 # Characters that are invisible in a terminal and never meant inside a link.
-_INVISIBLE = "\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+_INVISIBLE = "\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff"
 _STOP = "\\s<>\"`\\x00-\\x1f\\x7f-\\x9f" + _INVISIBLE
 
 # Before a scheme: a letter/digit/underscore or a scheme character means we are
@@ -57,14 +57,17 @@ _STOP = "\\s<>\"`\\x00-\\x1f\\x7f-\\x9f" + _INVISIBLE
 _SCHEME_JOINERS = "_+-."
 # Before www.: also anything that makes it part of an e-mail, path or query.
 _WWW_JOINERS = "_+-.@/\\:%&=?#~$"
-# After the authority, these say the "host" we read was not the whole host.
+# After the authority, these (and an undecodable byte, \udcXX) say the "host"
+# we read was not the whole host.
 _BAD_AFTER_HOST = "@_%\\"
 
 _HOST_RUN = re.compile(r"(?:[^\W_]|[.\-\u200c\u200d])+")
 _PORT = re.compile(r":[0-9]+")
 _IPV6 = re.compile(r"\[[0-9A-Fa-f:.]{2,45}\]")
 _USERINFO = re.compile(f"[^{_STOP}/?#@\\[\\]\\\\]{{0,{MAX_USERINFO}}}@")
-_PATH_RUN = re.compile(f"[^{_STOP}()\\[\\]{{}}]*")
+_PLAIN = f"[^{_STOP}()\\[\\]{{}}]"
+# Plain characters and innermost balanced bracket pairs, skipped in one regex step.
+_PATH_RUN = re.compile(f"(?:{_PLAIN}+|\\({_PLAIN}*\\)|\\[{_PLAIN}*\\]|\\{{{_PLAIN}*\\}})*")
 _STOP_CHAR = re.compile(f"[{_STOP}]")
 _LDH = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
 _LDH_UNDERSCORE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?\Z")
@@ -104,7 +107,9 @@ def find_urls(line: str) -> list[Found]:
     for start, host_start, www in candidates:
         if start < covered:
             continue
-        end = _url_end(s, start, host_start, www, cut_open)
+        end = _url_end(s, host_start, www, cut_open)
+        if end == _RUNS_INTO_CUT:
+            break  # every later candidate lies inside this unfinished URL
         if end < 0:
             continue
         covered = end
@@ -137,7 +142,11 @@ def _candidates(s: str) -> list[tuple[int, int, bool]]:
     if p >= 0:
         n_scheme = len(out)
         while p >= 0:
-            if p == 0 or not _joins(s[p - 1], _WWW_JOINERS):
+            # cheap pre-checks: a word start, and a label after "www."
+            after = s[p + 4 : p + 5]
+            if (p == 0 or not _joins(s[p - 1], _WWW_JOINERS)) and (
+                after.isalnum() or after > "\x7f"
+            ):
                 out.append((p, p, True))
             p = low.find("www.", p + 4)
         if n_scheme and len(out) > n_scheme:
@@ -146,11 +155,24 @@ def _candidates(s: str) -> list[tuple[int, int, bool]]:
 
 
 def _joins(c: str, joiners: str) -> bool:
-    return c.isalnum() or c in joiners
+    """Whether ``c`` glues what follows it to the word before."""
+    if c.isalnum() or c in joiners:
+        return True
+    # combining marks and joiners belong to the label before (a host run of its own)
+    return c > "\x7f" and (unicodedata.category(c)[0] == "M" or c in "\u200c\u200d")
 
 
-def _url_end(s: str, start: int, i: int, www: bool, cut_open: bool) -> int:
-    """End of the URL whose host starts at ``i``, or -1 if there is none."""
+_RUNS_INTO_CUT = -2
+
+
+def _url_end(s: str, i: int, www: bool, cut_open: bool) -> int:
+    """End of the URL whose authority starts at ``i``; -1 if there is none.
+
+    Returns _RUNS_INTO_CUT when the URL reaches the end of a cut line. The host
+    is checked before the path is scanned, so a bad candidate costs no more
+    than its own authority, and host runs of successive candidates never
+    overlap: a line is scanned in linear time.
+    """
     n = len(s)
     if not www:
         m = _USERINFO.match(s, i)
@@ -167,35 +189,41 @@ def _url_end(s: str, start: int, i: int, www: bool, cut_open: bool) -> int:
     m = _PORT.match(s, end)
     if m:
         end = m.end()
-    if end < n:
-        c = s[end]
-        if c in "/?#":
-            end = _path_end(s, end)
-        elif c in _BAD_AFTER_HOST:
-            return -1
-    if end == n and cut_open:
+    after = s[end : end + 1]
+    if after and (after in _BAD_AFTER_HOST or "\ud800" <= after <= "\udfff"):
         return -1
+    if after and after in "/?#":
+        if not _host_ok(s, i, host_end, www):
+            return -1
+        end = _path_end(s, end)
+    if end == n and cut_open:
+        return _RUNS_INTO_CUT
     while end > i and s[end - 1] in _TRIM:
         end -= 1
-    host = s[i : min(end, host_end)]
-    if host.startswith("["):
-        return end
-    if not _valid_host(host, allow_underscore=False):
-        return -1
-    if www and host.find(".") in (-1, len(host) - 1):
-        return -1  # "www" alone, or "www." with nothing after it
+    if end <= host_end or not after or after not in "/?#":
+        if not _host_ok(s, i, min(end, host_end), www):
+            return -1
     return end
 
 
+def _host_ok(s: str, i: int, end: int, www: bool) -> bool:
+    if s.startswith("[", i):
+        return True  # checked as an IPv6 address already
+    if end - i > MAX_HOST + 1 or not _valid_host(s[i:end], allow_underscore=False):
+        return False
+    # www. links need a label after "www"
+    return not www or s.find(".", i, end) not in (-1, end - 1)
+
+
 def _host_run_end(s: str, i: int) -> int:
-    """End of the run of host-name characters at ``i``, looking at most MAX_HOST + 2 ahead."""
-    limit = min(len(s), i + MAX_HOST + 2)
+    """End of the run of host-name characters (letters, digits, marks, ``.``, ``-``) at ``i``."""
+    n = len(s)
     end = i
     while True:
-        m = _HOST_RUN.match(s, end, limit)
+        m = _HOST_RUN.match(s, end)
         if m:
             end = m.end()
-        if end < limit and s[end] > "\x7f" and unicodedata.category(s[end])[0] == "M":
+        if end < n and s[end] > "\x7f" and unicodedata.category(s[end])[0] == "M":
             end += 1  # combining marks (Indic vowel signs, viramas) are part of a label
             continue
         return end
@@ -272,8 +300,10 @@ def normalize_for_fetch(url: str) -> str:
         u = u.replace("\t", "").replace("\n", "").replace("\r", "")
     scheme, sep, rest = u.partition("://")
     scheme = scheme.lower()
-    if not sep or scheme not in DEFAULT_PORTS:
-        raise BadURL(f"not an http or https URL: {_short(url)}", url=url)
+    if not sep:
+        raise BadURL(f"not an absolute URL: {_short(url)}", url=url)
+    if scheme not in DEFAULT_PORTS:
+        raise BadURL(f"scheme {_short(scheme)} is not http or https", url=url)
     authority = _AUTHORITY.match(rest).group()
     target = rest[len(authority) :].partition("#")[0]
     if "\\" in authority:

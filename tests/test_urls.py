@@ -1,0 +1,442 @@
+"""URL finding, request normalisation and the display host: tables and properties."""
+
+from __future__ import annotations
+
+import sys
+from urllib.parse import urljoin
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from linkfilter.errors import BadURL
+from linkfilter.urls import MAX_SCAN, Found, display_host, find_urls, normalize_for_fetch
+
+TRIMMED = ".,:;!?'\"*"
+
+
+def texts(line: str) -> list[str]:
+    return [f.text for f in find_urls(line)]
+
+
+# -- find_urls: tables ------------------------------------------------------------
+
+FOUND = [
+    # schemes, in any case
+    ("see http://example.com now", ["http://example.com"]),
+    ("see https://example.com/a/b?c=d#e now", ["https://example.com/a/b?c=d#e"]),
+    ("HTTP://EXAMPLE.COM/X and HtTpS://Example.Com", ["HTTP://EXAMPLE.COM/X", "HtTpS://Example.Com"]),
+    ("http://localhost:8080/", ["http://localhost:8080/"]),
+    # brackets: a closer belongs to the URL only when it balances an opener in it
+    ("(see https://en.wikipedia.org/wiki/Foo_(bar)).", ["https://en.wikipedia.org/wiki/Foo_(bar)"]),
+    ("(http://example.com)", ["http://example.com"]),
+    ("(http://example.com/path)", ["http://example.com/path"]),
+    ("[http://a.org/x](http://b.org/y)", ["http://a.org/x", "http://b.org/y"]),
+    ("{http://example.com/{id}}", ["http://example.com/{id}"]),
+    ("http://example.com/a[1]/b", ["http://example.com/a[1]/b"]),
+    ("http://example.com/a)b", ["http://example.com/a"]),
+    ("http://example.com/a(b]c)d", ["http://example.com/a(b"]),
+    ("http://example.com/((a)b)c)", ["http://example.com/((a)b)c"]),
+    ("http://example.com/(a.)", ["http://example.com/(a.)"]),
+    # trailing punctuation, stripped repeatedly
+    ("go to http://example.com.", ["http://example.com"]),
+    ("http://example.com/a.b, then", ["http://example.com/a.b"]),
+    ("http://example.com/path?!.", ["http://example.com/path"]),
+    ("'http://example.com/it's'", ["http://example.com/it's"]),
+    ("*http://example.com/x*", ["http://example.com/x"]),
+    ("(http://example.com/x).:;", ["http://example.com/x"]),
+    ("http://example.com/a_(b)...)", ["http://example.com/a_(b)"]),
+    ("http://example.com:", ["http://example.com"]),
+    # ends at < > " ` and whitespace
+    ("<http://example.com/x>", ["http://example.com/x"]),
+    ('"http://example.com/x"', ["http://example.com/x"]),
+    ("`http://example.com/x`", ["http://example.com/x"]),
+    ("http://example.com/a<b", ["http://example.com/a"]),
+    ("http://example.com/a\tb", ["http://example.com/a"]),
+    # word boundary before the scheme
+    ("nohttp://example.com", []),
+    ("xhttps://example.com", []),
+    ("_http://example.com", []),
+    ("git+https://example.com svn-http://x.org a.http://y.org", []),
+    ("éhttp://example.com", []),
+    ("url=http://example.com&x", ["http://example.com"]),
+    ("-->http://example.com", ["http://example.com"]),
+    ("«http://example.com»", ["http://example.com"]),
+    # www. links
+    ("visit www.example.com today", ["www.example.com"]),
+    ("WWW.EXAMPLE.COM and Www.Example.org.", ["WWW.EXAMPLE.COM", "Www.Example.org"]),
+    ("(www.example.com/path)", ["www.example.com/path"]),
+    ("www.x", ["www.x"]),
+    ("www. www.. www", []),
+    ("awww.example.com wwww.example.com", []),
+    ("foo/www.example.com foo.www.example.com foo-www.example.com", []),
+    ("ftp://www.example.com mailto:www.example.com", []),
+    ("İwww.example.com İ www.example.com", ["www.example.com"]),
+    # e-mail addresses are not links
+    ("mail user@www.example.com or user@example.com", []),
+    ("mail www.foo@example.com", []),
+    ("mail www.foo.com@example.com", []),
+    # no bare domains, no other schemes
+    ("example.com ftp://example.com file:///etc/passwd mailto:a@b.c", []),
+    # hosts
+    ("http://straße.de/ä", ["http://straße.de/ä"]),
+    ("http://例え.テスト/パス", ["http://例え.テスト/パス"]),
+    ("http://हिन्दी.भारत/", ["http://हिन्दी.भारत/"]),
+    ("http://ÄBC.DE/", ["http://ÄBC.DE/"]),
+    ("「http://example.com」", ["http://example.com"]),
+    ("http://1.2.3.4/ http://255.255.255.255:1/", ["http://1.2.3.4/", "http://255.255.255.255:1/"]),
+    ("http://1.2.3/ http://256.1.1.1/ http://1.2.3.4.5/ http://01.2.3.4/", []),
+    ("http://[::1]/ http://[2001:db8::1]:8443/x", ["http://[::1]/", "http://[2001:db8::1]:8443/x"]),
+    ("http://[::ffff:1.2.3.4]/", ["http://[::ffff:1.2.3.4]/"]),
+    ("http://[::1 http://[zz::1]/ http://[1:2:3:4:5:6:7:8:9]/", []),
+    ("http://example.com./x", ["http://example.com./x"]),
+    ("http://a-b.example.com/ http://-ab.com/ http://ab-.com/", ["http://a-b.example.com/"]),
+    ("http://a..b/ http://.a/ http:// http:///x http://", []),
+    ("http://foo_bar.com/ http://foo.com_bar", []),
+    ("http://" + "a" * 63 + ".com/", ["http://" + "a" * 63 + ".com/"]),
+    ("http://" + "a" * 64 + ".com/", []),
+    ("http://" + ("a" * 9 + ".") * 25 + "com/", ["http://" + ("a" * 9 + ".") * 25 + "com/"]),
+    ("http://" + ("a" * 9 + ".") * 25 + "comx/", []),  # 254 characters
+    ("http://ex%41mple.com/", []),
+    # ports
+    ("http://example.com:8080/x", ["http://example.com:8080/x"]),
+    ("http://example.com:99999/x", ["http://example.com:99999/x"]),  # found; BadURL on fetch
+    ("http://localhost:port/x", ["http://localhost"]),
+    # userinfo
+    ("http://user:pass@example.com/x", ["http://user:pass@example.com/x"]),
+    ("https://user@[::1]:8080/", ["https://user@[::1]:8080/"]),
+    ("http://user@", []),
+    # control characters: C0, DEL, C1
+    ("http://example.com/a\x00b", ["http://example.com/a"]),
+    ("http://example.com/a\x1b[0mb", ["http://example.com/a"]),
+    ("http://example.com/a\x7fb", ["http://example.com/a"]),
+    ("http://example.com/a\x9bb", ["http://example.com/a"]),
+    # invisible characters
+    ("http://example.com/a\u200bb", ["http://example.com/a"]),
+    ("http://example.com/a\u202eb", ["http://example.com/a"]),
+    ("\u200fhttp://example.com/a\u200e", ["http://example.com/a"]),
+    ("http://example.com/a\ufeffb", ["http://example.com/a"]),
+    # surrogate escapes (invalid UTF-8 in the input) stay part of the path
+    ("http://example.com/caf\udce9 x", ["http://example.com/caf\udce9"]),
+    ("http://exa\udce9mple.com/", []),
+    # a URL inside a URL is part of it
+    ("https://web.archive.org/web/2020/http://example.com/", ["https://web.archive.org/web/2020/http://example.com/"]),
+    ("http://a.com/?u=www.b.com", ["http://a.com/?u=www.b.com"]),
+    ("www.a.com/?u=http://b.com", ["www.a.com/?u=http://b.com"]),
+    ("http://a.com,http://b.com", ["http://a.com", "http://b.com"]),
+    ("http://a.com/x,http://b.com", ["http://a.com/x,http://b.com"]),
+]
+
+
+@pytest.mark.parametrize("line,expected", FOUND)
+def test_find_urls_table(line: str, expected: list[str]) -> None:
+    assert texts(line) == expected
+
+
+@pytest.mark.parametrize(
+    "space",
+    ["\u00a0", "\u1680", "\u2003", "\u2009", "\u202f", "\u205f", "\u3000", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\r", "\n"],
+)
+def test_unicode_spaces_end_a_url(space: str) -> None:
+    assert space.isspace()
+    assert texts(f"x http://example.com/a{space}b") == ["http://example.com/a"]
+    assert texts(f"x{space}www.example.com{space}") == ["www.example.com"]
+
+
+def test_www_links_are_fetched_as_http() -> None:
+    assert find_urls("go www.Example.com/x.") == [Found("www.Example.com/x", "http://www.Example.com/x")]
+    assert find_urls("go http://x.org") == [Found("http://x.org", "http://x.org")]
+
+
+def test_each_distinct_url_once_in_order() -> None:
+    line = "http://b.com http://a.com (http://b.com) http://a.com. http://A.com www.a.com http://www.a.com"
+    assert texts(line) == ["http://b.com", "http://a.com", "http://A.com", "www.a.com"]
+    assert [f.url for f in find_urls(line)][-1] == "http://www.a.com"
+
+
+def test_only_the_first_mib_is_scanned() -> None:
+    pad = "x" * (MAX_SCAN - 100)
+    inside = "http://inside.example/"
+    beyond = "http://beyond.example/"
+    line = pad + " " + inside + " " + "y" * 200 + " " + beyond
+    assert texts(line) == [inside]
+
+
+def test_a_url_running_into_the_scan_limit_is_dropped() -> None:
+    head = "x" * (MAX_SCAN - 30) + " "
+    url = "http://cut.example/" + "a" * 40  # crosses MAX_SCAN
+    assert texts(head + url) == []
+    ends_at_limit = "x" * (MAX_SCAN - 20) + " http://e.example/"
+    assert len(ends_at_limit) == MAX_SCAN - 2
+    ends_at_limit += "zz"  # exactly MAX_SCAN characters, nothing cut
+    assert texts(ends_at_limit) == ["http://e.example/zz"]
+    assert texts(ends_at_limit + " more") == ["http://e.example/zz"]  # a space just past the limit
+    assert texts(ends_at_limit + "more") == []
+
+
+def test_long_hostile_lines_are_fast() -> None:
+    import time
+
+    lines = [
+        ("a./b:" * (MAX_SCAN // 5))[:MAX_SCAN],
+        ("(www." * (MAX_SCAN // 5))[:MAX_SCAN],
+        ("http://_" * (MAX_SCAN // 8))[:MAX_SCAN],
+        "http://a.b/" + ")" * MAX_SCAN,
+        "http://a.b/" + "()" * (MAX_SCAN // 2),
+        "www.\u0301" * (MAX_SCAN // 5),
+        ("http://" + "u" * 250 + "!") * (MAX_SCAN // 258),
+        ("http://a..b/" * (MAX_SCAN // 12))[:MAX_SCAN],  # bad hosts, each before a long path
+        "www.\u0301" * (MAX_SCAN // 10) + "." * (MAX_SCAN // 2),
+        "http://" + "a" * MAX_SCAN,
+        "http://a.b/" * (MAX_SCAN // 10) + "x",  # cut: runs past MAX_SCAN
+    ]
+    for line in lines:
+        started = time.perf_counter()
+        find_urls(line)
+        assert time.perf_counter() - started < 1.0, line[:20]
+
+
+def test_no_idna_import_when_finding_or_displaying() -> None:
+    """idna is loaded only for a non-ASCII host in normalize_for_fetch (startup time)."""
+    import subprocess
+
+    code = (
+        "import sys; from linkfilter import urls; "
+        "urls.find_urls('http://straße.de www.x.com'); urls.display_host('http://straße.de'); "
+        "urls.normalize_for_fetch('http://x.com/ä'); print('idna' in sys.modules); "
+        "urls.normalize_for_fetch('http://straße.de'); print('idna' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+
+
+# -- normalize_for_fetch ------------------------------------------------------------
+
+NORMALIZED = [
+    ("http://example.com", "http://example.com/"),
+    ("HTTPS://EXAMPLE.COM/Path?Q=1", "https://example.com/Path?Q=1"),
+    ("http://example.com?q=1", "http://example.com/?q=1"),
+    ("http://example.com#top", "http://example.com/"),
+    ("http://example.com/a?b#c?d", "http://example.com/a?b"),
+    ("http://user:pass@example.com/x", "http://example.com/x"),
+    ("http://a@b@example.com/x", "http://example.com/x"),
+    ("http://example.com:80/", "http://example.com/"),
+    ("https://example.com:443/", "https://example.com/"),
+    ("https://example.com:80/", "https://example.com:80/"),
+    ("http://example.com:443/", "http://example.com:443/"),
+    ("http://example.com:0080/", "http://example.com/"),
+    ("http://example.com:/", "http://example.com/"),
+    ("http://example.com:8080", "http://example.com:8080/"),
+    # IDNA, UTS-46 non-transitional, case folded
+    ("http://straße.de/", "http://xn--strae-oqa.de/"),
+    ("http://STRAẞE.DE/", "http://xn--strae-oqa.de/"),
+    ("http://BÜCHER.example/", "http://xn--bcher-kva.example/"),
+    ("http://Bücher.Example:8080/", "http://xn--bcher-kva.example:8080/"),
+    ("http://例え.テスト/", "http://xn--r8jz45g.xn--zckzah/"),
+    ("http://straße.de./", "http://xn--strae-oqa.de./"),
+    ("http://xn--bcher-kva.example/", "http://xn--bcher-kva.example/"),
+    # percent-encoding of the request target
+    ("http://example.com/ä ö", "http://example.com/%C3%A4%20%C3%B6"),
+    ("http://example.com/?q=ü&r=€", "http://example.com/?q=%C3%BC&r=%E2%82%AC"),
+    ("http://example.com/%41%e2%82%ac", "http://example.com/%41%e2%82%ac"),
+    ("http://example.com/100%", "http://example.com/100%25"),
+    ("http://example.com/%zz%4", "http://example.com/%25zz%254"),
+    ('http://example.com/<a>"b"{c}|^`\\', "http://example.com/%3Ca%3E%22b%22%7Bc%7D%7C%5E%60%5C"),
+    ("http://example.com/[x]", "http://example.com/%5Bx%5D"),
+    ("http://example.com/caf\udce9", "http://example.com/caf%E9"),
+    ("http://example.com/\udcff\udc80", "http://example.com/%FF%80"),
+    ("http://example.com/a\x00\x7f\x85", "http://example.com/a%00%7F%C2%85"),
+    ("http://example.com/-._~!$&'()*+,;=:@/?", "http://example.com/-._~!$&'()*+,;=:@/?"),
+    ("http://example.com/\U0001f600", "http://example.com/%F0%9F%98%80"),
+    # hosts that are addresses
+    ("http://1.2.3.4:8080/x", "http://1.2.3.4:8080/x"),
+    ("http://[::1]/", "http://[::1]/"),
+    ("http://[2001:DB8:0:0::1]:8443", "http://[2001:db8::1]:8443/"),
+    ("https://[::1]:443/", "https://[::1]/"),
+    # what a browser cleans off a Location header
+    ("  http://example.com/a\tb\n ", "http://example.com/ab"),
+    ("http://ex%41mple.com/", "http://example.com/"),
+    ("http://some_host.example.com/", "http://some_host.example.com/"),
+    ("http://ab--c.example/", "http://ab--c.example/"),  # CheckHyphens is off, as in browsers
+    ("http://a/b\\@c/", "http://a/b%5C@c/"),
+]
+
+
+@pytest.mark.parametrize("url,expected", NORMALIZED)
+def test_normalize_for_fetch_table(url: str, expected: str) -> None:
+    assert normalize_for_fetch(url) == expected
+
+
+def test_normalize_redirect_targets_after_urljoin() -> None:
+    base = "https://example.com/a/b?x#f"
+    assert normalize_for_fetch(urljoin(base, "../c?q=ü#frag")) == "https://example.com/c?q=%C3%BC"
+    assert normalize_for_fetch(urljoin(base, "//Other.Example:8443/p")) == "https://other.example:8443/p"
+    assert normalize_for_fetch(urljoin(base, "http://straße.de")) == "http://xn--strae-oqa.de/"
+
+
+def test_normalize_found_www_link() -> None:
+    (found,) = find_urls("see www.Straße.de/ä.")
+    assert normalize_for_fetch(found.url) == "http://www.xn--strae-oqa.de/%C3%A4"
+
+
+BAD = [
+    ("ftp://example.com/", "scheme"),
+    ("javascript:alert(1)//x", "absolute"),
+    ("www.example.com", "absolute"),
+    ("", "absolute"),
+    ("mailto:a@example.com", "absolute"),
+    ("file:///etc/passwd", "scheme"),
+    ("http:///path", "empty host"),
+    ("http://", "empty host"),
+    ("http://user@/x", "empty host"),
+    ("http://:80/", "empty host"),
+    ("http://example.com:0/", "port"),
+    ("http://example.com:65536/", "port"),
+    ("http://example.com:99999999999999999999/", "port"),
+    ("http://example.com:8o/", "port"),
+    ("http://example.com:-1/", "port"),
+    ("http://example.com:８０/", "port"),
+    ("http://[::1]:0/", "port"),
+    ("http://exa mple.com/", "host"),
+    ("http://a..b/", "host"),
+    ("http://-a.com/", "host"),
+    ("http://1.2.3/", "host"),
+    ("http://256.1.1.1/", "host"),
+    ("http://evil.com\\@good.com/", "backslash"),
+    ("http://" + "a" * 64 + ".com/", "host"),
+    ("http://☃.net/", "host"),
+    ("http://exa\udce9mple.com/", "host"),
+    ("http://%ff.com/", "host"),
+    ("http://[::1/", "IPv6"),
+    ("http://[::g]/", "IPv6"),
+    ("http://[::1]x/", "IPv6"),
+    ("http://[fe80::1%25eth0]/", "IPv6"),
+]
+
+
+@pytest.mark.parametrize("url,problem", BAD)
+def test_normalize_for_fetch_errors(url: str, problem: str) -> None:
+    with pytest.raises(BadURL) as info:
+        normalize_for_fetch(url)
+    assert problem in str(info.value)
+    assert info.value.code == "bad-url"
+    assert info.value.url == url
+
+
+# -- display_host -----------------------------------------------------------------
+
+DISPLAYED = [
+    ("http://Example.COM/x", "example.com"),
+    ("http://example.com:8080/x", "example.com:8080"),
+    ("http://example.com:80/", "example.com:80"),
+    ("https://example.com:443", "example.com:443"),
+    ("http://example.com:/", "example.com"),
+    ("http://user:pass@Example.com:81/x", "example.com:81"),
+    ("http://Straße.DE/ä", "straße.de"),
+    ("http://xn--strae-oqa.de/", "xn--strae-oqa.de"),
+    ("http://[::1]/", "[::1]"),
+    ("http://[2001:DB8::1]:8443/x?y#z", "[2001:db8::1]:8443"),
+    ("http://1.2.3.4?x", "1.2.3.4"),
+    ("http://example.com#f", "example.com"),
+    ("http://www.example.com", "www.example.com"),
+    ("www.Example.com/x", "www.example.com"),
+    ("http://", ""),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize("url,expected", DISPLAYED)
+def test_display_host_table(url: str, expected: str) -> None:
+    assert display_host(url) == expected
+
+
+def test_display_host_of_found_urls() -> None:
+    line = "WWW.Example.com:8080/x and https://u@Bücher.example/ and http://[::1]:80/"
+    assert [display_host(f.url) for f in find_urls(line)] == [
+        "www.example.com:8080",
+        "bücher.example",
+        "[::1]:80",
+    ]
+
+
+# -- properties --------------------------------------------------------------------
+
+ANY_CHAR = st.characters(exclude_categories=())  # surrogates included
+PIECES = st.sampled_from(
+    [
+        "http://", "HTTPS://", "https://", "www.", "WWW.", "://", "a", "Z", "7", "é", "ß", "例",
+        "\u0301", ".", "..", "-", "_", "/", "?", "#", "@", ":", ":8080", "%41", "%", "(", ")",
+        "[", "]", "{", "}", "[::1]", "1.2.3.4", "example.com", "x.org/", " ", "\t", "\u3000",
+        "\u200b", "\x85", "\x00", "<", ">", '"', "`", "'", ",", ";", "!", "*", "\udce9", "İ",
+        "user@", "\\", "&", "=",
+    ]
+)
+URLISH = st.lists(st.one_of(PIECES, ANY_CHAR), max_size=40).map("".join)
+LINES = st.one_of(URLISH, st.text(alphabet=ANY_CHAR, max_size=60))
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def closers_balanced(text: str) -> bool:
+    depth = {"(": 0, "[": 0, "{": 0}
+    pair = {")": "(", "]": "[", "}": "{"}
+    for c in text:
+        if c in depth:
+            depth[c] += 1
+        elif c in pair:
+            if not depth[pair[c]]:
+                return False
+            depth[pair[c]] -= 1
+    return True
+
+
+@FAST
+@given(LINES)
+def test_found_urls_are_well_formed(line: str) -> None:
+    found = find_urls(line)
+    urls = [f.url for f in found]
+    assert len(urls) == len(set(urls))
+    position = 0
+    for f in found:
+        assert f.text and f.text[-1] not in TRIMMED
+        assert closers_balanced(f.text)
+        assert f.url in (f.text, "http://" + f.text)
+        assert f.text[:8].lower().startswith(("http://", "https://")) or f.text[:4].lower() == "www."
+        assert not any(c.isspace() or c in '<>"`' or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in f.text)
+        position = line.find(f.text, position)
+        assert position >= 0  # a substring of the line, in order of appearance
+        position += len(f.text)
+
+
+@FAST
+@given(LINES)
+def test_finding_is_idempotent(line: str) -> None:
+    first = texts(line)
+    assert texts(" ".join(first)) == first
+
+
+@FAST
+@given(LINES)
+def test_found_urls_normalize_or_raise_bad_url(line: str) -> None:
+    for f in find_urls(line):
+        assert isinstance(display_host(f.url), str)
+        try:
+            target = normalize_for_fetch(f.url)
+        except BadURL as e:
+            assert e.reason
+            continue
+        assert target.isascii()
+        assert not any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F for c in target)
+        assert target.startswith(("http://", "https://"))
+        assert "#" not in target
+        assert normalize_for_fetch(target) == target  # normalising twice changes nothing
+
+
+@FAST
+@given(st.text(alphabet=ANY_CHAR, max_size=80))
+def test_normalize_and_display_never_raise_anything_else(text: str) -> None:
+    for url in (text, "http://" + text, "https://x.org/" + text):
+        display_host(url)
+        try:
+            normalize_for_fetch(url)
+        except BadURL:
+            pass
