@@ -76,19 +76,29 @@ class Settings:
                 raise SettingsError("header values may not hold control characters")
         check_template(self.format)
 
+    @property
+    def needs_line_numbers(self) -> bool:
+        """Counting lines costs time on bulk input; only some outputs show them."""
+        return self.json or self.stats or "line" in template_fields(self.format)
+
     def excluded(self, found: str) -> bool:
         """Tell whether a URL, as found in the text, matches an ``--exclude``."""
         return any(p.search(found) for p in self.exclude)
 
 
+def template_fields(template: str) -> list[str]:
+    """Base names of the fields a template uses; ValueError when it does not parse."""
+    names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    return [re.split(r"[.\[]", name, maxsplit=1)[0] for name in names]
+
+
 def check_template(template: str) -> None:
     """Raise SettingsError unless ``template`` formats with the known fields."""
     try:
-        names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        names = template_fields(template)
     except ValueError as e:
         raise SettingsError(f"bad --format template: {e}") from e
-    for name in names:
-        base = re.split(r"[.\[]", name, maxsplit=1)[0]
+    for base in names:
         if base == "" or base.isdigit():
             raise SettingsError("bad --format template: fields must be named, e.g. {title}")
         if base not in FORMAT_FIELDS:

@@ -16,8 +16,9 @@ import queue
 import threading
 from typing import BinaryIO
 
-#: Items the queue holds before senders wait (back-pressure from a slow stdout).
-QUEUE_ITEMS = 256
+#: Items the queue holds before senders wait (back-pressure from a slow stdout);
+#: an echoed chunk can be 1 MiB.
+QUEUE_ITEMS = 32
 
 
 class ExitStatus(enum.IntEnum):

@@ -66,3 +66,9 @@ def test_any_chunking_gives_the_reference_answer(parts, cuts, max_scan):
     points = sorted({c % (len(data) + 1) for c in cuts})
     chunks = [data[i:j] for i, j in zip([0] + points, points + [len(data)])]
     assert run(chunks, max_scan) == reference(data, max_scan)
+
+
+def test_without_line_counting_lines_are_numbered_zero():
+    scanner = CandidateLines(count_lines=False)
+    found = list(scanner.feed(b"a\nhttp://x.y\n")) + list(scanner.finish())
+    assert found == [(0, b"http://x.y")]
