@@ -35,8 +35,8 @@ JSON_FIELDS = (
 
 def safe(text: str | None) -> str | None:
     """Drop characters that could move the cursor, retitle the terminal or reorder a line."""
-    if text is None:
-        return None
+    if text is None or (text.isascii() and text.isprintable()):
+        return text
     return _UNSAFE.sub("", text)
 
 

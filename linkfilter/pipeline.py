@@ -101,8 +101,10 @@ class Pipeline:
         for name in names or ["-"]:
             if not self._read(name, lines):
                 status = ExitStatus.ERROR
+        ready: list[Result] = []
         for number, raw in lines.finish():
-            self._dispatch(number, raw)
+            self._dispatch(number, raw, ready)
+        self._emit(ready)
         self.stats.lines = lines.lines
         self.writer.eof()
         self.jobs.join()
@@ -131,8 +133,11 @@ class Pipeline:
                     return True
                 if echo:
                     self.writer.echo(data)
+                ready: list[Result] = []
                 for number, raw in lines.feed(data):
-                    self._dispatch(number, raw)
+                    self._dispatch(number, raw, ready)
+                if ready:
+                    self._emit(ready)
         except OSError as e:
             self.writer.err(f"linkfilter: {name}: {e.strerror or e}")
             return False
@@ -140,7 +145,8 @@ class Pipeline:
             if stream is not self.stdin:
                 stream.close()
 
-    def _dispatch(self, number: int, raw: bytes) -> None:
+    def _dispatch(self, number: int, raw: bytes, ready: list[Result]) -> None:
+        """Queue the URLs of one line; results known at once go to ``ready``."""
         text = raw.decode("utf-8", "surrogateescape")
         settings = self.settings
         for found in find_urls(text):
@@ -150,17 +156,17 @@ class Pipeline:
                 self.stats.urls += 1
             host = display_host(found.url)
             if settings.dry_run:
-                self._emit(Result(url=found.url, line=number, host=host))
+                ready.append(Result(url=found.url, line=number, host=host))
                 continue
             try:
                 key = normalize_for_fetch(found.url)
             except BadURL as e:
-                self._emit(failure(found.url, number, host, e, 0.0))
+                ready.append(failure(found.url, number, host, e, 0.0))
                 continue
             job = _Job(key, found.url, number, host, time.monotonic())
             hit = self.cache.claim(key, job)
             if isinstance(hit, Result):
-                self._emit(hit.reused(url=job.url, line=number, host=host, elapsed=0.0))
+                ready.append(hit.reused(url=job.url, line=number, host=host, elapsed=0.0))
             elif hit is None:
                 self._start_worker()
                 self.jobs.put(job)
@@ -195,35 +201,44 @@ class Pipeline:
                     with self._lock:
                         self.stats.fetched += 1
                     result = describe(fetcher, job.key, job.url, job.line, job.host, self.settings)
-                    self._emit(result)
                     now = time.monotonic()
-                    for other in self.cache.complete(job.key, result):
-                        reused = result.reused(
-                            url=other.url, line=other.line, host=other.host, elapsed=now - other.queued
-                        )
-                        self._emit(reused)
+                    joined = self.cache.complete(job.key, result)
+                    self._emit(
+                        [result]
+                        + [
+                            result.reused(url=o.url, line=o.line, host=o.host, elapsed=now - o.queued)
+                            for o in joined
+                        ]
+                    )
                 finally:
                     self.jobs.task_done()
         finally:
             fetcher.close()
 
     # -- any thread -------------------------------------------------------------------
-    def _emit(self, result: Result) -> None:
-        """Hand one result to the writer in the chosen output mode."""
+    def _emit(self, results: list[Result]) -> None:
+        """Hand results to the writer in the chosen output mode, one write per stream."""
         settings = self.settings
+        out: list[str] = []
+        err: list[str] = []
+        for result in results:
+            if settings.json:
+                out.append(json_line(result))
+            elif settings.dry_run:
+                out.append(dry_run_line(result))
+            elif result.ok:
+                line = text_line(result, settings.format)
+                if line is not None:
+                    out.append(line)
+            if not result.ok and not settings.quiet:
+                err.append(error_line(result))
         with self._lock:
-            self.stats.cached += result.cached
-            self.stats.failed += not result.ok
-        if settings.json:
-            self.writer.out(json_line(result))
-        elif settings.dry_run:
-            self.writer.out(dry_run_line(result))
-        else:
-            line = text_line(result, settings.format)
-            if line is not None:
-                self.writer.out(line)
-        if not result.ok and not settings.quiet:
-            self.writer.err(error_line(result))
+            self.stats.cached += sum(r.cached for r in results)
+            self.stats.failed += sum(not r.ok for r in results)
+        if out:
+            self.writer.out("\n".join(out))
+        if err:
+            self.writer.err("\n".join(err))
 
 
 def _widen_pipe(stream) -> None:

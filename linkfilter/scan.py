@@ -77,9 +77,11 @@ class CandidateLines:
         counted = pos = lo  # lines are counted up to ``counted``; marks searched from ``pos``
         max_scan = self.max_scan
         while True:
-            for i, mark in enumerate(_MARKS):
-                if 0 <= nxt[i] < pos:
-                    nxt[i] = low.find(mark, pos, hi)
+            if 0 <= nxt[0] < pos:
+                scheme = _SCHEME.search(buf, pos, hi)
+                nxt[0] = scheme.start() if scheme else -1
+            if 0 <= nxt[1] < pos:
+                nxt[1] = low.find(b"www.", pos, hi)
             live = [(h, len(_MARKS[i])) for i, h in enumerate(nxt) if h >= 0]
             if not live:
                 break
