@@ -1,0 +1,859 @@
+"""Fetch one page over http.client: redirects, one deadline, a byte cap, the address guard.
+
+Every URL gets one total deadline (``--timeout``) shared by DNS, connect, TLS, every
+redirect and every read: each socket operation waits only for the time left, so a server
+trickling one byte at a time is cut off at the deadline, not after ``timeout`` per read.
+Names are resolved once by ``netguard.resolve`` (which refuses private addresses unless
+allowed) and the socket is connected to exactly those addresses; http.client never looks a
+name up. The body is decoded incrementally (``content``) and never more than
+``--max-bytes`` decoded bytes are held. A Fetcher keeps its last connection per host for
+reuse; it belongs to one thread.
+
+Every failure is a ``linkfilter.errors.FetchError`` subclass; low-level errors are
+translated where they happen, naming the host and the limit.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import errno
+import http
+import http.client
+import io
+import select
+import socket
+import ssl
+import threading
+import time
+from typing import Callable, Mapping, Protocol
+from urllib.parse import urljoin, urlsplit
+
+from linkfilter import content, netguard
+from linkfilter.errors import (
+    BadResponse,
+    BadURL,
+    ConnectError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    TLSError,
+    TooManyRedirects,
+)
+from linkfilter.proxy import Proxy, proxy_for
+from linkfilter.settings import Settings
+from linkfilter.urls import normalize_for_fetch
+
+ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+ACCEPT_ENCODING = ", ".join(content.SUPPORTED)  # "gzip, deflate"
+
+#: Media types whose body is read; a response without Content-Type counts as HTML too.
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: Raw bytes asked of the socket per read.
+READ_SIZE = 16 * 1024
+#: Most decoded bytes produced (and fed to the sink) per step.
+DECODE_STEP = 64 * 1024
+#: Longest status, header or chunk-size line, and most header lines: the limits
+#: http.client enforces (``http.client._MAXLINE``, ``_MAXHEADERS``), quoted in our errors.
+MAX_LINE = 65536
+MAX_HEADERS = 100
+#: Most interim (1xx) responses skipped before the real one.
+MAX_INTERIM = 10
+#: Most unread body bytes read and thrown away so a connection can be reused, and the
+#: longest that may take; a longer or slower rest closes the connection instead.
+DRAIN_LIMIT = 64 * 1024
+DRAIN_WINDOW = 0.05
+#: Most idle connections one Fetcher keeps open (least recently used go first).
+POOL_SIZE = 8
+
+#: Resolver signature: ``netguard.resolve`` (tests may hand in their own).
+Resolver = Callable[..., "list[tuple[int, tuple]]"]
+
+
+class Sink(Protocol):
+    """Where the decoded body of an HTML page goes while it is read."""
+
+    def feed(self, data: bytes) -> bool:
+        """Take the next decoded bytes; return True when nothing more is needed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """What one fetch yields: the last response's head and the first part of its body."""
+
+    url: str  # the URL asked for (as passed to fetch)
+    final_url: str  # the normalized URL of the last hop
+    status: int
+    content_type: str | None  # media type, lower case, no parameters; None when absent
+    charset: str | None  # raw charset parameter of Content-Type, unquoted; None when absent
+    content_length: int | None  # Content-Length header of the final response, if valid
+    body: bytes  # content-decoded body read, at most settings.max_bytes bytes
+    capped: bool  # reading stopped because max_bytes was reached
+    cut: bool  # the body ended before its announced end (closed early, reset, bad chunk)
+
+    @property
+    def is_html(self) -> bool:
+        """text/html, application/xhtml+xml, or no Content-Type at all."""
+        return self.content_type is None or self.content_type in HTML_TYPES
+
+
+_default_context: ssl.SSLContext | None = None
+_context_lock = threading.Lock()
+
+
+def default_ssl_context() -> ssl.SSLContext:
+    """The one verifying TLS context all Fetchers share, made on first use (so
+    ``SSL_CERT_FILE`` set before then counts)."""
+    global _default_context
+    with _context_lock:
+        if _default_context is None:
+            context = ssl.create_default_context()
+            context.set_alpn_protocols(["http/1.1"])
+            _default_context = context
+        return _default_context
+
+
+def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
+    """``(media type, charset)`` of a Content-Type value: type lower case without
+    parameters, charset as given but unquoted; None for what is absent or unusable."""
+    if value is None:
+        return None, None
+    media, _, params = value.partition(";")
+    media = media.strip().lower()
+    if "/" not in media or any(c.isspace() for c in media):
+        media = ""
+    charset = None
+    for param in params.split(";"):
+        name, eq, raw = param.partition("=")
+        if eq and name.strip().lower() == "charset":
+            raw = raw.strip()
+            if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+                raw = raw[1:-1].strip()
+            charset = raw or None
+            break
+    return media or None, charset
+
+
+def parse_content_length(values: list[str] | None) -> int | None:
+    """The Content-Length, if every copy of the header holds the same plain number."""
+    if not values:
+        return None
+    found = {v.strip() for v in values}
+    if len(found) != 1:
+        return None
+    (text,) = found
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _header_text(value: str) -> str:
+    """A header value as UTF-8 if its bytes are UTF-8 (http.client decodes Latin-1)."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """Server text for a message: printable ASCII only, cut to ``limit``."""
+    text = "".join(c if " " <= c <= "~" else "?" for c in text).strip()
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    """One normalized URL taken apart for a request."""
+
+    url: str
+    scheme: str
+    host: str  # lower case, IPv6 without brackets: for resolve, SNI and the certificate
+    port: int
+    authority: str  # the Host header: host, with :port when not the default
+    path: str  # origin-form request target
+
+    @classmethod
+    def parse(cls, url: str) -> _Target:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as e:
+            raise BadURL(f"bad URL {url!r}: {e}", url=url) from e
+        scheme = parts.scheme.lower()
+        if scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise BadURL(f"not an http(s) URL with a host: {url!r}", url=url)
+        authority = parts.netloc.rpartition("@")[2]  # never the user:password part
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return cls(
+            url=url,
+            scheme=scheme,
+            host=parts.hostname,
+            port=DEFAULT_PORTS[scheme] if port is None else port,
+            authority=authority,
+            path=path,
+        )
+
+
+class _Clock:
+    """The one deadline of a fetch; ``left()`` is what the next operation may wait."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+
+    def left(self) -> float:
+        """Seconds left; raises TimeoutError (socket.timeout) when none are."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("deadline reached")
+        return remaining
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Raw socket reads that each wait only for the time left to the deadline.
+
+    Counts the bytes received (a reused connection that fails before its first byte is
+    retried) and notes EOF (a cut body is told from a bad chunk by it). Closing it leaves
+    the socket open, as closing ``socket.makefile()`` does.
+    """
+
+    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
+        super().__init__()
+        self._sock = sock
+        self._io = sock.makefile("rb", buffering=0)
+        self.clock = clock
+        self.received = 0
+        self.eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int | None:  # type: ignore[override]
+        self._sock.settimeout(self.clock.left())
+        n = self._io.readinto(buffer)
+        if n == 0:
+            self.eof = True
+        elif n:
+            self.received += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._io.close()
+        super().close()
+
+
+class _TimedSocket:
+    """What HTTPResponse is handed instead of the socket: its ``makefile`` is deadline-bound."""
+
+    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
+        self._sock = sock
+        self._clock = clock
+        self.reader: _DeadlineReader | None = None
+
+    def makefile(self, mode: str = "rb", *args, **kwargs) -> io.BufferedReader:
+        self.reader = _DeadlineReader(self._sock, self._clock)
+        return io.BufferedReader(self.reader)
+
+
+class _Response(http.client.HTTPResponse):
+    """An HTTPResponse read within the deadline that skips every interim (1xx) response."""
+
+    def __init__(self, sock, debuglevel=0, method=None, url=None, *, clock: _Clock) -> None:
+        self.timed = _TimedSocket(sock, clock)
+        super().__init__(self.timed, debuglevel, method=method, url=url)
+
+    @property
+    def reader(self) -> _DeadlineReader | None:
+        return self.timed.reader
+
+    def _read_status(self):  # http.client hook; begin() itself only skips 100 Continue
+        for _ in range(MAX_INTERIM + 1):
+            version, status, reason = super()._read_status()
+            if not 100 <= status < 200:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # an interim response's headers: not ours
+        raise http.client.HTTPException(f"more than {MAX_INTERIM} interim (1xx) responses")
+
+
+class _Connection(http.client.HTTPConnection):
+    """An HTTPConnection that connects to checked addresses, never to a name, within the
+    deadline; optionally through an http proxy's CONNECT tunnel to ``host:port``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        addresses: list[tuple[int, tuple]],
+        clock: _Clock,
+        tunnel: Proxy | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(host, port, **kwargs)
+        self.auto_open = 0  # a dropped connection is never silently reopened
+        self.addresses = addresses
+        self.clock = clock
+        self.tunnel = tunnel
+        self.key: tuple = ()  # the Fetcher's pool key
+        self.last: _Response | None = None
+
+    def response_class(self, sock, debuglevel=0, method=None, url=None):  # type: ignore[override]
+        self.last = _Response(sock, debuglevel, method=method, url=url, clock=self.clock)
+        return self.last
+
+    @property
+    def received(self) -> int:
+        """Bytes of the current response received so far."""
+        reader = self.last.reader if self.last is not None else None
+        return reader.received if reader is not None else 0
+
+    def connect(self) -> None:
+        self.sock = _connect_any(self.addresses, self.clock)
+        if self.tunnel is not None:
+            self._open_tunnel(self.tunnel)
+
+    def _open_tunnel(self, proxy: Proxy) -> None:
+        authority = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        head = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+        if proxy.authorization:
+            head.append(f"Proxy-Authorization: {proxy.authorization}")
+        self.sock.settimeout(self.clock.left())
+        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("ascii"))
+        answer = _Response(self.sock, method="CONNECT", clock=self.clock)
+        try:
+            answer.begin()
+        finally:
+            answer.close()
+        if not 200 <= answer.status < 300:
+            raise ConnectError(
+                f"proxy {proxy.url} refused CONNECT to {authority}: "
+                f"{answer.status} {_printable(answer.reason)}".rstrip()
+            )
+
+
+class _TLSConnection(_Connection, http.client.HTTPSConnection):
+    """_Connection with TLS to the target host (through the tunnel, if any)."""
+
+    def __init__(self, host: str, port: int, *, context: ssl.SSLContext, **kwargs) -> None:
+        super().__init__(host, port, context=context, **kwargs)
+        self.tls_context = context
+
+    def connect(self) -> None:
+        _Connection.connect(self)
+        self.sock = _tls_handshake(self.sock, self.tls_context, self.host, self.clock)
+
+
+def _connect_any(addresses: list[tuple[int, tuple]], clock: _Clock) -> socket.socket:
+    """A TCP socket connected to the first address that answers, within the deadline."""
+    last: OSError | None = None
+    for family, sockaddr in addresses:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(clock.left())
+            sock.connect(sockaddr)
+        except TimeoutError:
+            sock.close()
+            raise
+        except OSError as e:
+            sock.close()
+            last = e
+            continue
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        return sock
+    raise last if last is not None else ConnectionError("no address to connect to")
+
+
+def _tls_handshake(
+    sock: socket.socket, context: ssl.SSLContext, host: str, clock: _Clock
+) -> ssl.SSLSocket:
+    """Wrap ``sock`` in TLS for ``host`` (SNI, certificate); the whole handshake, however
+    many round trips it takes, gets only the time left."""
+    try:
+        tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        tls.settimeout(0.0)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                ready = select.select([tls], [], [], clock.left())[0]
+            except ssl.SSLWantWriteError:
+                ready = select.select([], [tls], [], clock.left())[1]
+            if not ready:
+                raise TimeoutError("TLS handshake timed out")
+        tls.settimeout(clock.left())
+    except BaseException:
+        tls.close()
+        raise
+    return tls
+
+
+class _BadChunk(Exception):
+    """The chunked framing is broken (not a cut: the bytes are there, and wrong)."""
+
+
+class _Cut(Exception):
+    """The body ended before its framing said it would."""
+
+
+class _Body:
+    """The raw (still content-encoded) body of one response, framed by Content-Length,
+    chunks, or the end of the connection. ``read()`` returns b"" once it is complete."""
+
+    def __init__(self, response: http.client.HTTPResponse) -> None:
+        self.fp = response.fp
+        self.reader = response.reader if isinstance(response, _Response) else None
+        self.chunked = bool(response.chunked)
+        self.left = response.length  # bytes left (Content-Length) or None
+        self.chunk_left: int | None = None  # in the current chunk; None before the first
+        self.done = self.fp is None or (not self.chunked and self.left == 0)
+
+    def read(self) -> bytes:
+        if self.done:
+            return b""
+        if self.chunked:
+            return self._read_chunked()
+        want = READ_SIZE if self.left is None else min(READ_SIZE, self.left)
+        data = self._read1(want)
+        if self.left is None:
+            if not data:
+                self.done = True
+            return data
+        if not data:
+            raise _Cut()
+        self.left -= len(data)
+        self.done = self.left == 0
+        return data
+
+    def _read1(self, n: int) -> bytes:
+        try:
+            return self.fp.read1(n)
+        except (ConnectionResetError, ConnectionAbortedError) as e:
+            raise _Cut() from e
+
+    def _readline(self) -> bytes:
+        try:
+            line = self.fp.readline(MAX_LINE + 1)
+        except (ConnectionResetError, ConnectionAbortedError) as e:
+            raise _Cut() from e
+        if len(line) > MAX_LINE:
+            raise _BadChunk(f"a chunk line longer than {MAX_LINE} bytes")
+        if not line.endswith(b"\n"):
+            raise _Cut()
+        return line
+
+    def _read_chunked(self) -> bytes:
+        if not self.chunk_left:
+            if self.chunk_left == 0:
+                if self._readline().strip(b"\r\n"):
+                    raise _BadChunk("no line end after a chunk's data")
+            size = self._readline().split(b";", 1)[0].strip(b" \t\r\n")
+            if not size or len(size) > 16 or size.strip(b"0123456789abcdefABCDEF"):
+                raise _BadChunk(f"bad chunk size {size[:20]!r}")
+            self.chunk_left = int(size, 16)
+            if self.chunk_left == 0:
+                for _ in range(MAX_HEADERS + 1):  # trailer fields, up to a blank line
+                    if not self._readline().strip(b"\r\n"):
+                        self.done = True
+                        return b""
+                raise _BadChunk(f"more than {MAX_HEADERS} trailer lines")
+        data = self._read1(min(READ_SIZE, self.chunk_left))
+        if not data:
+            raise _Cut()
+        self.chunk_left -= len(data)
+        return data
+
+    def drain(self, limit: int) -> bool:
+        """Read and drop the rest if it is at most ``limit`` bytes; True if complete."""
+        if not self.chunked and self.left is not None and self.left > limit:
+            return False
+        budget = limit
+        try:
+            while not self.done:
+                data = self.read()
+                budget -= len(data)
+                if budget < 0:
+                    return False
+        except (_Cut, _BadChunk, OSError, ValueError):
+            return False
+        return True
+
+
+class Fetcher:
+    """One per worker thread; keeps its last connection per (scheme, host, port, proxy) alive for reuse."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        """``environ`` is where proxy variables are read (default ``os.environ``);
+        ``resolver`` replaces ``netguard.resolve`` (a test seam: a fake DNS)."""
+        self.settings = settings
+        self._ssl_context = ssl_context
+        self._environ = environ
+        self._resolve = resolver or netguard.resolve
+        self._pool: collections.OrderedDict[tuple, _Connection] = collections.OrderedDict()
+
+    def close(self) -> None:
+        """Close every kept connection."""
+        while self._pool:
+            _, conn = self._pool.popitem()
+            conn.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def fetch(self, url: str, sink_factory: Callable[[str | None], Sink] | None = None) -> Page:
+        """Fetch one URL within settings.timeout in total.
+
+        Follows redirects (each hop normalized and guarded again). For an HTML response
+        with status < 300, calls ``sink_factory(charset)`` once and feeds it the decoded
+        body until it returns True, the body ends, or ``max_bytes`` are read; without a
+        sink it reads to the end or the cap. Non-HTML: headers only (body b'').
+        Raises only FetchError subclasses.
+        """
+        clock = _Clock(self.settings.timeout)
+        current = url
+        try:
+            current = normalize_for_fetch(url)
+            seen = {current}
+            hops = 0
+            while True:
+                target = _Target.parse(current)
+                conn, response = self._exchange(target, clock)
+                status = response.status
+                location = response.getheader("Location")
+                if status in REDIRECT_STATUSES and location and location.strip():
+                    self._finish(conn, response, clock)
+                    limit = self.settings.max_redirects
+                    if hops >= limit:
+                        raise TooManyRedirects(
+                            f"more than {limit} redirects (--max-redirects {limit})"
+                        )
+                    current = normalize_for_fetch(_join(current, location))
+                    if current in seen:
+                        raise TooManyRedirects(
+                            f"redirect loop back to {current} (--max-redirects {limit})"
+                        )
+                    seen.add(current)
+                    hops += 1
+                    continue
+                if status >= 400:
+                    self._finish(conn, response, clock)
+                    phrase = _printable(response.reason) or _phrase(status)
+                    raise HTTPStatusError(status, f"HTTP {status} {phrase}".rstrip())
+                return self._page(url, target, conn, response, sink_factory, clock)
+        except FetchError as e:
+            if e.url is None:
+                e.url = current
+            raise
+
+    # -- one request ---------------------------------------------------------
+
+    def _exchange(self, target: _Target, clock: _Clock) -> tuple[_Connection, _Response]:
+        """Send the request for ``target`` and read the response head.
+
+        A kept connection is tried first; if it fails before the first byte of a response
+        (the server closed it while idle), the request is sent once more on a new one.
+        """
+        proxy = proxy_for(target.scheme, target.host, target.port, env=self._environ)
+        key = (target.scheme, target.host, target.port, proxy.url if proxy else None)
+        conn = self._pool.pop(key, None)
+        if conn is not None:
+            conn.clock = clock
+            try:
+                return conn, self._send(conn, target, proxy)
+            except (OSError, http.client.HTTPException) as e:
+                conn.close()
+                if isinstance(e, TimeoutError) or conn.received:
+                    raise _translate(e, target, proxy, clock) from e
+            except BaseException:
+                conn.close()
+                raise
+        conn = self._connect(target, proxy, clock)
+        conn.key = key
+        try:
+            return conn, self._send(conn, target, proxy)
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            raise _translate(e, target, proxy, clock) from e
+        except BaseException:
+            conn.close()
+            raise
+
+    def _connect(self, target: _Target, proxy: Proxy | None, clock: _Clock) -> _Connection:
+        if proxy is None:
+            addresses = self._resolve(
+                target.host,
+                target.port,
+                deadline=clock.deadline,
+                allow_private=self.settings.allow_private,
+            )
+        else:
+            if not self.settings.allow_private:
+                # The guard is about the target; the proxy itself may be anywhere.
+                self._resolve(
+                    target.host, target.port, deadline=clock.deadline, allow_private=False
+                )
+            addresses = self._resolve(
+                proxy.host, proxy.port, deadline=clock.deadline, allow_private=True
+            )
+        if target.scheme == "https":
+            context = self._ssl_context or default_ssl_context()
+            conn: _Connection = _TLSConnection(
+                target.host,
+                target.port,
+                context=context,
+                addresses=addresses,
+                clock=clock,
+                tunnel=proxy,
+            )
+        else:
+            conn = _Connection(target.host, target.port, addresses=addresses, clock=clock)
+        try:
+            conn.connect()
+        except FetchError:
+            conn.close()
+            raise
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            raise _translate(e, target, proxy, clock, connecting=True) from e
+        return conn
+
+    def _send(self, conn: _Connection, target: _Target, proxy: Proxy | None) -> _Response:
+        conn.last = None
+        conn.sock.settimeout(conn.clock.left())
+        absolute = proxy is not None and target.scheme == "http"
+        try:
+            conn.putrequest(
+                "GET",
+                target.url if absolute else target.path,
+                skip_host=True,
+                skip_accept_encoding=True,
+            )
+        except (http.client.InvalidURL, UnicodeError) as e:
+            raise BadURL(f"cannot request {target.url!r}: {e}", url=target.url) from e
+        conn.putheader("Host", target.authority)
+        conn.putheader("User-Agent", self.settings.user_agent)
+        conn.putheader("Accept", ACCEPT)
+        conn.putheader("Accept-Encoding", ACCEPT_ENCODING)
+        conn.putheader("Accept-Language", self.settings.accept_language)
+        if absolute and proxy.authorization:
+            conn.putheader("Proxy-Authorization", proxy.authorization)
+        conn.endheaders()
+        return conn.getresponse()  # type: ignore[return-value]
+
+    # -- the response --------------------------------------------------------
+
+    def _page(
+        self,
+        url: str,
+        target: _Target,
+        conn: _Connection,
+        response: _Response,
+        sink_factory: Callable[[str | None], Sink] | None,
+        clock: _Clock,
+    ) -> Page:
+        content_type, charset = parse_content_type(_last(response.msg.get_all("Content-Type")))
+        page = Page(
+            url=url,
+            final_url=target.url,
+            status=response.status,
+            content_type=content_type,
+            charset=charset,
+            content_length=parse_content_length(response.msg.get_all("Content-Length")),
+            body=b"",
+            capped=False,
+            cut=False,
+        )
+        if not (page.is_html and response.status < 300):
+            self._finish(conn, response, clock)
+            return page
+        try:
+            decoder = content.decoder_for(response.getheader("Content-Encoding"))
+        except content.DecodeError as e:
+            self._discard(conn, response)
+            raise BadResponse(f"{target.host}: {e}") from e
+        sink = sink_factory(charset) if sink_factory is not None else None
+        body = _Body(response)
+        try:
+            data, capped, cut, stopped = self._read_body(body, decoder, sink)
+        except BaseException as e:
+            self._discard(conn, response)
+            if isinstance(e, (OSError, http.client.HTTPException)):
+                raise _translate(e, target, None, clock, reading=True) from e
+            raise
+        if body.done and not cut:
+            self._keep(conn, response)
+        elif (stopped or capped) and not cut:
+            self._finish(conn, response, clock, body)
+        else:
+            self._discard(conn, response)
+        return dataclasses.replace(page, body=data, capped=capped, cut=cut)
+
+    def _read_body(
+        self, body: _Body, decoder: content.Decoder, sink: Sink | None
+    ) -> tuple[bytes, bool, bool, bool]:
+        """Read, decode and feed the body: ``(bytes, capped, cut, stopped by the sink)``."""
+        cap = self.settings.max_bytes
+        out = bytearray()
+
+        def take(piece: bytes) -> bool:
+            """Keep ``piece``; True when reading should stop."""
+            out.extend(piece)
+            return bool(piece) and sink is not None and bool(sink.feed(piece))
+
+        try:
+            while True:
+                raw = body.read()
+                piece = decoder.decompress(raw, min(DECODE_STEP, cap - len(out)))
+                while piece:
+                    if take(piece):
+                        return bytes(out), False, False, True
+                    if len(out) >= cap:
+                        more = decoder.decompress(b"", 1)
+                        capped = bool(more) or not body.done
+                        return bytes(out), capped, False, False
+                    piece = decoder.decompress(b"", min(DECODE_STEP, cap - len(out)))
+                if body.done:
+                    break
+            tail = decoder.flush()
+            room = cap - len(out)
+            stop = take(tail[:room])
+            capped = len(tail) > room
+            cut = not decoder.eof and not capped and not stop
+            return bytes(out), capped, cut, stop
+        except _Cut:
+            return bytes(out), False, True, False
+        except (_BadChunk, content.DecodeError) as e:
+            if out:  # what came before the damage still counts
+                return bytes(out), False, True, False
+            raise BadResponse(f"bad response body: {e}") from e
+
+    # -- connection upkeep ---------------------------------------------------
+
+    def _finish(
+        self,
+        conn: _Connection,
+        response: _Response,
+        clock: _Clock,
+        body: _Body | None = None,
+    ) -> None:
+        """Done with ``response`` before its end: read a short rest quickly and keep the
+        connection, or close it."""
+        if response.will_close or conn.sock is None:
+            self._discard(conn, response)
+            return
+        body = body or _Body(response)
+        saved = clock.deadline
+        clock.deadline = min(saved, time.monotonic() + DRAIN_WINDOW)
+        try:
+            complete = body.drain(DRAIN_LIMIT)
+        finally:
+            clock.deadline = saved
+        if complete:
+            self._keep(conn, response)
+        else:
+            self._discard(conn, response)
+
+    def _keep(self, conn: _Connection, response: _Response) -> None:
+        """The response is complete: keep its connection for the next request, if open."""
+        response.close()
+        if response.will_close or conn.sock is None:
+            conn.close()
+            return
+        old = self._pool.pop(conn.key, None)
+        if old is not None and old is not conn:
+            old.close()
+        self._pool[conn.key] = conn
+        while len(self._pool) > POOL_SIZE:
+            _, old = self._pool.popitem(last=False)
+            old.close()
+
+    @staticmethod
+    def _discard(conn: _Connection, response: http.client.HTTPResponse) -> None:
+        response.close()
+        conn.close()
+
+
+def _join(base: str, location: str) -> str:
+    """The absolute URL a Location header points to from ``base``."""
+    try:
+        return urljoin(base, _header_text(location).strip())
+    except ValueError as e:
+        raise BadURL(f"bad redirect Location {_printable(location)!r}: {e}") from e
+
+
+def _last(values: list[str] | None) -> str | None:
+    return values[-1] if values else None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _translate(
+    error: BaseException,
+    target: _Target,
+    proxy: Proxy | None,
+    clock: _Clock,
+    *,
+    connecting: bool = False,
+    reading: bool = False,
+) -> FetchError:
+    """The FetchError for a low-level error met while talking to ``target``."""
+    host = target.host
+    peer = f"proxy {proxy.url}" if proxy is not None and connecting else host
+    if isinstance(error, FetchError):
+        return error
+    if isinstance(error, TimeoutError):
+        doing = "connecting to" if connecting else "reading from" if reading else "waiting for"
+        return FetchTimeout(
+            f"timed out {doing} {peer} (--timeout {clock.timeout:g} s for the whole URL)"
+        )
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return TLSError(f"certificate of {host} not accepted: {error.verify_message}")
+    if isinstance(error, ssl.SSLError):
+        return TLSError(f"TLS with {host} failed: {error.reason or error}")
+    if isinstance(error, http.client.RemoteDisconnected):
+        return ConnectError(f"{host} closed the connection without answering")
+    if isinstance(error, http.client.LineTooLong):
+        return BadResponse(f"{host} sent a {error.args[0]} longer than {MAX_LINE} bytes")
+    if isinstance(error, http.client.BadStatusLine):
+        return BadResponse(f"{host} sent no HTTP status line: {_printable(str(error.line))!r}")
+    if isinstance(error, http.client.UnknownProtocol):
+        return BadResponse(f"{host} answered in an unknown protocol {_printable(error.version)!r}")
+    if isinstance(error, http.client.HTTPException):
+        text = str(error)
+        if text.startswith("got more than"):
+            return BadResponse(f"{host} sent more than {MAX_HEADERS} header lines")
+        return BadResponse(f"bad response from {host}: {_printable(text) or type(error).__name__}")
+    if isinstance(error, ConnectionRefusedError):
+        return ConnectError(f"{peer} refused the connection")
+    if isinstance(error, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return ConnectError(f"connection to {peer} was reset")
+    if isinstance(error, OSError):
+        reason = error.strerror or errno.errorcode.get(error.errno or 0) or str(error)
+        return ConnectError(f"cannot connect to {peer}: {reason}")
+    return ConnectError(f"connection to {peer} failed: {error}")
