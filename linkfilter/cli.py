@@ -31,12 +31,12 @@ from linkfilter.writer import ExitStatus
 
 ENV_PREFIX = "LINKFILTER"
 
-EPILOG = f"""\b
-Every option can also be set in the environment as {ENV_PREFIX}_<OPTION>,
+EPILOG = f"""Every option can also be set in the environment as {ENV_PREFIX}_<OPTION>,
 e.g. {ENV_PREFIX}_WORKERS=16 or {ENV_PREFIX}_JSON=1; several --exclude
-patterns go in {ENV_PREFIX}_EXCLUDE separated by spaces.
-\b
+patterns go in {ENV_PREFIX}_EXCLUDE, separated by spaces.
+
 --format fields: {", ".join(FORMAT_FIELDS)}.
+
 Exit status: 0 done (failed fetches included), 1 an input or output error,
 2 usage, 130 SIGINT, 141 stdout closed, 143 SIGTERM.
 """

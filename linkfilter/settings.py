@@ -10,13 +10,13 @@ from typing import Pattern
 from linkfilter import __version__
 
 DEFAULT_WORKERS = 8
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 10
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_FORMAT = "{host}: {title}"
 DEFAULT_USER_AGENT = f"linkfilter/{__version__}"
 DEFAULT_ACCEPT_LANGUAGE = "en;q=0.9, *;q=0.5"
-DEFAULT_CACHE_TTL = 3600.0
+DEFAULT_CACHE_TTL = 3600
 DEFAULT_MAX_TITLE = 200
 
 #: Fields a ``--format`` template may name.
