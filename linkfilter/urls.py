@@ -64,7 +64,8 @@ _BAD_AFTER_HOST = "@_%\\"
 _HOST_RUN = re.compile(r"(?:[^\W_]|[.\-\u200c\u200d])+")
 _PORT = re.compile(r":[0-9]+")
 _IPV6 = re.compile(r"\[[0-9A-Fa-f:.]{2,45}\]")
-_USERINFO = re.compile(f"[^{_STOP}/?#@\\[\\]\\\\]{{0,{MAX_USERINFO}}}@")
+# userinfo without brackets, so that every closing bracket in a URL is balanced
+_USERINFO = re.compile(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]{{0,{MAX_USERINFO}}}@")
 _PLAIN = f"[^{_STOP}()\\[\\]{{}}]"
 # Plain characters and innermost balanced bracket pairs, skipped in one regex step.
 _PATH_RUN = re.compile(f"(?:{_PLAIN}+|\\({_PLAIN}*\\)|\\[{_PLAIN}*\\]|\\{{{_PLAIN}*\\}})*")
@@ -126,9 +127,9 @@ def _candidates(s: str) -> list[tuple[int, int, bool]]:
     out = []
     p = s.find("://")
     while p >= 0:
-        if s[p - 5 : p].lower() == "https":
+        if p >= 5 and s[p - 5 : p].lower() == "https":
             start = p - 5
-        elif s[p - 4 : p].lower() == "http":
+        elif p >= 4 and s[p - 4 : p].lower() == "http":
             start = p - 4
         else:
             start = -1
@@ -192,6 +193,8 @@ def _url_end(s: str, i: int, www: bool, cut_open: bool) -> int:
     after = s[end : end + 1]
     if after and (after in _BAD_AFTER_HOST or "\ud800" <= after <= "\udfff"):
         return -1
+    if after == ":" and s.startswith("//", end + 1):
+        return -1  # "http://http://x": the scheme typed twice; the inner URL is the link
     if after and after in "/?#":
         if not _host_ok(s, i, host_end, www):
             return -1

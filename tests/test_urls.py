@@ -124,6 +124,8 @@ FOUND = [
     ("http://a.com/?u=www.b.com", ["http://a.com/?u=www.b.com"]),
     ("www.a.com/?u=http://b.com", ["www.a.com/?u=http://b.com"]),
     ("http://a.com,http://b.com", ["http://a.com", "http://b.com"]),
+    ("http://http://example.com/x", ["http://example.com/x"]),
+    ("https://www.example.com", ["https://www.example.com"]),
     ("http://a.com/x,http://b.com", ["http://a.com/x,http://b.com"]),
 ]
 
