@@ -4,7 +4,8 @@ Every decoder shares one small protocol, as urllib3's do: ``decompress(data, max
 takes the compressed bytes that just arrived and returns at most ``max_length`` decoded
 bytes, keeping whatever input it has not used for the next call (``decompress(b"", n)``
 goes on from there); ``flush()`` returns what is left once the input has ended, and ``eof``
-tells whether the compressed stream was complete. Memory stays near ``max_length`` plus one
+tells whether the compressed stream was complete. Output decoded before corrupt input
+is returned first; the DecodeError comes with the next call. Memory stays near ``max_length`` plus one
 network read however much the input would expand, so a 1 GiB gzip bomb costs no more than
 the caller's cap.
 
@@ -69,6 +70,7 @@ class _ZlibDecoder:
         self._pending = b""  # input zlib has not taken yet (its unconsumed tail, a next member)
         self._fed = False  # the current zlib stream has been given bytes
         self._ignore = False  # the rest of the input is trailing garbage
+        self._error: DecodeError | None = None  # met after output; raised on the next call
 
     @property
     def eof(self) -> bool:
@@ -78,6 +80,8 @@ class _ZlibDecoder:
         return False
 
     def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        if self._error is not None:
+            raise self._error
         if self._ignore:
             return b""
         if data:
@@ -90,7 +94,13 @@ class _ZlibDecoder:
             try:
                 chunk = self._obj.decompress(pending, room)
             except zlib.error as e:
-                self._recover(e, bool(out))
+                try:
+                    self._recover(e, bool(out))
+                except DecodeError as error:
+                    if not out:
+                        raise
+                    self._error = error  # hand over what came before; raise next time
+                    break
                 if self._ignore:
                     break
                 continue
@@ -108,6 +118,8 @@ class _ZlibDecoder:
         return bytes(out)
 
     def flush(self) -> bytes:
+        if self._error is not None:
+            raise self._error
         if self._ignore:
             return b""
         try:

@@ -16,7 +16,7 @@ import ssl
 import pytest
 import trustme
 
-from servers import HTTPServer, ProxyServer, RawServer
+from servers import IDN_HOST, HTTPServer, ProxyServer, RawServer
 
 #: Proxy variables cleared for every test, so no test depends on the caller's proxy.
 PROXY_VARIABLES = (
@@ -29,10 +29,6 @@ PROXY_VARIABLES = (
     "no_proxy",
     "NO_PROXY",
 )
-
-#: An IDNA host the test certificate also covers: "bücher.example".
-IDN_HOST = "xn--bcher-kva.example"
-
 
 @pytest.fixture(autouse=True)
 def _no_caller_proxy(monkeypatch):

@@ -41,6 +41,8 @@ from urllib.parse import urlsplit
 MAX_HEAD = 64 * 1024
 #: How long a server thread waits for a silent client before giving up on it.
 IDLE_TIMEOUT = 30.0
+#: An IDNA host ("bücher.example") that the conftest's test certificate also covers.
+IDN_HOST = "xn--bcher-kva.example"
 
 
 # -- shared plumbing ---------------------------------------------------------------------
@@ -134,6 +136,7 @@ class _Server:
         conn = sock
         try:
             sock.settimeout(IDLE_TIMEOUT)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.tls is not None:
                 try:
                     conn = self.tls.wrap_socket(sock, server_side=True)
@@ -357,7 +360,11 @@ class HTTPServer(_Server):
         except ValueError:
             phrase = "Whatever"
         lines = [f"HTTP/1.1 {reply.status} {phrase}"] + [f"{k}: {v}" for k, v in headers]
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if isinstance(body, (bytes, bytearray)) and not reply.chunked:
+            sock.sendall(head + body)  # one write: no Nagle wait between head and body
+            return not (reply.close or reply.drop)
+        sock.sendall(head)
         pieces = [body] if isinstance(body, (bytes, bytearray)) else body
         for piece in pieces:
             if self.stopping.is_set():
@@ -651,6 +658,7 @@ class ProxyServer(_Server):
 __all__ = [
     "BOMB_BLOCK",
     "HTTPServer",
+    "IDN_HOST",
     "ProxyServer",
     "RawConnection",
     "RawServer",
