@@ -413,7 +413,6 @@ class _Body:
 
     def __init__(self, response: http.client.HTTPResponse) -> None:
         self.fp = response.fp
-        self.reader = response.reader if isinstance(response, _Response) else None
         self.chunked = bool(response.chunked)
         self.left = response.length  # bytes left (Content-Length) or None
         self.chunk_left: int | None = None  # in the current chunk; None before the first
@@ -540,7 +539,7 @@ class Fetcher:
                 target = _Target.parse(current)
                 conn, response = self._exchange(target, clock)
                 status = response.status
-                location = response.getheader("Location")
+                location = _first(response.msg.get_all("Location"))
                 if status in REDIRECT_STATUSES and location and location.strip():
                     self._finish(conn, response, clock)
                     limit = self.settings.max_redirects
@@ -800,6 +799,10 @@ def _join(base: str, location: str) -> str:
         return urljoin(base, _header_text(location).strip())
     except ValueError as e:
         raise BadURL(f"bad redirect Location {_printable(location)!r}: {e}") from e
+
+
+def _first(values: list[str] | None) -> str | None:
+    return values[0] if values else None
 
 
 def _last(values: list[str] | None) -> str | None:

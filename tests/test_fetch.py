@@ -761,6 +761,21 @@ def test_a_stopped_read_closes_or_drains_but_never_reuses_mid_body(fetcher, raw_
     assert server.connections == 3
 
 
+def test_kept_connections_are_bounded(fetcher):
+    servers = [HTTPServer().start() for _ in range(fetch_module.POOL_SIZE + 2)]
+    try:
+        f = fetcher()
+        for server in servers:
+            server.route("/", page(TITLE_PAGE))
+            f.fetch(server.url("/"))
+        assert servers[0].wait_closed(1) and servers[1].wait_closed(1)  # least recent first
+        assert f.fetch(servers[-1].url("/")).status == 200
+        assert servers[-1].connections == 1
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def test_close_closes_kept_connections(fetcher, http_server):
     http_server.route("/", page(TITLE_PAGE))
     f = fetcher()
