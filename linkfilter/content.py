@@ -5,9 +5,11 @@ takes the compressed bytes that just arrived and returns at most ``max_length`` 
 bytes, keeping whatever input it has not used for the next call (``decompress(b"", n)``
 goes on from there); ``flush()`` returns what is left once the input has ended, and ``eof``
 tells whether the compressed stream was complete. Output decoded before corrupt input
-is returned first; the DecodeError comes with the next call. Memory stays near ``max_length`` plus one
-network read however much the input would expand, so a 1 GiB gzip bomb costs no more than
-the caller's cap.
+is returned first; the DecodeError comes with the next call.
+
+Memory stays near ``max_length`` plus one network read however much the input would
+expand, so a 1 GiB gzip bomb costs no more than the caller's cap. Call ``flush()`` only
+after ``decompress(b"", n)`` has returned b"" (zlib's own flush is not capped).
 
 Pure: no I/O. Corrupt input raises DecodeError.
 """

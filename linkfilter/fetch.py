@@ -490,7 +490,8 @@ class _Body:
 
 
 class Fetcher:
-    """One per worker thread; keeps its last connection per (scheme, host, port, proxy) alive for reuse."""
+    """One per worker thread; keeps its last connection per (scheme, host, port, proxy)
+    alive for reuse (at most POOL_SIZE of them)."""
 
     def __init__(
         self,
@@ -844,7 +845,8 @@ def _translate(
     if isinstance(error, http.client.LineTooLong):
         return BadResponse(f"{host} sent a {error.args[0]} longer than {MAX_LINE} bytes")
     if isinstance(error, http.client.BadStatusLine):
-        return BadResponse(f"{host} sent no HTTP status line: {_printable(str(error.line))!r}")
+        line = _printable(str(error.line).strip())
+        return BadResponse(f"{host} sent no HTTP status line: {line!r}")
     if isinstance(error, http.client.UnknownProtocol):
         return BadResponse(f"{host} answered in an unknown protocol {_printable(error.version)!r}")
     if isinstance(error, http.client.HTTPException):

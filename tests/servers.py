@@ -324,7 +324,9 @@ class HTTPServer(_Server):
             try:
                 request = parse_head(head, number)
             except ValueError:
-                sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                sock.sendall(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
                 return
             with self._changed:
                 self.requests.append(request)

@@ -107,7 +107,9 @@ def test_corrupt_deflate_raises_after_both_formats_fail():
         DeflateDecoder().decompress(b"\xff" * 64, 100)
 
 
-@pytest.mark.parametrize("wbits, make", [(15, DeflateDecoder), (-15, DeflateDecoder), (31, GzipDecoder)])
+@pytest.mark.parametrize(
+    "wbits, make", [(15, DeflateDecoder), (-15, DeflateDecoder), (31, GzipDecoder)]
+)
 def test_corruption_after_output_raises_not_restarts(wbits, make):
     c = zlib.compressobj(6, zlib.DEFLATED, wbits)
     good = c.compress(TEXT) + c.flush(zlib.Z_SYNC_FLUSH)  # byte-aligned, stream not ended

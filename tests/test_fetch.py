@@ -272,7 +272,11 @@ def test_redirect_location_in_utf8_is_followed_percent_encoded(fetcher, raw_serv
     location = "/caf\u00e9".encode("utf-8").decode("latin-1")
     server = raw_server(
         each(
-            canned(raw_response(status="302 Found", headers=(f"Location: {location}", "Content-Length: 0"))),
+            canned(
+                raw_response(
+                    status="302 Found", headers=(f"Location: {location}", "Content-Length: 0")
+                )
+            ),
             canned(html_response(TITLE_PAGE)),
         )
     )
@@ -325,7 +329,8 @@ def test_a_public_page_redirecting_to_loopback_is_refused(fetcher, http_server):
         assert http_server.requests[0].header("Host") == f"public.test:{http_server.port}"
         assert inside.connections == 0
         inside.route("/admin", page(TITLE_PAGE))
-        assert fetcher(allow_private=True, resolver=dns).fetch(url).final_url == inside.url("/admin")
+        result = fetcher(allow_private=True, resolver=dns).fetch(url)
+        assert result.final_url == inside.url("/admin")
 
 
 def test_connects_to_the_checked_address_not_the_name(fetcher, http_server):
@@ -460,9 +465,8 @@ def test_encoded_bodies_are_decoded(fetcher, http_server, encoding, encode, chun
     body = TITLE_PAGE * 50
     wire = encode(body)
     pieces = [wire[i : i + 777] for i in range(0, len(wire), 777)] if chunked else wire
-    http_server.route(
-        "/", Reply(200, [("Content-Type", "text/html"), ("Content-Encoding", encoding)], pieces, chunked=chunked)
-    )
+    headers = [("Content-Type", "text/html"), ("Content-Encoding", encoding)]
+    http_server.route("/", Reply(200, headers, pieces, chunked=chunked))
     result = fetcher().fetch(http_server.url("/"))
     assert result.body == body and not result.capped and not result.cut
     assert result.content_length == (None if chunked else len(wire))
@@ -521,9 +525,8 @@ def test_corrupt_gzip_from_the_start_is_a_bad_response(fetcher, http_server):
 
 
 def test_body_shorter_than_content_length_yields_what_arrived(fetcher, raw_server):
-    server = raw_server(
-        canned(raw_response(TITLE_PAGE, headers=("Content-Type: text/html", "Content-Length: 100000")))
-    )
+    head = ("Content-Type: text/html", "Content-Length: 100000")
+    server = raw_server(canned(raw_response(TITLE_PAGE, headers=head)))
     result = fetcher().fetch(server.url("/"))
     assert result.body == TITLE_PAGE and result.cut and not result.capped
     assert result.content_length == 100000
@@ -531,9 +534,8 @@ def test_body_shorter_than_content_length_yields_what_arrived(fetcher, raw_serve
 
 def test_chunked_body_closed_mid_chunk_yields_what_arrived(fetcher, raw_server):
     body = b"%x\r\n%s\r\n" % (len(TITLE_PAGE), TITLE_PAGE) + b"400\r\nonly a little"
-    server = raw_server(
-        canned(raw_response(body, headers=("Content-Type: text/html", "Transfer-Encoding: chunked")))
-    )
+    head = ("Content-Type: text/html", "Transfer-Encoding: chunked")
+    server = raw_server(canned(raw_response(body, headers=head)))
     result = fetcher().fetch(server.url("/"))
     assert result.body == TITLE_PAGE + b"only a little" and result.cut
 
@@ -606,7 +608,8 @@ def test_xhtml_and_charset_are_reported(fetcher, http_server, sinks):
 
 
 def test_sink_is_fed_until_it_has_enough(fetcher, raw_server, sinks):
-    server = raw_server(endless(raw_response(b"<title>Endless</title>", headers=("Content-Type: text/html",))))
+    head = raw_response(b"<title>Endless</title>", headers=("Content-Type: text/html",))
+    server = raw_server(endless(head))
     result = fetcher(timeout=2).fetch(server.url("/"), sink_factory=StopAtTitle)
     assert result.body.startswith(b"<title>Endless</title>") and not result.capped
     assert len(sinks) == 1 and bytes(sinks[0].data) == result.body
@@ -645,7 +648,16 @@ def test_interim_responses_are_skipped(fetcher, raw_server):
         (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n", "longer than 65536"),
         (b"HTTP/1.1 200 " + b"a" * 70000 + b"\r\n\r\n", "longer than 65536"),
     ],
-    ids=["garbage", "tls-bytes", "swapped", "short-status", "http2", "500-headers", "long-header", "long-status"],
+    ids=[
+        "garbage",
+        "tls-bytes",
+        "swapped",
+        "short-status",
+        "http2",
+        "500-headers",
+        "long-header",
+        "long-status",
+    ],
 )
 def test_malformed_heads_are_bad_responses(fetcher, raw_server, data, match):
     with pytest.raises(BadResponse, match=match) as info:
@@ -717,7 +729,9 @@ def test_bad_url_is_a_bad_url_error(fetcher):
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
-def test_one_hundred_urls_to_one_host_reuse_the_connection(fetcher, http_server, https_server, tls, sinks):
+def test_one_hundred_urls_to_one_host_reuse_the_connection(
+    fetcher, http_server, https_server, tls, sinks
+):
     server = https_server if tls else http_server
     server.route("/", lambda request: page(TITLE_PAGE + b"<!-- " + b"p" * 3000 + b" -->"))
     f = fetcher()
@@ -836,7 +850,8 @@ def test_guard_applies_to_the_target_not_the_proxy(fetcher, http_server, proxy_s
         result = fetcher(environ=env, allow_private=False, resolver=dns).fetch(
             f"http://public.test:{http_server.port}/"
         )
-        assert result.status == 200 and proxy.requests[0].header("Host") == f"public.test:{http_server.port}"
+        assert result.status == 200
+        assert proxy.requests[0].header("Host") == f"public.test:{http_server.port}"
 
 
 def test_proxy_refusing_connect_is_a_connect_error(fetcher, https_server):
@@ -887,14 +902,25 @@ def test_parse_content_type(value, expected):
 
 @pytest.mark.parametrize(
     "values, expected",
-    [(None, None), (["12"], 12), ([" 12 "], 12), (["12", "12"], 12), (["12", "13"], None), (["-1"], None), (["1e3"], None)],
+    [
+        (None, None),
+        (["12"], 12),
+        ([" 12 "], 12),
+        (["12", "12"], 12),
+        (["12", "13"], None),
+        (["-1"], None),
+        (["1e3"], None),
+    ],
 )
 def test_parse_content_length(values, expected):
     assert parse_content_length(values) == expected
 
 
 def test_page_is_html():
-    base = dict(url="u", final_url="u", status=200, charset=None, content_length=None, body=b"", capped=False, cut=False)
+    base = dict(
+        url="u", final_url="u", status=200, charset=None, content_length=None, body=b""
+    )
+    base.update(capped=False, cut=False)
     assert Page(content_type=None, **base).is_html
     assert Page(content_type="text/html", **base).is_html
     assert Page(content_type="application/xhtml+xml", **base).is_html
