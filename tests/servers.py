@@ -11,17 +11,23 @@
 
 Every server binds when made, serves once started, and is a context manager (start on
 enter; on exit, stop: close the listener, shut every open connection, join the threads).
-``.url(path)`` gives ``http://127.0.0.1:PORT/path`` (``https://`` with TLS). Servers wait on
-sockets and on their ``stopping`` Event, never in sleep loops, so they stop at once.
+``.url(path)`` gives ``http://127.0.0.1:PORT/path`` (``https://`` with TLS), ``.authority``
+``127.0.0.1:PORT``; ``.connections`` counts accepted connections and ``wait_closed(n)``
+waits until the server has finished n of them. Servers wait on sockets and on their
+``stopping`` Event, never in sleep loops, so they stop at once. Tests import this module
+as ``servers`` (pytest puts tests/ on sys.path); conftest.py has fixtures for each.
 
 Example::
 
     with HTTPServer() as server:
         server.route("/", page("<title>Hi</title>"))
-        server.route("/old", redirect("/"))
+        server.route("/old", redirect("/", 301))
         server.route("/who", lambda request: page(request.header("User-Agent") or ""))
-        urlopen(server.url("/old"))
-        assert server.connections == 1 and server.requests[-1].path == "/"
+        server.route("/bye", Reply(200, [("Content-Type", "text/html")], b"..", drop=True))
+        ...fetch server.url("/old")...
+        assert [r.path for r in server.requests] == ["/old", "/"]
+
+    with RawServer(slow(b"HTTP/1.1 200 OK\r\n\r\n<title>", 0.1)) as server: ...
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import zlib
 from typing import Callable, Iterable, Iterator, Union
 from urllib.parse import urlsplit
 
-#: Longest request head the servers read; more is answered 431 / dropped.
+#: Longest request head the servers read; a longer one drops the connection.
 MAX_HEAD = 64 * 1024
 #: How long a server thread waits for a silent client before giving up on it.
 IDLE_TIMEOUT = 30.0
@@ -297,14 +303,16 @@ class HTTPServer(_Server):
     """HTTP/1.1 server with keep-alive and a registry of path handlers.
 
     ``route(path, handler)`` registers a Reply or a callable taking the Request and
-    returning one; unknown paths get 404. ``requests`` holds every request read (with the
-    number of the connection that carried it); ``connections`` counts TCP connections.
+    returning one; unknown paths get 404, a handler that raises gets its client a 500 and
+    its exception in ``errors``. ``requests`` holds every request read (with the number of
+    the connection that carried it); ``connections`` counts TCP connections.
     """
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(tls)
         self.routes: dict[str, Handler] = {}
         self.requests: list[Request] = []
+        self.errors: list[Exception] = []  # raised by handlers (each answered with a 500)
 
     def route(self, path: str, handler: Handler) -> None:
         self.routes[path] = handler
@@ -336,7 +344,13 @@ class HTTPServer(_Server):
             elif isinstance(handler, Reply):
                 reply = handler
             else:
-                reply = handler(request)
+                try:
+                    reply = handler(request)
+                except Exception as e:  # a broken test handler: 500, and keep it for the test
+                    with self._changed:
+                        self.errors.append(e)
+                    text = repr(e).encode()
+                    reply = Reply(500, [("Content-Type", "text/plain")], text, close=True)
             keep = self._send(sock, reply)
             if not keep or (request.header("Connection") or "").lower() == "close":
                 return
@@ -650,7 +664,10 @@ class ProxyServer(_Server):
         """Copy bytes both ways until either side closes."""
         peers = {a: b, b: a}
         while not self.stopping.is_set():
-            for sock in select.select([a, b], [], [], IDLE_TIMEOUT)[0] or [a]:
+            ready = select.select([a, b], [], [], IDLE_TIMEOUT)[0]
+            if not ready:
+                return
+            for sock in ready:
                 data = sock.recv(65536)
                 if not data:
                     return

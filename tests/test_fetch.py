@@ -647,6 +647,7 @@ def test_interim_responses_are_skipped(fetcher, raw_server):
         (b"HTTP/1.1 200 OK\r\n" + b"X-Many: header\r\n" * 500 + b"\r\n", "more than 100 header"),
         (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n", "longer than 65536"),
         (b"HTTP/1.1 200 " + b"a" * 70000 + b"\r\n\r\n", "longer than 65536"),
+        (b"HTTP/1.1 103 Early Hints\r\n\r\n" * 12, "more than 10 interim"),
     ],
     ids=[
         "garbage",
@@ -657,6 +658,7 @@ def test_interim_responses_are_skipped(fetcher, raw_server):
         "500-headers",
         "long-header",
         "long-status",
+        "endless-1xx",
     ],
 )
 def test_malformed_heads_are_bad_responses(fetcher, raw_server, data, match):
