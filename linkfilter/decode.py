@@ -1,0 +1,831 @@
+"""Bytes to text as a browser would: BOM, HTTP charset, ``<meta>`` prescan, UTF-8 check, chardet.
+
+The order is the WHATWG one (HTML "determining the character encoding"), made
+better in two ways: the ``<meta>`` prescan covers everything read before the
+title rather than 1024 bytes, and pages that declare nothing and are not UTF-8
+go to chardet instead of a locale default.  Labels map to encodings as the
+WHATWG Encoding Standard maps them, and each encoding decodes with the Python
+codec that behaves like the WHATWG decoder (``gbk`` -> ``gb18030``, ``shift_jis``
+-> ``cp932`` ...).  Decoding never raises.
+
+The markup scanner lives here too because the prescan is its first user: it
+hops from ``<`` to ``<`` with compiled regular expressions, knows comments,
+raw text elements (``<script>``, ``<style>`` ...), ``<template>`` and SVG/MathML,
+and reports the ``<meta>`` tags, the first ``<title>`` and where the head ends.
+It works on any ``str``; for ASCII-compatible encodings it runs on the bytes
+decoded as latin-1, where every ASCII byte is the same character and offsets
+are byte offsets.  :mod:`linkfilter.title` builds the title on top of it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+from typing import NamedTuple
+
+#: The prescan always covers this many bytes, as browsers' does.
+PRESCAN_MIN_BYTES = 1024
+#: Bytes chardet gets on either side of the first non-ASCII byte of the title.
+DETECT_BYTES = 64 * 1024
+
+# --------------------------------------------------------------------------
+# Labels (WHATWG Encoding Standard, section 4.2) and the codecs that decode them
+# --------------------------------------------------------------------------
+
+# WHATWG name: (Python codec, labels).  Left out: "replacement" (iso-2022-kr,
+# hz-gb-2312, iso-2022-cn...), which a browser decodes as one U+FFFD; here those
+# labels are unknown and decoding falls through to the next step.
+_ENCODINGS: dict[str, tuple[str, str]] = {
+    "utf-8": ("utf-8", "unicode-1-1-utf-8 unicode11utf8 unicode20utf8 utf-8 utf8 x-unicode20utf8"),
+    "ibm866": ("cp866", "866 cp866 csibm866 ibm866"),
+    "iso-8859-2": ("iso8859_2", "csisolatin2 iso-8859-2 iso-ir-101 iso8859-2 iso88592 iso_8859-2 "
+                   "iso_8859-2:1987 l2 latin2"),
+    "iso-8859-3": ("iso8859_3", "csisolatin3 iso-8859-3 iso-ir-109 iso8859-3 iso88593 iso_8859-3 "
+                   "iso_8859-3:1988 l3 latin3"),
+    "iso-8859-4": ("iso8859_4", "csisolatin4 iso-8859-4 iso-ir-110 iso8859-4 iso88594 iso_8859-4 "
+                   "iso_8859-4:1988 l4 latin4"),
+    "iso-8859-5": ("iso8859_5", "csisolatincyrillic cyrillic iso-8859-5 iso-ir-144 iso8859-5 iso88595 "
+                   "iso_8859-5 iso_8859-5:1988"),
+    "iso-8859-6": ("iso8859_6", "arabic asmo-708 csiso88596e csiso88596i csisolatinarabic ecma-114 "
+                   "iso-8859-6 iso-8859-6-e iso-8859-6-i iso-ir-127 iso8859-6 iso88596 iso_8859-6 "
+                   "iso_8859-6:1987"),
+    "iso-8859-7": ("iso8859_7", "csisolatingreek ecma-118 elot_928 greek greek8 iso-8859-7 iso-ir-126 "
+                   "iso8859-7 iso88597 iso_8859-7 iso_8859-7:1987 sun_eu_greek"),
+    "iso-8859-8": ("iso8859_8", "csiso88598e csisolatinhebrew hebrew iso-8859-8 iso-8859-8-e iso-ir-138 "
+                   "iso8859-8 iso88598 iso_8859-8 iso_8859-8:1988 visual"),
+    "iso-8859-8-i": ("iso8859_8", "csiso88598i iso-8859-8-i logical"),
+    "iso-8859-10": ("iso8859_10", "csisolatin6 iso-8859-10 iso-ir-157 iso8859-10 iso885910 l6 latin6"),
+    "iso-8859-13": ("iso8859_13", "iso-8859-13 iso8859-13 iso885913"),
+    "iso-8859-14": ("iso8859_14", "iso-8859-14 iso8859-14 iso885914"),
+    "iso-8859-15": ("iso8859_15", "csisolatin9 iso-8859-15 iso8859-15 iso885915 iso_8859-15 l9"),
+    "iso-8859-16": ("iso8859_16", "iso-8859-16"),
+    "koi8-r": ("koi8_r", "cskoi8r koi koi8 koi8-r koi8_r"),
+    "koi8-u": ("koi8_u", "koi8-ru koi8-u"),
+    "macintosh": ("mac_roman", "csmacintosh mac macintosh x-mac-roman"),
+    "windows-874": ("cp874", "dos-874 iso-8859-11 iso8859-11 iso885911 tis-620 windows-874"),
+    "windows-1250": ("cp1250", "cp1250 windows-1250 x-cp1250"),
+    "windows-1251": ("cp1251", "cp1251 windows-1251 x-cp1251"),
+    "windows-1252": ("cp1252", "ansi_x3.4-1968 ascii cp1252 cp819 csisolatin1 ibm819 iso-8859-1 "
+                     "iso-ir-100 iso8859-1 iso88591 iso_8859-1 iso_8859-1:1987 l1 latin1 us-ascii "
+                     "windows-1252 x-cp1252"),
+    "windows-1253": ("cp1253", "cp1253 windows-1253 x-cp1253"),
+    "windows-1254": ("cp1254", "cp1254 csisolatin5 iso-8859-9 iso-ir-148 iso8859-9 iso88599 iso_8859-9 "
+                     "iso_8859-9:1989 l5 latin5 windows-1254 x-cp1254"),
+    "windows-1255": ("cp1255", "cp1255 windows-1255 x-cp1255"),
+    "windows-1256": ("cp1256", "cp1256 windows-1256 x-cp1256"),
+    "windows-1257": ("cp1257", "cp1257 windows-1257 x-cp1257"),
+    "windows-1258": ("cp1258", "cp1258 windows-1258 x-cp1258"),
+    "x-mac-cyrillic": ("mac_cyrillic", "x-mac-cyrillic x-mac-ukrainian"),
+    "gbk": ("gb18030", "chinese csgb2312 csiso58gb231280 gb2312 gb_2312 gb_2312-80 gbk iso-ir-58 x-gbk"),
+    "gb18030": ("gb18030", "gb18030"),
+    "big5": ("big5hkscs", "big5 big5-hkscs cn-big5 csbig5 x-x-big5"),
+    # euc_jis_2004 is a superset of euc_jp that also has the NEC row 13 (circled digits...)
+    # that the WHATWG index-jis0208 has.
+    "euc-jp": ("euc_jis_2004", "cseucpkdfmtjapanese euc-jp x-euc-jp"),
+    # iso2022_jp_ext also decodes half-width katakana (ESC ( I), as the WHATWG decoder does.
+    "iso-2022-jp": ("iso2022_jp_ext", "csiso2022jp iso-2022-jp"),
+    "shift_jis": ("cp932", "csshiftjis ms932 ms_kanji shift-jis shift_jis sjis windows-31j x-sjis"),
+    "euc-kr": ("cp949", "cseuckr csksc56011987 euc-kr iso-ir-149 korean ks_c_5601-1987 ks_c_5601-1989 "
+               "ksc5601 ksc_5601 windows-949"),
+    "utf-16be": ("utf-16-be", "unicodefffe utf-16be"),
+    "utf-16le": ("utf-16-le", "csunicode iso-10646-ucs-2 ucs-2 unicode unicodefeff utf-16 utf-16le"),
+    # The WHATWG decoder maps bytes 0x80-0xFF to U+F780-U+F7FF (private use); a
+    # <meta> naming it means windows-1252, and so does the header here.
+    "x-user-defined": ("cp1252", "x-user-defined"),
+}
+
+_LABELS: dict[str, str] = {
+    label: name for name, (_, labels) in _ENCODINGS.items() for label in labels.split()
+}
+
+# Names chardet 7 answers with (compat names, and the raw codec names it falls
+# back to) that are not WHATWG labels, mapped to the encoding a browser would use.
+_CHARDET_NAMES: dict[str, str] = {
+    "cp932": "shift_jis",
+    "shift_jis_2004": "shift_jis",
+    "cp949": "euc-kr",
+    "euc_kr": "euc-kr",
+    "euc_jis_2004": "euc-jp",
+    "cp874": "windows-874",
+    "big5hkscs": "big5",
+    "iso2022_jp_2": "iso-2022-jp",
+    "iso2022_jp_ext": "iso-2022-jp",
+    "maccyrillic": "x-mac-cyrillic",
+    "mac-cyrillic": "x-mac-cyrillic",
+    "macroman": "macintosh",
+    "mac-roman": "macintosh",
+    "utf-8-sig": "utf-8",
+    "utf-16-le": "utf-16le",
+    "utf-16-be": "utf-16be",
+    "iso8859-16": "iso-8859-16",
+}
+
+# The candidates chardet may answer with: the chardet codec names whose answer
+# maps to a WHATWG encoding (so it never picks EBCDIC or a DOS code page).
+_CHARDET_CANDIDATES = (
+    "utf-8", "cp866", "iso8859-1", "iso8859-2", "iso8859-3", "iso8859-4", "iso8859-5", "iso8859-6",
+    "iso8859-7", "iso8859-8", "iso8859-9", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15",
+    "iso8859-16", "koi8-r", "koi8-u", "mac-roman", "mac-cyrillic", "tis-620", "cp874", "cp1250",
+    "cp1251", "cp1252", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "gb18030",
+    "big5hkscs", "euc_jis_2004", "iso2022_jp_2", "iso2022_jp_ext", "shift_jis_2004", "cp932",
+    "euc_kr", "cp949", "utf-16-le", "utf-16-be", "ascii",
+)
+# Answered by chardet when no candidate fits; never a candidate itself.
+_CHARDET_NO_MATCH = "utf-32-be"
+
+_ASCII_WS = "\t\n\f\r "
+_UPPER_TO_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _ascii_lower(s: str) -> str:
+    """Lower-case ASCII letters only, as HTML does (``str.lower`` maps U+212A to 'k')."""
+    return s.lower() if s.isascii() else s.translate(_UPPER_TO_LOWER)
+
+
+def encoding_for_label(label: str) -> str | None:
+    """WHATWG encoding label (any case, surrounding whitespace) -> WHATWG name, lower-case; None if unknown."""
+    return _LABELS.get(_ascii_lower(label.strip(_ASCII_WS)))
+
+
+def codec_for_label(label: str) -> str | None:
+    """WHATWG encoding label -> name of the Python codec that decodes like the WHATWG decoder; None if unknown.
+
+    ``latin1``, ``iso-8859-1`` and ``us-ascii`` give ``cp1252``; ``gbk`` and ``gb2312``
+    ``gb18030``; ``big5`` ``big5hkscs``; ``shift_jis`` ``cp932``; ``euc-kr`` ``cp949``;
+    ``tis-620`` ``cp874``; ``utf-16`` ``utf-16-le``.
+    """
+    name = encoding_for_label(label)
+    return None if name is None else _ENCODINGS[name][0]
+
+
+def _encoding_for_chardet(answer: str | None) -> str | None:
+    """chardet's answer -> WHATWG encoding name, None when a browser has no such encoding."""
+    if not answer:
+        return None
+    key = _ascii_lower(answer.strip())
+    return _LABELS.get(key) or _CHARDET_NAMES.get(key)
+
+
+def _unquote(value: str) -> str:
+    value = value.strip(_ASCII_WS)
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return value
+
+
+# The WHATWG windows-125x / windows-874 decoders map the bytes Microsoft left
+# undefined in 0x80-0x9F to the C1 control of the same number; Python's codecs
+# raise.  This error handler does what WHATWG does (and U+FFFD for the rest).
+_C1_ERRORS = "linkfilter.whatwg-c1"
+
+
+def _c1_or_replace(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start:exc.end]
+    return "".join(chr(b) if 0x80 <= b <= 0x9F else "\ufffd" for b in bad), exc.end
+
+
+codecs.register_error(_C1_ERRORS, _c1_or_replace)
+_C1_CODECS = frozenset({"cp874", "cp1250", "cp1251", "cp1252", "cp1253", "cp1254", "cp1255",
+                        "cp1256", "cp1257", "cp1258"})
+
+
+def decode_bytes(data: bytes, charset: str) -> str:
+    """Decode ``data`` with the codec of WHATWG encoding ``charset``; bad bytes become U+FFFD."""
+    codec = _ENCODINGS[charset][0]
+    return data.decode(codec, _C1_ERRORS if codec in _C1_CODECS else "replace")
+
+
+# --------------------------------------------------------------------------
+# The markup scanner
+# --------------------------------------------------------------------------
+
+class Meta(NamedTuple):
+    """A complete ``<meta>`` tag: offsets of its ``<`` and just past its ``>``, attributes.
+
+    Attribute names are ASCII lower-case; values are as written (no entity decoding)
+    and the first of a repeated attribute wins.
+    """
+
+    start: int
+    end: int
+    attrs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Markup:
+    """What the scanner found in the first ``length`` characters, as if they were all there is."""
+
+    length: int
+    metas: tuple[Meta, ...]
+    title_start: int | None      # offset of the first title's "<"
+    title_open: int | None       # offset of its content
+    title_raw: str | None        # its content, as scanned (entities not decoded)
+    title_closed: bool           # False: the title runs to the end of what was read
+    head_end: int | None         # just past <body>, </head>+a non-head tag, or <plaintext>
+
+
+_TAG_BODY = r"""(?:[\t\n\f\r /]+[^\t\n\f\r />="']+(?:=(?:"[^"]*"|'[^']*'|[^\t\n\f\r >"'=`</]+(?=[\t\n\f\r >])))?)*[\t\n\f\r /]*>"""
+# A complete tag in the common syntax: names without quotes or "=", "=" without
+# spaces, unquoted values without "/".  Anything else goes to _parse_tag, which
+# follows the tokenizer state by state; whatever this matches, it agrees with.
+_FAST_TAG = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)" + _TAG_BODY)
+# Names the scanner acts on in HTML content (start or end tags).
+_INTERESTING = (r"(?:t(?:itle|emplate|extarea)|s(?:cript|tyle|vg)|n(?:oscript|oembed|oframes)|xmp|"
+                r"iframe|plaintext|m(?:ath|eta)|head|body|frameset)")
+# ... and in SVG/MathML: the tags that end it (see _BREAKOUT), "font", and the
+# ones that nest or close it.
+_INTERESTING_FOREIGN = (r"(?:b(?:ig|lockquote|ody|r)?|c(?:enter|ode)|d[dlt]|em(?:bed)?|h(?:[1-6]|ead|r)|"
+                        r"i(?:mg)?|li(?:sting)?|me(?:nu|ta)|math|nobr|ol|p(?:re)?|ruby|"
+                        r"s(?:mall|pan|trong|trike|ub|up|vg)?|t(?:able|t|emplate)|ul?|var|font)")
+
+
+def _skipper(interesting: str, cdata: bool) -> re.Pattern[str]:
+    """A regex that skips, in C, text, comments, doctypes and complete tags the scanner ignores.
+
+    It stops at the first "<" that needs a look: an interesting tag, markup
+    that is not complete yet, or a tag in a syntax _FAST_TAG does not take.
+    """
+    return re.compile(
+        r"(?:[^<]*(?:"
+        r"</?(?!(?i:" + interesting + r")[\t\n\f\r />])[a-zA-Z][^\t\n\f\r />]*" + _TAG_BODY +
+        r"|<(?=[^a-zA-Z/!?])"                                   # "<" that is text
+        r"|<!--(?:-?>|(?s:.*?)--!?>)"                         # comment ("<!-->" is one)
+        + (r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*>" if cdata else r"|<!(?!--)[^>]*>") +
+        r"|<\?[^>]*>|</(?![a-zA-Z])[^>]*>"                      # bogus comments, "</>"
+        r"))*[^<]*", re.ASCII)
+
+
+_SKIP = _skipper(_INTERESTING, cdata=False)
+_SKIP_FOREIGN = _skipper(_INTERESTING_FOREIGN, cdata=True)
+_TAG_NAME = re.compile(r"[^\t\n\f\r />]*")
+_SEP = re.compile(r"[\t\n\f\r /]*")
+_WS = re.compile(r"[\t\n\f\r ]*")
+_ATTR_NAME_REST = re.compile(r"[^\t\n\f\r />=]*")
+_UNQUOTED = re.compile(r"[^\t\n\f\r >]*")
+_NOT_WS = re.compile(r"[^\t\n\f\r ]")
+_COMMENT_END = re.compile(r"--!?>")
+_SCRIPT_DATA = re.compile(r"<!--|</script[\t\n\f\r />]", re.I | re.A)
+_SCRIPT_ESCAPED = re.compile(r"-->|<(/?)script[\t\n\f\r />]", re.I | re.A)
+_SCRIPT_DOUBLE = re.compile(r"-->|</script[\t\n\f\r />]", re.I | re.A)
+_RAW_END = {
+    name: re.compile("</" + name + r"[\t\n\f\r />]", re.I | re.A)
+    for name in ("title", "textarea", "style", "xmp", "iframe", "noembed", "noframes", "noscript")
+}
+_TITLE_END = "</title"
+# Longest token a raw-text search looks for ("</noscript" and its delimiter), minus one.
+_RESUME_BACK = 10
+
+# Start tags allowed after </head> without starting the body (the "after head" mode).
+_HEAD_CONTENT = frozenset({"base", "basefont", "bgsound", "link", "meta", "noframes", "script", "style",
+                           "template", "title", "noscript", "head", "html"})
+# Start tags that end SVG/MathML content ("breakout" tags of the tree builder).
+_BREAKOUT = frozenset({"b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt",
+                       "em", "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li",
+                       "listing", "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span",
+                       "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var"})
+
+_DATA, _RAW, _SCRIPT, _COMMENT, _BOGUS, _CDATA, _PLAIN = range(7)
+# Trim the consumed head of the buffer once it is this long.
+_TRIM_AT = 1 << 16
+
+
+def _parse_tag(buf: str, i: int) -> tuple[str, dict[str, str], int, bool] | None:
+    """Tokenize the tag at ``buf[i] == '<'``: (name, attributes, end, self-closing); None if incomplete.
+
+    Follows the HTML tokenizer from the tag open state to the ">" that ends the
+    tag: quotes only open a value after "=", a name may start with "=", "/" is
+    a separator unless it is just before ">".
+    """
+    n = len(buf)
+    j = i + 2 if buf.startswith("</", i) else i + 1
+    j = _TAG_NAME.match(buf, j).end()
+    name = buf[i + 1:j].lstrip("/")
+    attrs: dict[str, str] = {}
+    while True:
+        sep = j
+        j = _SEP.match(buf, j).end()
+        if j >= n:
+            return None
+        if buf[j] == ">":
+            return name, attrs, j + 1, j > sep and buf[j - 1] == "/"
+        k = _ATTR_NAME_REST.match(buf, j + 1).end()
+        attr = _ascii_lower(buf[j:k])
+        value = ""
+        j = _WS.match(buf, k).end()
+        if j >= n:
+            return None
+        if buf[j] == "=":
+            j = _WS.match(buf, j + 1).end()
+            if j >= n:
+                return None
+            quote = buf[j]
+            if quote in "\"'":
+                close = buf.find(quote, j + 1)
+                if close < 0:
+                    return None
+                value = buf[j + 1:close]
+                j = close + 1
+            elif quote != ">":
+                k = _UNQUOTED.match(buf, j).end()
+                value = buf[j:k]
+                j = k
+        attrs.setdefault(attr, value)
+
+
+def _close_at_eof(content: str) -> tuple[str, bool]:
+    """A title cut right after "</title" is closed there (the end tag lost only its ">")."""
+    tail = content[-len(_TITLE_END):]
+    if len(tail) == len(_TITLE_END) and _ascii_lower(tail) == _TITLE_END:
+        return content[:-len(_TITLE_END)], True
+    return content, False
+
+
+class MarkupScanner:
+    """Resumable scanner over a document that arrives in pieces (``feed`` any split, same result).
+
+    Keeps offsets, never rescans: each feed continues from where the last one
+    stopped, and the consumed text is dropped (except an open title's content).
+    Rules, after the HTML tokenizer and tree builder:
+
+    - the title is the first ``<title>`` not inside SVG/MathML, ``<template>``,
+      a comment or a raw text element (script, style, textarea, xmp, iframe,
+      noembed, noframes, noscript, plaintext); its content ends only at
+      ``</title`` followed by whitespace, "/" or ">";
+    - script data knows the ``<!--``/``<script>`` escapes, so ``</script>`` inside
+      ``<!-- document.write("<script>...</script>") -->`` does not end it;
+    - the head ends at ``<body>``/``<frameset>``, at ``<plaintext>``, or after
+      ``</head>`` at the first start tag that cannot be in a head or text that
+      is not whitespace (a ``<title>`` right after ``</head>`` still counts);
+    - HTML integration points inside SVG (``<foreignObject>``) are not followed.
+    """
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._base = 0              # absolute offset of _buf[0]
+        self._pos = 0               # absolute offset where scanning resumes
+        self._state = _DATA
+        self._end_re: re.Pattern[str] | None = None
+        self._recording = False     # inside the first title's content
+        self._script = 0            # 0 data, 1 escaped, 2 double escaped
+        self._foreign = 0           # SVG/MathML depth
+        self._template = 0
+        self._after_head = False
+        self._wait_gt = -1          # an incomplete tag: no retry before a ">" after this offset
+        self.length = 0
+        self.metas: list[Meta] = []
+        self.title_start: int | None = None
+        self.title_open: int | None = None
+        self.title_close: int | None = None   # just past "</title" and its delimiter
+        self._title_raw: str | None = None
+        self._title_tail = ""                 # "</title" + delimiter, as written
+        self.head_end: int | None = None
+
+    # -- public -----------------------------------------------------------
+
+    def feed(self, text: str) -> None:
+        """Scan ``text``, the continuation of what was fed before."""
+        if not text:
+            return
+        self._buf += text
+        self.length += len(text)
+        self._run()
+        self._trim()
+
+    @property
+    def title_closed(self) -> bool:
+        return self.title_close is not None
+
+    def title_content(self, upto: int | None = None) -> str | None:
+        """The first title's content as scanned up to offset ``upto`` (default: all fed)."""
+        if self.title_open is None:
+            return None
+        if upto is None:
+            upto = self.length
+        if self._title_raw is not None:
+            return (self._title_raw + self._title_tail)[:max(0, upto - self.title_open)]
+        return self._buf[self.title_open - self._base:upto - self._base]
+
+    def markup(self, length: int | None = None) -> Markup:
+        """Everything found in the first ``length`` characters (default: all fed), end of data there.
+
+        Gives the same answer as a new scanner fed only those characters: tags
+        not complete by then are dropped, an open title runs to the end.
+        """
+        n = self.length if length is None else min(length, self.length)
+        metas = tuple(m for m in self.metas if m.end <= n)
+        raw: str | None = None
+        closed = False
+        title_start = title_open = None
+        if self.title_open is not None and self.title_open <= n:
+            title_start, title_open = self.title_start, self.title_open
+            if self.title_close is not None and self.title_close <= n:
+                raw, closed = self._title_raw, True
+            else:
+                raw, closed = _close_at_eof(self.title_content(n) or "")
+        head_end = self.head_end if self.head_end is not None and self.head_end <= n else None
+        return Markup(n, metas, title_start, title_open, raw, closed, head_end)
+
+    # -- scanning ---------------------------------------------------------
+
+    def _trim(self) -> None:
+        keep = self._pos
+        if self._recording and self.title_open is not None:
+            keep = min(keep, self.title_open)
+        if keep - self._base >= _TRIM_AT:
+            self._buf = self._buf[keep - self._base:]
+            self._base = keep
+
+    def _run(self) -> None:
+        buf, base = self._buf, self._base
+        n = len(buf)
+        i = self._pos - base
+        while i < n:
+            state = self._state
+            if state == _DATA:
+                if self._wait_gt >= 0:
+                    if buf.find(">", self._wait_gt - base) < 0:
+                        self._wait_gt = base + n
+                        break
+                    self._wait_gt = -1
+                if self._after_head:
+                    j = buf.find("<", i)
+                    if self.head_end is None:
+                        m = _NOT_WS.search(buf, i, n if j < 0 else j)
+                        if m:
+                            self.head_end = base + m.start() + 1
+                        self._after_head = self.head_end is None
+                    if j < 0:
+                        i = n
+                        break
+                    i = j
+                else:
+                    i = (_SKIP_FOREIGN if self._foreign else _SKIP).match(buf, i).end()
+                    if i >= n:
+                        break
+                j = self._markup(buf, i)
+                if j < 0:
+                    if j == -1:
+                        self._wait_gt = base + n
+                    break
+                i = j
+            elif state == _RAW:
+                m = self._end_re.search(buf, i)
+                if not m:
+                    i = max(i, n - _RESUME_BACK)
+                    break
+                if self._recording:
+                    self._recording = False
+                    self._title_raw = buf[self.title_open - base:m.start()]
+                    self._title_tail = m.group()
+                    self.title_close = base + m.end()
+                self._state = _DATA
+                i = m.start()
+            elif state == _SCRIPT:
+                sub = self._script
+                rx = _SCRIPT_DATA if sub == 0 else _SCRIPT_ESCAPED if sub == 1 else _SCRIPT_DOUBLE
+                m = rx.search(buf, i)
+                if not m:
+                    i = max(i, n - _RESUME_BACK)
+                    break
+                tok = m.group()
+                if tok == "<!--":
+                    self._script = 1
+                    i = m.start() + 2       # the dashes may also end it: "<!-->"
+                elif tok == "-->":
+                    self._script = 0
+                    i = m.end()
+                elif tok[1] != "/":         # "<script" in escaped data
+                    self._script = 2
+                    i = m.end()
+                elif sub == 2:              # "</script" ends the double escape
+                    self._script = 1
+                    i = m.end()
+                else:
+                    self._state = _DATA
+                    i = m.start()
+            elif state == _COMMENT:
+                m = _COMMENT_END.search(buf, i)
+                if not m:
+                    i = max(i, n - 3)
+                    break
+                self._state = _DATA
+                i = m.end()
+            elif state == _BOGUS:
+                j = buf.find(">", i)
+                if j < 0:
+                    i = n
+                    break
+                self._state = _DATA
+                i = j + 1
+            elif state == _CDATA:
+                j = buf.find("]]>", i)
+                if j < 0:
+                    i = max(i, n - 2)
+                    break
+                self._state = _DATA
+                i = j + 3
+            else:  # _PLAIN: the rest is text
+                i = n
+        self._pos = base + i
+
+    def _markup(self, buf: str, i: int) -> int:
+        """Handle the markup at ``buf[i] == '<'``; the offset after it, -1 for an incomplete tag, -2 to wait."""
+        n = len(buf)
+        if i + 1 >= n:
+            return -2
+        c = buf[i + 1]
+        if c == "!":
+            if buf.startswith("<!--", i):
+                # "<!-->" and "<!--->" are whole (empty) comments
+                if i + 4 >= n or (buf[i + 4] == "-" and i + 5 >= n):
+                    return -2
+                if buf[i + 4] == ">":
+                    return i + 5
+                if buf.startswith("->", i + 4):
+                    return i + 6
+                self._state = _COMMENT
+                return i + 4
+            if self._foreign and buf.startswith("<![CDATA[", i):
+                self._state = _CDATA
+                return i + 9
+            if n - i < 9 and ("<!--".startswith(buf[i:]) or (self._foreign and "<![CDATA[".startswith(buf[i:]))):
+                return -2
+            self._state = _BOGUS
+            return i + 2
+        if c == "?":
+            self._state = _BOGUS
+            return i + 2
+        if c == "/":
+            if i + 2 >= n:
+                return -2
+            c2 = buf[i + 2]
+            if c2 == ">":
+                return i + 3
+            if not ("a" <= c2 <= "z" or "A" <= c2 <= "Z"):
+                self._state = _BOGUS
+                return i + 2
+        elif not ("a" <= c <= "z" or "A" <= c <= "Z"):
+            return i + 1
+        return self._tag(buf, i)
+
+    def _tag(self, buf: str, i: int) -> int:
+        m = _FAST_TAG.match(buf, i)
+        attrs: dict[str, str] | None = None
+        if m:
+            is_end = bool(m.group(1))
+            name = _ascii_lower(m.group(2))
+            end = m.end()
+            self_closing = buf[end - 2] == "/"
+        else:
+            parsed = _parse_tag(buf, i)
+            if parsed is None:
+                return -1
+            raw_name, attrs, end, self_closing = parsed
+            is_end = buf[i + 1] == "/"
+            name = _ascii_lower(raw_name)
+        base = self._base
+        if self._foreign:
+            if is_end:
+                if name in ("svg", "math"):
+                    self._foreign -= 1
+                elif name in ("p", "br"):
+                    self._foreign = 0
+                elif name == "template":
+                    self._foreign = 0
+                    self._template = max(0, self._template - 1)
+                return end
+            if name == "font":
+                if attrs is None:
+                    attrs = _parse_tag(buf, i)[1]  # type: ignore[index]
+                if not ({"color", "face", "size"} & attrs.keys()):
+                    return end
+            elif name not in _BREAKOUT:
+                if name in ("svg", "math") and not self_closing:
+                    self._foreign += 1
+                return end
+            self._foreign = 0
+        if is_end:
+            if name == "template":
+                self._template = max(0, self._template - 1)
+            elif name == "head" and not self._template and self.head_end is None:
+                self._after_head = True
+            return end
+        in_doc = not self._template
+        if self._after_head and in_doc and name not in _HEAD_CONTENT:
+            self._after_head = False
+            if self.head_end is None:
+                self.head_end = base + end
+        if name == "title":
+            self._state, self._end_re = _RAW, _RAW_END["title"]
+            if in_doc and self.title_open is None:
+                self.title_start, self.title_open = base + i, base + end
+                self._recording = True
+        elif name == "script":
+            self._state, self._script = _SCRIPT, 0
+        elif name in _RAW_END:
+            self._state, self._end_re = _RAW, _RAW_END[name]
+        elif name == "meta":
+            if in_doc:
+                if attrs is None:
+                    attrs = _parse_tag(buf, i)[1]  # type: ignore[index]
+                self.metas.append(Meta(base + i, base + end, attrs))
+        elif name == "template":
+            self._template += 1
+        elif name in ("svg", "math"):
+            if not self_closing:
+                self._foreign = 1
+        elif name in ("body", "frameset", "plaintext"):
+            if in_doc and self.head_end is None:
+                self.head_end = base + end
+                self._after_head = False
+            if name == "plaintext":
+                self._state = _PLAIN
+        return end
+
+
+def scan_markup(text: str) -> Markup:
+    """Scan a whole document (or the bytes of one decoded as latin-1)."""
+    scanner = MarkupScanner()
+    scanner.feed(text)
+    return scanner.markup()
+
+
+# --------------------------------------------------------------------------
+# Choosing the encoding
+# --------------------------------------------------------------------------
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xfe\xff", "utf-16be"), (b"\xff\xfe", "utf-16le"))
+_XML_DECL = re.compile(r"<\?xml[\t\n\r ][^>]*?\?>")
+_XML_ENCODING = re.compile(r"""[\t\n\r ]encoding[\t\n\r ]*=[\t\n\r ]*(["'])([^"'>]*)\1""")
+_META_CHARSET = re.compile(r"charset[\t\n\f\r ]*=[\t\n\f\r ]*", re.I | re.A)
+# Escape sequences that switch ISO-2022-JP to a two-byte or katakana set; their
+# bytes are 7-bit, so such a page is valid UTF-8 and must still go to chardet.
+_ISO2022_ESCAPE = re.compile(rb"\x1b(?:\$[@B(]|\(I)")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded page, the encoding used (lower-case WHATWG name) and how it was chosen.
+
+    ``source`` is one of ``bom``, ``header``, ``meta``, ``xml``, ``utf-8`` (the bytes
+    are valid UTF-8), ``chardet``, ``fallback`` (windows-1252, chardet had no answer).
+    """
+
+    text: str
+    charset: str
+    source: str
+
+
+def bom_encoding(body: bytes) -> tuple[str, int] | None:
+    """(encoding, BOM length) when ``body`` starts with a UTF-8 or UTF-16 byte order mark."""
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name, len(bom)
+    return None
+
+
+def header_encoding(header_charset: str | None) -> str | None:
+    """The encoding named by the raw ``charset=`` value of Content-Type (quoted or not); None if unknown."""
+    if not header_charset:
+        return None
+    return encoding_for_label(_unquote(header_charset))
+
+
+def _meta_label(attrs: dict[str, str]) -> str | None:
+    """The label a ``<meta>`` declares (WHATWG prescan rules), None if it declares none."""
+    if "charset" in attrs:
+        return attrs["charset"]
+    if _ascii_lower(attrs.get("http-equiv", "").strip(_ASCII_WS)) != "content-type":
+        return None
+    content = attrs.get("content", "")
+    m = _META_CHARSET.search(content)  # "extract a character encoding from a meta element"
+    if not m:
+        return None
+    j = m.end()
+    if j >= len(content):
+        return None
+    if content[j] in "\"'":
+        close = content.find(content[j], j + 1)
+        return None if close < 0 else content[j + 1:close]
+    k = j
+    while k < len(content) and content[k] not in _ASCII_WS + ";":
+        k += 1
+    return content[j:k]
+
+
+def _markup_encoding(name: str | None) -> str | None:
+    """A declaration in the markup: UTF-16 means UTF-8 (the bytes are ASCII-compatible)."""
+    if name in ("utf-16le", "utf-16be"):
+        return "utf-8"
+    return name
+
+
+def meta_declaration(markup: Markup) -> tuple[str, int] | None:
+    """(encoding, offset just past the tag) of the first ``<meta>`` the prescan counts.
+
+    A ``<meta>`` counts when it starts before the title (or, without a title,
+    before the end of the head) or within the first 1024 bytes; unknown labels
+    are skipped, as the WHATWG prescan skips them.
+    """
+    limit = markup.title_start if markup.title_start is not None else markup.head_end
+    region = PRESCAN_MIN_BYTES if limit is None else max(PRESCAN_MIN_BYTES, limit)
+    for meta in markup.metas:
+        if limit is not None and meta.start >= region:
+            break
+        label = _meta_label(meta.attrs)
+        name = None if label is None else _markup_encoding(encoding_for_label(label))
+        if name is not None:
+            return name, meta.end
+    return None
+
+
+def xml_declaration(view: str) -> tuple[str, int] | None:
+    """(encoding, end offset) of an XML declaration at the very start of the document."""
+    m = _XML_DECL.match(view, 0, PRESCAN_MIN_BYTES)
+    if not m:
+        return None
+    enc = _XML_ENCODING.search(m.group())
+    name = _markup_encoding(encoding_for_label(enc.group(2))) if enc else None
+    return None if name is None else (name, m.end())
+
+
+def utf8_prefix_valid(body: bytes) -> bool:
+    """True when ``body`` is valid UTF-8, an incomplete last character allowed (the read may cut one)."""
+    try:
+        codecs.utf_8_decode(body, "strict", False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detection_anchor(body: bytes, markup: Markup) -> int:
+    """Where chardet should look: the first non-ASCII byte of the title, else of the page."""
+    raw = markup.title_raw
+    if raw is not None and markup.title_open is not None and not raw.isascii():
+        m = re.search(r"[^\x00-\x7f]", raw)
+        if m:
+            return markup.title_open + m.start()
+    m = _NON_ASCII.search(body)
+    return m.start() if m else 0
+
+
+def detect_encoding(sample: bytes) -> str | None:
+    """chardet's answer for ``sample`` as a WHATWG encoding name; None when it has none.
+
+    Imports chardet (about 100 ms the first time) and restricts it to the
+    encodings a browser can decode.
+    """
+    import chardet  # noqa: PLC0415 -- only pages that need detection pay for the import
+
+    result = chardet.detect(sample, include_encodings=_CHARDET_CANDIDATES,
+                            no_match_encoding=_CHARDET_NO_MATCH)
+    answer = result.get("encoding")
+    if answer is None or _ascii_lower(answer).replace("_", "-") == _CHARDET_NO_MATCH:
+        return None
+    return _encoding_for_chardet(answer)
+
+
+def choose_encoding(body: bytes, header_charset: str | None, markup: Markup) -> tuple[str, str]:
+    """(encoding, source) for ``body``, given the scan of its latin-1 view (``markup``)."""
+    bom = bom_encoding(body)
+    if bom is not None:
+        return bom[0], "bom"
+    name = header_encoding(header_charset)
+    if name is not None:
+        return name, "header"
+    meta = meta_declaration(markup)
+    if meta is not None:
+        return meta[0], "meta"
+    if body.startswith(b"<?xml"):
+        xml = xml_declaration(body[:PRESCAN_MIN_BYTES].decode("latin-1"))
+        if xml is not None:
+            return xml[0], "xml"
+    if utf8_prefix_valid(body) and not _ISO2022_ESCAPE.search(body):
+        return "utf-8", "utf-8"
+    anchor = detection_anchor(body, markup)
+    start = max(0, anchor - DETECT_BYTES)
+    start -= start % 2  # keep UTF-16 code units aligned
+    detected = detect_encoding(body[start:anchor + DETECT_BYTES])
+    if detected is not None:
+        return detected, "chardet"
+    return "windows-1252", "fallback"
+
+
+def decode_page(body: bytes, header_charset: str | None) -> Decoded:
+    """Decode a page: BOM, header charset, ``<meta>``/XML prescan, valid UTF-8, chardet, windows-1252.
+
+    ``header_charset`` is the raw ``charset=`` parameter of Content-Type (quoted
+    or not, any case, maybe unknown).  Bad bytes become U+FFFD; never raises.
+    """
+    bom = bom_encoding(body)
+    if bom is not None:
+        return Decoded(decode_bytes(body[bom[1]:], bom[0]), bom[0], "bom")
+    name = header_encoding(header_charset)
+    if name is not None:
+        return Decoded(decode_bytes(body, name), name, "header")
+    charset, source = choose_encoding(body, None, scan_markup(body.decode("latin-1")))
+    return Decoded(decode_bytes(body, charset), charset, source)

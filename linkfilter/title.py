@@ -1,0 +1,350 @@
+"""The title a browser shows in its tab, cleaned so it is safe to print on any terminal.
+
+``TitleSniffer`` tells the fetcher when it has read enough; ``page_title`` turns
+the bytes read into a ``PageTitle``.  Both are pure: no I/O, no global state.
+
+The title is the content of the first ``<title>`` element of the document (see
+:class:`linkfilter.decode.MarkupScanner` for what "first" excludes), entities
+decoded; without one, ``<meta property="og:title">``, then
+``<meta name="twitter:title">``.  ``clean_title`` collapses whitespace, removes
+control and bidi characters and cuts to ``--max-title``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import html
+import html.entities
+import re
+from dataclasses import dataclass
+
+from linkfilter.decode import (
+    DETECT_BYTES,
+    PRESCAN_MIN_BYTES,
+    Markup,
+    MarkupScanner,
+    Meta,
+    _ascii_lower,
+    _ISO2022_ESCAPE,
+    bom_encoding,
+    choose_encoding,
+    decode_bytes,
+    header_encoding,
+    meta_declaration,
+    scan_markup,
+    xml_declaration,
+)
+
+ELLIPSIS = "\u2026"
+
+# C0 controls but the whitespace ones, DEL, C1 controls but NEL, and the bidi
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): removed.
+# The marks U+200E/U+200F/U+061C stay: they act like one letter of their
+# direction (an Arabic or Hebrew letter has the same effect on the line), cannot
+# reorder other text and are needed by right-to-left titles.
+_DROP = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+# ASCII whitespace, VT, NEL, NBSP, the other Unicode spaces (Zs) and the line and
+# paragraph separators: runs become one space.
+_SPACES = re.compile("[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def clean_title(raw: str, max_title: int) -> str | None:
+    """Terminal-safe one-line title: controls and bidi controls removed, whitespace collapsed.
+
+    Cut to ``max_title`` characters with the trailing "…" counted (0: no cap).
+    None when nothing is left.
+    """
+    text = _SPACES.sub(" ", _DROP.sub("", raw)).strip(" ")
+    if not text:
+        return None
+    if max_title and len(text) > max_title:
+        text = text[:max_title - 1].rstrip(" ") + ELLIPSIS
+    return text
+
+
+def _attribute_ref(m: re.Match[str]) -> str:
+    ref = m.group(1)
+    if ref[0] == "#":
+        return html.unescape(m.group())
+    named = html.entities.html5
+    if ref in named:
+        return named[ref]
+    for k in range(len(ref) - 1, 1, -1):
+        if ref[:k] in named:
+            after = ref[k]
+            if after == "=" or (after.isascii() and after.isalnum()):
+                return m.group()  # "&copy=1" in an attribute is text, as in browsers
+            return named[ref[:k]] + ref[k:]
+    return m.group()
+
+
+def unescape_attribute(value: str) -> str:
+    """Decode character references in an attribute value, with the HTML attribute rule.
+
+    Like ``html.unescape``, except that a legacy reference without ";" followed
+    by "=" or a letter or digit stays as written (``?a=1&copy=2``).
+    """
+    return _CHARREF.sub(_attribute_ref, value) if "&" in value else value
+
+
+def _meta_kind(meta: Meta) -> str | None:
+    for key in ("property", "name"):
+        kind = _ascii_lower(meta.attrs.get(key, "").strip())
+        if kind in ("og:title", "twitter:title"):
+            return kind
+    return None
+
+
+def fallback_metas(metas: tuple[Meta, ...] | list[Meta]) -> list[Meta]:
+    """The ``og:title`` metas, then the ``twitter:title`` ones, that have a content, in document order."""
+    found: dict[str, list[Meta]] = {"og:title": [], "twitter:title": []}
+    for meta in metas:
+        kind = _meta_kind(meta)
+        if kind and meta.attrs.get("content", "").strip():
+            found[kind].append(meta)
+    return found["og:title"] + found["twitter:title"]
+
+
+def _title_from(markup: Markup, decode, max_title: int, capped: bool) -> tuple[str | None, bool]:
+    """(clean title, unclosed) from a scan; ``decode`` turns scanned text into real text."""
+    raw = markup.title_raw
+    unclosed = raw is not None and not markup.title_closed
+    if raw is not None and (markup.title_closed or not capped):
+        title = clean_title(html.unescape(decode(raw)), max_title)
+        if title is not None:
+            return title, unclosed
+    for meta in fallback_metas(markup.metas):
+        title = clean_title(unescape_attribute(decode(meta.attrs["content"])), max_title)
+        if title is not None:
+            return title, unclosed
+    return None, unclosed
+
+
+def find_title(text: str) -> str | None:
+    """Raw title of a decoded document (entities decoded, not cleaned), else og:title, else twitter:title.
+
+    A title still open at the end of ``text`` runs to the end, as in browsers.
+    A title that is only whitespace and controls counts as none.
+    """
+    markup = scan_markup(text)
+    if markup.title_raw is not None:
+        raw = html.unescape(markup.title_raw)
+        if clean_title(raw, 0) is not None:
+            return raw
+    for meta in fallback_metas(markup.metas):
+        raw = unescape_attribute(meta.attrs["content"])
+        if clean_title(raw, 0) is not None:
+            return raw
+    return None
+
+
+def _plain(text: str) -> bool:
+    """Same characters in every ASCII-compatible encoding (ISO-2022-JP escapes excluded)."""
+    return text.isascii() and "\x1b" not in text
+
+
+class TitleSniffer:
+    """The fetcher's stop condition: feed each body chunk, stop reading when ``feed`` returns True.
+
+    Enough has been read when the title is closed (or the head ended with no
+    title) and its encoding is settled: declared (BOM, header, ``<meta>``, XML
+    declaration), or the title is plain ASCII, or everything read is valid UTF-8;
+    otherwise reading goes on until chardet has ``DETECT_BYTES`` after the first
+    non-ASCII byte of the title.  It never stops before ``PRESCAN_MIN_BYTES``
+    (a ``<meta>`` there still counts, as in browsers) unless the body ends.
+    ``stop_at`` is the byte offset where it became enough: the same for every
+    way of splitting the body into chunks, and ``page_title`` only looks at the
+    bytes before it.  Each feed only scans the new bytes.
+    """
+
+    def __init__(self, header_charset: str | None) -> None:
+        self._header_charset = header_charset
+        self._header = header_encoding(header_charset)
+        self._held = b""                 # first bytes, while they may still be a BOM
+        self._mode: str | None = None    # "bytes", or the UTF-16 codec
+        self._bom = 0
+        self._utf16 = None               # incremental UTF-16 decoder
+        self._astral: list[int] = []     # UTF-16 mode: offsets of characters that took 4 bytes
+        self._scanner = MarkupScanner()
+        self._total = 0
+        self._prefix = ""                # first PRESCAN_MIN_BYTES of the latin-1 view
+        self._xml: tuple[str, int] | None = None
+        self._u8_tail = b""
+        self._u8_error: tuple[int, int, bool] | None = None  # (start, end, cut sequence)
+        self._esc_tail = b""
+        self._esc_end: int | None = None
+        self._stop: int | None = None
+        self._stop_units: int | None = None
+
+    @property
+    def stop_at(self) -> int | None:
+        """Bytes needed, once ``feed`` has returned True; None before."""
+        return self._stop
+
+    def feed(self, data: bytes) -> bool:
+        """Take the next chunk of the body; True once enough has been read."""
+        if self._stop is not None:
+            return True
+        if not data:
+            return False
+        if self._mode is None:
+            data = self._held + data
+            self._held = b""
+            if len(data) < 3 and any(len(b) > len(data) and b.startswith(data)
+                                     for b in (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")):
+                self._held = data
+                return False
+            self._choose_mode(data)
+        self._take(data)
+        units = self._evaluate()
+        if units is not None:
+            self._stop_units = units
+            self._stop = self._to_bytes(units)
+        return self._stop is not None
+
+    # -- internals ----------------------------------------------------------
+
+    def _choose_mode(self, head: bytes) -> None:
+        bom = bom_encoding(head)
+        name = bom[0] if bom else self._header
+        if name in ("utf-16le", "utf-16be"):
+            codec = "utf-16-le" if name == "utf-16le" else "utf-16-be"
+            self._mode = codec
+            self._bom = bom[1] if bom else 0
+            self._utf16 = codecs.getincrementaldecoder(codec)("replace")
+        else:
+            self._mode = "bytes"
+
+    def _take(self, data: bytes) -> None:
+        before = self._total
+        self._total += len(data)
+        if self._mode != "bytes":
+            if before < self._bom:
+                data = data[self._bom - before:]
+            text = self._utf16.decode(data)  # type: ignore[union-attr]
+            start = self._scanner.length
+            self._astral.extend(start + m.start() for m in _ASTRAL.finditer(text))
+            self._scanner.feed(text)
+            return
+        view = data.decode("latin-1")
+        if len(self._prefix) < PRESCAN_MIN_BYTES:
+            self._prefix += view[:PRESCAN_MIN_BYTES - len(self._prefix)]
+            if self._xml is None and self._prefix.startswith("<?xml"):
+                self._xml = xml_declaration(self._prefix)
+        if self._u8_error is None:
+            buf = self._u8_tail + data
+            try:
+                _, used = codecs.utf_8_decode(buf, "strict", False)
+                self._u8_tail = buf[used:]
+            except UnicodeDecodeError as e:
+                at = before - len(self._u8_tail)
+                self._u8_error = (at + e.start, at + e.end, e.reason == "invalid continuation byte")
+        if self._esc_end is None:
+            buf = self._esc_tail + data
+            m = _ISO2022_ESCAPE.search(buf)
+            if m:
+                self._esc_end = before - len(self._esc_tail) + m.end()
+            self._esc_tail = buf[-2:]
+        self._scanner.feed(view)
+
+    def _to_bytes(self, units: int) -> int:
+        if self._mode == "bytes":
+            return units
+        return self._bom + 2 * units + 2 * bisect.bisect_left(self._astral, units)
+
+    def _utf8_until(self, p: int) -> bool:
+        """True when the first ``p`` bytes are valid UTF-8 (a cut last character allowed), no ISO-2022 escape."""
+        if self._esc_end is not None and self._esc_end <= p:
+            return False
+        err = self._u8_error
+        return err is None or p <= err[0] or (err[2] and p <= err[1])
+
+    def _evaluate(self) -> int | None:
+        """The stop point (scanner offset) if the data fed so far reaches it."""
+        sc = self._scanner
+        n = sc.length
+        declared_mode = self._mode != "bytes" or self._header is not None or self._bom_utf8()
+        floor = 0 if self._mode != "bytes" else PRESCAN_MIN_BYTES
+        if sc.title_open is not None and (sc.head_end is None or sc.title_start < sc.head_end):
+            if sc.title_close is None:
+                return None
+            end = sc.title_close
+            text = sc.title_content() or ""
+            anchor_in = _NON_ASCII.search(text)
+            anchor = sc.title_open + (anchor_in.start() if anchor_in else 0)
+        elif sc.head_end is not None:
+            end = sc.head_end
+            metas = fallback_metas([m for m in sc.metas if m.end <= end])
+            if not metas:
+                return max(floor, end) if n >= max(floor, end) else None
+            text = metas[0].attrs["content"]
+            anchor = metas[0].start
+        else:
+            return None
+        p = max(floor, end)
+        if n < p:
+            return None
+        if declared_mode or _plain(text) or self._utf8_until(p):
+            return p
+        candidates = [max(p, anchor + DETECT_BYTES)]
+        meta = meta_declaration(sc.markup())
+        if meta is not None:
+            candidates.append(max(p, meta[1]))
+        if self._xml is not None:
+            candidates.append(max(p, self._xml[1]))
+        stop = min(candidates)
+        return stop if stop <= n else None
+
+    def _bom_utf8(self) -> bool:
+        return self._prefix.startswith("\xef\xbb\xbf")
+
+    def page(self, body: bytes, *, max_title: int, capped: bool) -> PageTitle:
+        """The title of ``body`` (which starts with all that was fed) as ``page_title`` gives it."""
+        if self._mode is None:
+            held, self._held = self._held, b""
+            self._choose_mode(held)
+            self._take(held)
+        if self._stop is not None:
+            body = body[:self._stop]
+        markup = self._scanner.markup(self._stop_units)
+        charset, source = choose_encoding(body, self._header_charset, markup)
+        if self._mode != "bytes":
+            title, unclosed = _title_from(markup, str, max_title, capped)
+        elif charset in ("utf-16le", "utf-16be"):
+            # only chardet gets here, on a page without BOM: the latin-1 scan saw nothing
+            text = decode_bytes(body, charset)
+            title, unclosed = _title_from(scan_markup(text), str, max_title, capped)
+        else:
+            def decode(view: str) -> str:
+                return decode_bytes(view.encode("latin-1"), charset)
+
+            title, unclosed = _title_from(markup, decode, max_title, capped)
+        return PageTitle(title, charset, source, unclosed)
+
+
+@dataclass(frozen=True)
+class PageTitle:
+    """A page's title (cleaned, None when none) and the encoding it was read with."""
+
+    title: str | None
+    charset: str            # lower-case WHATWG name, as Decoded.charset
+    charset_source: str     # as Decoded.source
+    unclosed: bool          # a <title> was opened but not closed in what was read
+
+
+def page_title(body: bytes, header_charset: str | None, *, max_title: int, capped: bool) -> PageTitle:
+    """Title of a page from the bytes read.
+
+    ``capped``: reading stopped at the byte cap, so a ``<title>`` still open is
+    no title (``unclosed`` is True; og:title/twitter:title may still give one).
+    Otherwise the body really ended (or the server cut it) and an open title
+    runs to the end, as in browsers.  Only the bytes ``TitleSniffer`` needed
+    count, so the answer does not depend on how far past that the fetcher read.
+    """
+    sniffer = TitleSniffer(header_charset)
+    sniffer.feed(body)
+    return sniffer.page(body, max_title=max_title, capped=capped)
