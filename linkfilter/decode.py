@@ -68,7 +68,11 @@ _ENCODINGS: dict[str, tuple[str, str]] = {
     "windows-1251": ("cp1251", "cp1251 windows-1251 x-cp1251"),
     "windows-1252": ("cp1252", "ansi_x3.4-1968 ascii cp1252 cp819 csisolatin1 ibm819 iso-8859-1 "
                      "iso-ir-100 iso8859-1 iso88591 iso_8859-1 iso_8859-1:1987 l1 latin1 us-ascii "
-                     "windows-1252 x-cp1252"),
+                     "windows-1252 x-cp1252 "
+                     # x-user-defined is its own encoding in WHATWG (bytes 0x80-0xFF to private
+                     # use U+F780-U+F7FF); a <meta> naming it means windows-1252, and so does
+                     # the header here.
+                     "x-user-defined"),
     "windows-1253": ("cp1253", "cp1253 windows-1253 x-cp1253"),
     "windows-1254": ("cp1254", "cp1254 csisolatin5 iso-8859-9 iso-ir-148 iso8859-9 iso88599 iso_8859-9 "
                      "iso_8859-9:1989 l5 latin5 windows-1254 x-cp1254"),
@@ -90,9 +94,6 @@ _ENCODINGS: dict[str, tuple[str, str]] = {
                "ksc5601 ksc_5601 windows-949"),
     "utf-16be": ("utf-16-be", "unicodefffe utf-16be"),
     "utf-16le": ("utf-16-le", "csunicode iso-10646-ucs-2 ucs-2 unicode unicodefeff utf-16 utf-16le"),
-    # The WHATWG decoder maps bytes 0x80-0xFF to U+F780-U+F7FF (private use); a
-    # <meta> naming it means windows-1252, and so does the header here.
-    "x-user-defined": ("cp1252", "x-user-defined"),
 }
 
 _LABELS: dict[str, str] = {
@@ -131,8 +132,10 @@ _CHARDET_CANDIDATES = (
     "big5hkscs", "euc_jis_2004", "iso2022_jp_2", "iso2022_jp_ext", "shift_jis_2004", "cp932",
     "euc_kr", "cp949", "utf-16-le", "utf-16-be", "ascii",
 )
-# Answered by chardet when no candidate fits; never a candidate itself.
-_CHARDET_NO_MATCH = "utf-32-be"
+# What chardet answers when no candidate fits.  Only 7-bit input can really be
+# ASCII, and such input never reaches chardet unless it has ISO-2022-JP escapes:
+# this answer means "no idea".  (A sentinel outside the candidates makes chardet warn.)
+_CHARDET_NO_MATCH = "ascii"
 
 _ASCII_WS = "\t\n\f\r "
 _UPPER_TO_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -665,6 +668,10 @@ _META_CHARSET = re.compile(r"charset[\t\n\f\r ]*=[\t\n\f\r ]*", re.I | re.A)
 # bytes are 7-bit, so such a page is valid UTF-8 and must still go to chardet.
 _ISO2022_ESCAPE = re.compile(rb"\x1b(?:\$[@B(]|\(I)")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+_DECODE_SCAN_STEP = 64 * 1024
+# ASCII runs this long are cut to their first _RUN_KEEP bytes for chardet.
+_ASCII_RUN = re.compile(rb"[\x01-\x7f]{64,}")
+_RUN_KEEP = 8
 
 
 @dataclass(frozen=True)
@@ -773,6 +780,27 @@ def detection_anchor(body: bytes, markup: Markup) -> int:
     return m.start() if m else 0
 
 
+def detection_sample(body: bytes, anchor: int) -> bytes:
+    """What chardet sees: ``DETECT_BYTES`` on either side of ``anchor``, long ASCII runs cut short.
+
+    Pages are mostly ASCII markup and script, and ASCII drowns chardet's
+    statistics (a title after 200 KB of script reads as MacRoman); the runs keep
+    their first bytes, which may finish a multi-byte character.  7-bit encodings
+    need their ASCII: data with NUL bytes (UTF-16 without BOM) or ISO-2022
+    escapes is left whole.
+    """
+    start = max(0, anchor - DETECT_BYTES)
+    start -= start % 2  # keep UTF-16 code units aligned
+    window = body[start:anchor + DETECT_BYTES]
+    if b"\x00" in window or _ISO2022_ESCAPE.search(window):
+        return window
+    return _ASCII_RUN.sub(_shorten_run, window)
+
+
+def _shorten_run(m: re.Match[bytes]) -> bytes:
+    return m.group()[:_RUN_KEEP] + b"\n"
+
+
 def detect_encoding(sample: bytes) -> str | None:
     """chardet's answer for ``sample`` as a WHATWG encoding name; None when it has none.
 
@@ -783,8 +811,8 @@ def detect_encoding(sample: bytes) -> str | None:
 
     result = chardet.detect(sample, include_encodings=_CHARDET_CANDIDATES,
                             no_match_encoding=_CHARDET_NO_MATCH)
-    answer = result.get("encoding")
-    if answer is None or _ascii_lower(answer).replace("_", "-") == _CHARDET_NO_MATCH:
+    answer = result.get("encoding")  # None: binary, or nothing fits
+    if answer is None or _ascii_lower(answer) == _CHARDET_NO_MATCH:
         return None
     return _encoding_for_chardet(answer)
 
@@ -806,10 +834,7 @@ def choose_encoding(body: bytes, header_charset: str | None, markup: Markup) -> 
             return xml[0], "xml"
     if utf8_prefix_valid(body) and not _ISO2022_ESCAPE.search(body):
         return "utf-8", "utf-8"
-    anchor = detection_anchor(body, markup)
-    start = max(0, anchor - DETECT_BYTES)
-    start -= start % 2  # keep UTF-16 code units aligned
-    detected = detect_encoding(body[start:anchor + DETECT_BYTES])
+    detected = detect_encoding(detection_sample(body, detection_anchor(body, markup)))
     if detected is not None:
         return detected, "chardet"
     return "windows-1252", "fallback"
@@ -827,5 +852,11 @@ def decode_page(body: bytes, header_charset: str | None) -> Decoded:
     name = header_encoding(header_charset)
     if name is not None:
         return Decoded(decode_bytes(body, name), name, "header")
-    charset, source = choose_encoding(body, None, scan_markup(body.decode("latin-1")))
+    # Scan until the prescan region is known: the title closed and the first 1024 bytes seen.
+    scanner = MarkupScanner()
+    for at in range(0, len(body), _DECODE_SCAN_STEP):
+        scanner.feed(body[at:at + _DECODE_SCAN_STEP].decode("latin-1"))
+        if scanner.title_closed and scanner.length >= PRESCAN_MIN_BYTES:
+            break
+    charset, source = choose_encoding(body, None, scanner.markup())
     return Decoded(decode_bytes(body, charset), charset, source)

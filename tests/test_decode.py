@@ -1,0 +1,400 @@
+"""linkfilter.decode: labels, the WHATWG order of declarations, detection, the markup scanner."""
+
+from __future__ import annotations
+
+import codecs
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from linkfilter.decode import (
+    DETECT_BYTES,
+    PRESCAN_MIN_BYTES,
+    Decoded,
+    MarkupScanner,
+    codec_for_label,
+    decode_bytes,
+    decode_page,
+    encoding_for_label,
+    scan_markup,
+)
+
+# Realistic text, several sentences per language, so that chardet has something to work on.
+TEXTS = {
+    "en": ("Weekend weather and events in the city",
+           "The weekend will be sunny with light winds, and the city has planned a number of events. "
+           "There will be a farmers market on Saturday morning and a free concert in the park."),
+    "fr": ("Les élèves découvrent l'été à Paris",
+           "Cet été, les élèves de la classe de troisième ont découvert les musées de la capitale. "
+           "Ils ont visité le Louvre, où ils ont admiré la Joconde et les sculptures grecques, puis ils se "
+           "sont promenés le long de la Seine jusqu'à la cathédrale Notre-Dame. Le soir, après un dîner "
+           "très animé, chacun a écrit quelques lignes dans son carnet de voyage. « C'était une journée "
+           "inoubliable », a déclaré Élodie, qui rêve déjà de revenir l'année prochaine avec sa famille."),
+    "cs": ("Příliš žluťoučký kůň úpěl ďábelské ódy",
+           "V pondělí ráno se v centru města sešli zástupci místních škol, aby projednali změny v rozvrhu. "
+           "Ředitelé se shodli, že výuka bude začínat o půl hodiny později, protože žáci často přicházejí "
+           "unavení. Rodiče tento návrh většinou přivítali, ale někteří se obávají, že děti budou končit "
+           "příliš pozdě. Konečné rozhodnutí padne na příštím zasedání městské rady."),
+    "pl": ("Zażółć gęślą jaźń w środę",
+           "W środę w Krakowie odbyło się spotkanie mieszkańców dzielnicy, na którym omawiano budowę nowej "
+           "ścieżki rowerowej. Urzędnicy przedstawili plany, według których trasa połączy park z dworcem "
+           "kolejowym. Większość uczestników poparła projekt, choć kilka osób zwróciło uwagę na brak miejsc "
+           "parkingowych. Prace mają się rozpocząć jesienią, a zakończenie budowy przewidziano na wiosnę."),
+    "ru": ("Новости культуры: выставка в Москве",
+           "В субботу в Москве открылась большая выставка русской живописи девятнадцатого века. "
+           "Посетители смогут увидеть более двухсот картин из частных коллекций, которые никогда раньше "
+           "не показывались публике. Организаторы рассказали, что подготовка заняла почти три года. "
+           "Выставка продлится до конца весны, а по выходным в залах будут проходить экскурсии."),
+    "el": ("Ειδήσεις από την Αθήνα σήμερα",
+           "Το πρωί της Τρίτης πραγματοποιήθηκε στην Αθήνα συνάντηση των δημάρχων της περιφέρειας για τα "
+           "προβλήματα της κυκλοφορίας. Οι συμμετέχοντες συζήτησαν την επέκταση του μετρό και τη δημιουργία "
+           "νέων ποδηλατοδρόμων. Σύμφωνα με τον υπουργό, τα έργα θα ξεκινήσουν μέσα στο επόμενο έτος και θα "
+           "ολοκληρωθούν σε τέσσερα χρόνια. Οι κάτοικοι ελπίζουν ότι η ζωή στην πόλη θα γίνει πιο εύκολη."),
+    "tr": ("Türkiye'de yağmurlu günler başlıyor",
+           "Meteoroloji Genel Müdürlüğü, önümüzdeki hafta boyunca ülkenin büyük bölümünde sağanak yağış "
+           "beklendiğini açıkladı. Özellikle Karadeniz kıyılarında yaşayan vatandaşların dikkatli olması "
+           "gerektiği belirtildi. Çiftçiler ise yağmurun kuraklıktan etkilenen tarlalar için iyi bir haber "
+           "olduğunu söylüyor. Hafta sonuna doğru sıcaklıkların yeniden yükselmesi bekleniyor."),
+    "he": ("חדשות היום מירושלים",
+           "ביום שלישי התקיים בירושלים כנס גדול של מורים מכל רחבי הארץ. המשתתפים דנו בדרכים חדשות ללמד "
+           "מתמטיקה ומדעים בבתי הספר היסודיים. שר החינוך אמר כי המשרד יקצה תקציב מיוחד להכשרת מורים צעירים. "
+           "בסוף היום הוצגו פרויקטים של תלמידים, והקהל התרשם מאוד מהיצירתיות ומהרצינות של הילדים."),
+    "ar": ("أخبار اليوم من القاهرة",
+           "افتتح في القاهرة يوم الأحد معرض كبير للكتاب بمشاركة مئات من دور النشر العربية والأجنبية. "
+           "وقال المنظمون إن المعرض سيستمر أسبوعين، وسيتضمن ندوات ثقافية وأمسيات شعرية وورش عمل للأطفال. "
+           "وأعرب الزوار عن سعادتهم بتنوع الكتب المعروضة وبالأسعار المناسبة."),
+    "lt": ("Šiandien Vilniuje atidaryta nauja biblioteka",
+           "Pirmadienį Vilniaus senamiestyje duris atvėrė nauja viešoji biblioteka. Joje skaitytojai ras "
+           "daugiau nei šimtą tūkstančių knygų, kompiuterių klasę ir erdvią vaikų skaityklą. Miesto meras "
+           "pabrėžė, kad biblioteka bus atvira kiekvieną dieną, įskaitant savaitgalius. Gyventojai džiaugiasi, "
+           "kad šalia namų atsirado jauki vieta mokytis, susitikti su draugais ir dalyvauti renginiuose."),
+    "ja": ("東京の天気と週末のイベント情報",
+           "今週末の東京は晴れの日が続き、気温も少し上がる見込みです。上野公園では桜まつりが開かれ、多くの人が"
+           "花見を楽しむことが予想されています。主催者によると、屋台や音楽のステージも用意されており、家族連れ"
+           "でも楽しめる内容になっているということです。なお、混雑が予想されるため、公共交通機関を利用して来場"
+           "するよう呼びかけています。詳しい情報は公式サイトで確認してください。"),
+    "zh": ("北京今日新闻：城市交通改善计划",
+           "北京市政府今天宣布了一项新的城市交通改善计划。根据该计划，未来三年内将新建多条地铁线路，并在主要"
+           "道路上增加公交专用道。有关负责人表示，这些措施将有效缓解交通拥堵，方便市民出行。许多市民对此表示"
+           "欢迎，认为这是一件关系到每个人日常生活的好事。专家建议，在建设过程中应当充分听取群众的意见。"),
+    "zh_tw": ("台北今日新聞：市民活動中心開幕",
+              "台北市新的市民活動中心今天正式開幕，市長親自出席剪綵儀式。這座建築共有五層樓，設有圖書館、運動場、"
+              "會議室以及兒童遊戲區。市府表示，中心將提供各種課程，包括語言、電腦和藝術，讓不同年齡的市民都能參加。"
+              "許多附近的居民表示，過去要到很遠的地方才能參加活動，現在終於方便多了。"),
+    "ko": ("서울 시내 교통 개선 계획 발표",
+           "서울시는 오늘 시내 교통 문제를 해결하기 위한 새로운 계획을 발표했습니다. 시는 앞으로 삼 년 동안 "
+           "지하철 노선을 늘리고 버스 전용 차로를 확대할 예정이라고 밝혔습니다. 시민들은 출퇴근 시간이 줄어들 "
+           "것이라며 기대감을 나타냈습니다. 전문가들은 계획이 성공하려면 시민들의 적극적인 참여가 필요하다고 "
+           "강조했습니다."),
+    "th": ("ข่าววันนี้จากกรุงเทพมหานคร",
+           "เมื่อวันจันทร์ที่ผ่านมา กรุงเทพมหานครได้เปิดสวนสาธารณะแห่งใหม่ในย่านใจกลางเมือง สวนแห่งนี้มีต้นไม้ใหญ่ "
+           "ทางเดินสำหรับออกกำลังกาย และลานกิจกรรมสำหรับเด็ก ผู้ว่าราชการกล่าวว่าสวนจะเปิดให้บริการทุกวันตั้งแต่เช้า"
+           "จนถึงค่ำ ประชาชนที่มาเยี่ยมชมต่างแสดงความพอใจและหวังว่าจะมีสวนแบบนี้เพิ่มขึ้นอีกในอนาคต"),
+}
+
+# (language, label to declare, Python codec that makes the bytes, WHATWG name decode_page reports)
+ENCODINGS = [
+    ("ja", "UTF-8", "utf-8", "utf-8"),
+    ("fr", "windows-1252", "cp1252", "windows-1252"),
+    ("fr", "ISO-8859-1", "latin-1", "windows-1252"),
+    ("cs", "iso-8859-2", "iso8859_2", "iso-8859-2"),
+    ("pl", "windows-1250", "cp1250", "windows-1250"),
+    ("ru", "koi8-r", "koi8_r", "koi8-r"),
+    ("ru", "windows-1251", "cp1251", "windows-1251"),
+    ("ru", "iso-8859-5", "iso8859_5", "iso-8859-5"),
+    ("el", "iso-8859-7", "iso8859_7", "iso-8859-7"),
+    ("el", "windows-1253", "cp1253", "windows-1253"),
+    ("tr", "windows-1254", "cp1254", "windows-1254"),
+    ("he", "windows-1255", "cp1255", "windows-1255"),
+    ("ar", "windows-1256", "cp1256", "windows-1256"),
+    ("lt", "windows-1257", "cp1257", "windows-1257"),
+    ("ja", "Shift_JIS", "shift_jis", "shift_jis"),
+    ("ja", "EUC-JP", "euc_jp", "euc-jp"),
+    ("ja", "ISO-2022-JP", "iso2022_jp", "iso-2022-jp"),
+    ("zh", "GB2312", "gb2312", "gbk"),
+    ("zh", "GBK", "gbk", "gbk"),
+    ("zh", "gb18030", "gb18030", "gb18030"),
+    ("zh_tw", "Big5", "big5", "big5"),
+    ("ko", "EUC-KR", "euc_kr", "euc-kr"),
+    ("th", "TIS-620", "tis_620", "windows-874"),
+    ("th", "windows-874", "cp874", "windows-874"),
+]
+IDS = [f"{lang}-{label}" for lang, label, _, _ in ENCODINGS]
+
+
+def page(lang: str, head: str = "", *, repeat: int = 3) -> str:
+    title, text = TEXTS[lang]
+    body = "\n".join(f"<p>{text}</p>" for _ in range(repeat))
+    return (f"<!DOCTYPE html>\n<html><head>{head}<title>{title}</title>\n"
+            f'<link rel="stylesheet" href="/site.css"></head>\n<body><h1>{title}</h1>\n{body}\n</body></html>\n')
+
+
+def xml_page(lang: str, label: str) -> str:
+    title, text = TEXTS[lang]
+    return (f'<?xml version="1.0" encoding="{label}"?>\n'
+            '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+            '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n'
+            f'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>{title}</title></head>'
+            f"<body><p>{text}</p></body></html>\n")
+
+
+# --------------------------------------------------------------------------- labels
+
+@pytest.mark.parametrize("label, codec", [
+    ("latin1", "cp1252"), ("ISO-8859-1", "cp1252"), ("us-ascii", "cp1252"), ("ascii", "cp1252"),
+    ("gbk", "gb18030"), ("gb2312", "gb18030"), ("GB18030", "gb18030"), ("big5", "big5hkscs"),
+    ("big5-hkscs", "big5hkscs"), ("shift_jis", "cp932"), ("sjis", "cp932"), ("windows-31j", "cp932"),
+    ("euc-kr", "cp949"), ("ks_c_5601-1987", "cp949"), ("tis-620", "cp874"), ("windows-874", "cp874"),
+    ("iso-8859-11", "cp874"), ("utf-16", "utf-16-le"), ("UTF-16BE", "utf-16-be"), ("unicode", "utf-16-le"),
+    ("utf8", "utf-8"), ("unicode-1-1-utf-8", "utf-8"), ("koi8", "koi8_r"), ("iso-8859-9", "cp1254"),
+    ("latin5", "cp1254"), ("iso-8859-8-i", "iso8859_8"), ("x-mac-roman", "mac_roman"),
+    ("x-user-defined", "cp1252"), ("euc-jp", "euc_jis_2004"), ("csiso2022jp", "iso2022_jp_ext"),
+])
+def test_label_map(label: str, codec: str) -> None:
+    assert codec_for_label(label) == codec
+
+
+def test_labels_ignore_case_and_surrounding_whitespace() -> None:
+    assert codec_for_label("  \tLaTiN1\n ") == "cp1252"
+    assert encoding_for_label(" SHIFT_JIS ") == "shift_jis"
+    assert encoding_for_label("GB2312") == "gbk"
+
+
+@pytest.mark.parametrize("label", ["", "utf-7", "utf-32", "iso-2022-kr", "hz-gb-2312", "replacement",
+                                   "latin 1", "utf_8", "x-unknown", "cp932", "euc_jp", "\u212aoi8-r"])
+def test_unknown_labels(label: str) -> None:
+    assert codec_for_label(label) is None
+    assert encoding_for_label(label) is None
+
+
+def test_every_codec_in_the_table_exists() -> None:
+    from linkfilter.decode import _ENCODINGS, _LABELS
+
+    assert len(_LABELS) > 200
+    for name, (codec, labels) in _ENCODINGS.items():
+        codecs.lookup(codec)
+        assert encoding_for_label(name) == name
+        assert all(encoding_for_label(label) == name for label in labels.split())
+
+
+def test_windows_code_pages_keep_c1_bytes_as_whatwg_does() -> None:
+    assert decode_bytes(b"a\x81b\x8d\x80", "windows-1252") == "a\x81b\x8d\u20ac"
+    assert decode_bytes(b"\x98", "windows-1251") == "\x98"
+    assert decode_bytes(b"\xff", "windows-1253") == "\ufffd"
+    assert decode_bytes(b"\xa4\x40\xff", "big5") == "\u4e00\ufffd"
+
+
+def test_euc_jp_has_the_nec_row() -> None:
+    assert decode_bytes("①東京".encode("euc_jis_2004"), "euc-jp") == "①東京"
+
+
+# --------------------------------------------------------------------------- declarations, one place at a time
+
+def _check(result: Decoded, lang: str, charset: str, source: str) -> None:
+    title, text = TEXTS[lang]
+    assert (result.charset, result.source) == (charset, source)
+    assert title in result.text and text in result.text
+
+
+@pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
+def test_declared_in_the_header(lang: str, label: str, codec: str, name: str) -> None:
+    body = page(lang).encode(codec)
+    _check(decode_page(body, label), lang, name, "header")
+    _check(decode_page(body, f'"{label.lower()}"'), lang, name, "header")
+
+
+@pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
+def test_declared_by_meta_charset(lang: str, label: str, codec: str, name: str) -> None:
+    body = page(lang, f'<meta charset="{label}">').encode(codec)
+    _check(decode_page(body, None), lang, name, "meta")
+
+
+@pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
+def test_declared_by_http_equiv(lang: str, label: str, codec: str, name: str) -> None:
+    head = f"<META HTTP-EQUIV=Content-Type CONTENT='text/html; Charset={label.upper()}'>"
+    body = page(lang, head).encode(codec)
+    _check(decode_page(body, None), lang, name, "meta")
+
+
+@pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
+def test_declared_by_xml_declaration(lang: str, label: str, codec: str, name: str) -> None:
+    body = xml_page(lang, label).encode(codec)
+    _check(decode_page(body, None), lang, name, "xml")
+
+
+# What chardet 7.7 answers for these pages when nothing is declared.  Where it
+# differs from the encoding used, it names a superset that decodes the text alike.
+DETECTED = {("el", "iso-8859-7"): "windows-1253", ("zh", "GB2312"): "gb18030", ("zh", "GBK"): "gb18030"}
+
+
+@pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
+def test_undeclared_is_detected(lang: str, label: str, codec: str, name: str) -> None:
+    body = page(lang).encode(codec)
+    expected = DETECTED.get((lang, label), name)
+    _check(decode_page(body, None), lang, expected, "utf-8" if name == "utf-8" else "chardet")
+
+
+@pytest.mark.parametrize("codec, name", [("utf-8-sig", "utf-8"), ("utf-16", "utf-16le"),
+                                         ("utf-16-be", "utf-16be"), ("utf-16-le", "utf-16le")])
+def test_byte_order_mark(codec: str, name: str) -> None:
+    text = page("ja")
+    body = text.encode(codec)
+    if not body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        body = {"utf-16be": codecs.BOM_UTF16_BE, "utf-16le": codecs.BOM_UTF16_LE}[name] + body
+    result = decode_page(body, None)
+    assert (result.text, result.charset, result.source) == (text, name, "bom")
+
+
+# --------------------------------------------------------------------------- conflicts and the order
+
+def test_header_beats_meta() -> None:
+    body = page("ru", '<meta charset="koi8-r">').encode("cp1251")
+    _check(decode_page(body, "windows-1251"), "ru", "windows-1251", "header")
+
+
+def test_bom_beats_header_and_meta() -> None:
+    body = codecs.BOM_UTF8 + page("fr", '<meta charset="iso-8859-2">').encode("utf-8")
+    _check(decode_page(body, "windows-1252"), "fr", "utf-8", "bom")
+    body = codecs.BOM_UTF16_BE + page("fr").encode("utf-16-be")
+    _check(decode_page(body, "utf-8"), "fr", "utf-16be", "bom")
+
+
+def test_header_utf16_without_bom_is_little_endian() -> None:
+    _check(decode_page(page("ko").encode("utf-16-le"), "utf-16"), "ko", "utf-16le", "header")
+
+
+def test_meta_claiming_utf16_means_utf8() -> None:
+    body = page("ja", '<meta charset="utf-16">').encode("utf-8")
+    _check(decode_page(body, None), "ja", "utf-8", "meta")
+    body = xml_page("ja", "UTF-16").encode("utf-8")
+    _check(decode_page(body, None), "ja", "utf-8", "xml")
+
+
+def test_unknown_header_label_falls_through_to_meta() -> None:
+    body = page("cs", '<meta charset="iso-8859-2">').encode("iso8859_2")
+    _check(decode_page(body, "x-bogus"), "cs", "iso-8859-2", "meta")
+    _check(decode_page(body, ""), "cs", "iso-8859-2", "meta")
+
+
+def test_unknown_meta_label_is_skipped_for_the_next_one() -> None:
+    head = '<meta charset="x-klingon"><meta http-equiv="content-type" content="text/html;charset=koi8-r">'
+    _check(decode_page(page("ru", head).encode("koi8_r"), None), "ru", "koi8-r", "meta")
+
+
+def test_unknown_meta_label_falls_through_to_detection() -> None:
+    body = page("ru", '<meta charset="x-klingon">').encode("koi8_r")
+    _check(decode_page(body, None), "ru", "koi8-r", "chardet")
+
+
+def test_meta_beats_xml_declaration() -> None:
+    text = xml_page("pl", "iso-8859-2").replace("<head>", '<head><meta charset="windows-1250">')
+    _check(decode_page(text.encode("cp1250"), None), "pl", "windows-1250", "meta")
+
+
+def test_x_user_defined_means_windows_1252() -> None:
+    _check(decode_page(page("fr", '<meta charset="x-user-defined">').encode("cp1252"), None),
+           "fr", "windows-1252", "meta")
+
+
+def test_http_equiv_content_parsing() -> None:
+    cases = {
+        "text/html; charset=koi8-r": "koi8-r",
+        'text/html;charset="koi8-r"': "koi8-r",
+        "text/html; CHARSET = 'koi8-r' ; x": "koi8-r",
+        "text/html; charsetx; charset=koi8-r": "koi8-r",
+    }
+    for content, name in cases.items():
+        body = page("ru", f'<meta http-equiv="Content-Type" content="{content}">').encode("koi8_r")
+        assert decode_page(body, None).charset == name, content
+    # no http-equiv, or an unterminated quote: not a declaration
+    for head in ['<meta content="text/html; charset=koi8-r">',
+                 '<meta http-equiv="content-type" content="text/html; charset=\'koi8-r">',
+                 '<meta http-equiv="refresh" content="0; charset=koi8-r">']:
+        assert decode_page(page("ru", head).encode("koi8_r"), None).source == "chardet", head
+
+
+def test_meta_inside_comment_script_or_template_does_not_count() -> None:
+    # chardet also reads <meta> declarations, so the long ASCII stretch keeps them from it
+    for head in ['<!-- <meta charset="koi8-r"> -->', '<script>x = "<meta charset=koi8-r>"</script>',
+                 '<template><meta charset="koi8-r"></template>', '<style>/* <meta charset=koi8-r> */</style>']:
+        result = decode_page(page("ru", head).encode("cp1251"), None)
+        assert (result.charset, result.source) == ("windows-1251", "chardet"), head
+
+
+def test_prescan_covers_everything_before_the_title() -> None:
+    script = "<script>" + "var x = 1;\n" * 30000 + "</script>"
+    body = page("ru", script + '<meta charset="koi8-r">').encode("koi8_r")
+    assert body.index(b"<meta") > 300000
+    _check(decode_page(body, None), "ru", "koi8-r", "meta")
+
+
+def test_meta_after_the_title_counts_only_in_the_first_1024_bytes() -> None:
+    title, text = TEXTS["ru"]
+    near = f"<html><head><title>{title}</title><meta charset=koi8-r></head><body>{text}</body>"
+    _check(decode_page(near.encode("koi8_r"), None), "ru", "koi8-r", "meta")
+    far = f"<html><head><title>{title}</title>{' ' * PRESCAN_MIN_BYTES}<meta charset=koi8-r></head><body>{text}"
+    assert decode_page(far.encode("koi8_r"), None).source == "chardet"
+
+
+def test_without_a_title_the_head_is_prescanned() -> None:
+    _, text = TEXTS["ru"]
+    head = "<html><head>" + "<link rel=preload href=/x.js>\n" * 100 + "<meta charset=koi8-r></head>"
+    result = decode_page(f"{head}<body><p>{text}</p>".encode("koi8_r"), None)
+    assert (result.charset, result.source) == ("koi8-r", "meta") and text in result.text
+    late = "<html><head></head><body>" + " " * PRESCAN_MIN_BYTES + f"<meta charset=koi8-r><p>{text}</p>"
+    assert decode_page(late.encode("koi8_r"), None).source == "chardet"
+
+
+def test_valid_utf8_wins_over_detection_even_when_cut_mid_character() -> None:
+    body = page("ja").encode("utf-8")
+    cut = body[:body.index("東".encode()) + 1]
+    result = decode_page(cut, None)
+    assert (result.charset, result.source) == ("utf-8", "utf-8")
+    assert result.text.endswith("\ufffd")
+
+
+def test_ascii_is_utf8() -> None:
+    assert decode_page(page("en").encode("ascii"), None) == Decoded(page("en"), "utf-8", "utf-8")
+
+
+def test_iso_2022_jp_is_7bit_but_still_detected() -> None:
+    body = page("ja").encode("iso2022_jp")
+    assert body.isascii()
+    _check(decode_page(body, None), "ja", "iso-2022-jp", "chardet")
+
+
+def test_detection_looks_at_the_title_after_a_long_ascii_prefix() -> None:
+    title, text = TEXTS["ja"]
+    prefix = "<html><head><script>" + "var a = [1, 2, 3]; function f(x) { return x * 2; }\n" * 6000
+    body = f"{prefix}</script><title>{title}</title></head><body><p>{text}</p>".encode("euc_jp")
+    assert body.index(b"<title>") > 200000
+    _check(decode_page(body, None), "ja", "euc-jp", "chardet")
+
+
+def test_no_answer_from_chardet_is_windows_1252() -> None:
+    for body in (b"\x98\x99", bytes(range(256)), b"<title>\x1b$B</title>"):
+        result = decode_page(body, None)
+        assert (result.charset, result.source) == ("windows-1252", "fallback")
+        assert result.text == body.decode("cp1252", "replace").replace("\ufffd", "") or len(result.text) == len(body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400), st.one_of(st.none(), st.sampled_from(["utf-8", "bogus", '"koi8-r"', "utf-16"])))
+def test_decode_page_never_raises(body: bytes, header: str | None) -> None:
+    result = decode_page(body, header)
+    assert isinstance(result.text, str) and result.charset and result.source
+
+
+def test_chardet_is_imported_only_when_needed() -> None:
+    code = ("import sys, linkfilter.title, linkfilter.decode as d\n"
+            "assert 'chardet' not in sys.modules\n"
+            "d.decode_page(b'<title>caf\\xc3\\xa9</title>', None)\n"
+            "d.decode_page(b'<meta charset=latin1><title>caf\\xe9</title>', None)\n"
+            "d.decode_page(b'<title>caf\\xe9</title>', 'latin1')\n"
+            "assert 'chardet' not in sys.modules\n"
+            "d.decode_page(b'<title>caf\\xe9</title>', None)\n"
+            "assert 'chardet' in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
