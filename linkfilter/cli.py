@@ -93,9 +93,10 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--max-redirects", type=click.IntRange(min=0), default=DEFAULT_MAX_REDIRECTS,
               show_default=True, metavar="N", help="Redirects to follow.")
 @click.option("-f", "--format", "template", default=DEFAULT_FORMAT, show_default=True,
+              envvar=f"{ENV_PREFIX}_FORMAT",
               metavar="TEMPLATE",
               help="Result line as a str.format template over the fields listed below.")
-@click.option("--json", "as_json", is_flag=True,
+@click.option("--json", "as_json", is_flag=True, envvar=f"{ENV_PREFIX}_JSON",
               help="Print results as JSON Lines, one object per URL, instead of --format.")
 @click.option("-n", "--no-echo", is_flag=True, help="Do not echo input lines; print results only.")
 @click.option("--dry-run", is_flag=True,
