@@ -761,11 +761,11 @@ def xml_declaration(view: str) -> tuple[str, int] | None:
 
 
 def utf8_prefix_valid(body: bytes) -> bool:
-    """True when ``body`` is valid UTF-8, an incomplete last character allowed (the read may cut one)."""
+    """True when ``body`` is valid UTF-8, but for a last character cut short (a read may cut one)."""
     try:
-        codecs.utf_8_decode(body, "strict", False)
-    except UnicodeDecodeError:
-        return False
+        body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.reason == "unexpected end of data"
     return True
 
 

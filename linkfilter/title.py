@@ -33,6 +33,7 @@ from linkfilter.decode import (
     header_encoding,
     meta_declaration,
     scan_markup,
+    utf8_prefix_valid,
     xml_declaration,
 )
 
@@ -154,8 +155,9 @@ class TitleSniffer:
     title) and its encoding is settled: declared (BOM, header, ``<meta>``, XML
     declaration), or the title is plain ASCII, or everything read is valid UTF-8;
     otherwise reading goes on until chardet has ``DETECT_BYTES`` after the first
-    non-ASCII byte of the title.  It never stops before ``PRESCAN_MIN_BYTES``
-    (a ``<meta>`` there still counts, as in browsers) unless the body ends.
+    non-ASCII byte of the title.  Unless the BOM or the header declared the
+    encoding, it never stops before ``PRESCAN_MIN_BYTES`` (a ``<meta>`` there
+    still counts, as in browsers).
     ``stop_at`` is the byte offset where it became enough: the same for every
     way of splitting the body into chunks, and ``page_title`` only looks at the
     bytes before it.  Each feed only scans the new bytes.
@@ -261,14 +263,19 @@ class TitleSniffer:
         if self._esc_end is not None and self._esc_end <= p:
             return False
         err = self._u8_error
-        return err is None or p <= err[0] or (err[2] and p <= err[1])
+        if err is not None:
+            # bytes [start, end) of a bad sequence are a valid beginning of a character
+            return p <= err[0] or (err[2] and p <= err[1])
+        pending = self._total - len(self._u8_tail)  # the decoder holds a cut character from here
+        return p <= pending or utf8_prefix_valid(self._u8_tail[:p - pending])
 
     def _evaluate(self) -> int | None:
         """The stop point (scanner offset) if the data fed so far reaches it."""
         sc = self._scanner
         n = sc.length
+        # BOM and header beat any <meta>: no need to wait for the prescan's 1024 bytes
         declared_mode = self._mode != "bytes" or self._header is not None or self._bom_utf8()
-        floor = 0 if self._mode != "bytes" else PRESCAN_MIN_BYTES
+        floor = 0 if declared_mode else PRESCAN_MIN_BYTES
         if sc.title_open is not None and (sc.head_end is None or sc.title_start < sc.head_end):
             if sc.title_close is None:
                 return None
