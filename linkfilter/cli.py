@@ -96,12 +96,12 @@ def _fail(message: str, status: ExitStatus):
               envvar=f"{ENV_PREFIX}_FORMAT",
               metavar="TEMPLATE",
               help="Result line as a str.format template over the fields listed below.")
-@click.option("--json", "as_json", is_flag=True, envvar=f"{ENV_PREFIX}_JSON",
+@click.option("--json", "as_json", is_flag=True, default=False, envvar=f"{ENV_PREFIX}_JSON",
               help="Print results as JSON Lines, one object per URL, instead of --format.")
-@click.option("-n", "--no-echo", is_flag=True, help="Do not echo input lines; print results only.")
-@click.option("--dry-run", is_flag=True,
+@click.option("-n", "--no-echo", is_flag=True, default=False, help="Do not echo input lines; print results only.")
+@click.option("--dry-run", is_flag=True, default=False,
               help="Fetch nothing; report each URL found (text mode prints the URL).")
-@click.option("--allow-private", is_flag=True,
+@click.option("--allow-private", is_flag=True, default=False,
               help="Allow loopback, private, link-local, multicast and reserved addresses.")
 @click.option("-A", "--user-agent", default=DEFAULT_USER_AGENT, show_default=True,
               metavar="TEXT", help="User-Agent header to send.")
@@ -115,8 +115,8 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--max-title", type=click.IntRange(min=0), default=DEFAULT_MAX_TITLE,
               show_default=True, metavar="N",
               help="Cut titles to N characters, the ellipsis included; 0 means no cap.")
-@click.option("-q", "--quiet", is_flag=True, help="Do not report failures on stderr.")
-@click.option("--stats", is_flag=True, help="Print a one-line summary on stderr at exit.")
+@click.option("-q", "--quiet", is_flag=True, default=False, help="Do not report failures on stderr.")
+@click.option("--stats", is_flag=True, default=False, help="Print a one-line summary on stderr at exit.")
 @click.version_option(__version__, "--version", prog_name="linkfilter",
                       message="%(prog)s %(version)s")
 def main(files, workers, timeout, max_bytes, max_redirects, template, as_json, no_echo,
