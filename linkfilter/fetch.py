@@ -149,9 +149,13 @@ def parse_content_length(values: list[str] | None) -> int | None:
 
 
 def _header_text(value: str) -> str:
-    """A header value as UTF-8 if its bytes are UTF-8 (http.client decodes Latin-1)."""
+    """A header value's bytes as UTF-8 (http.client decodes Latin-1).
+
+    Bytes that are not UTF-8 become surrogate escapes, which
+    ``normalize_for_fetch`` percent-encodes back to the very bytes sent.
+    """
     try:
-        return value.encode("latin-1").decode("utf-8")
+        return value.encode("latin-1").decode("utf-8", "surrogateescape")
     except UnicodeError:
         return value
 

@@ -285,6 +285,23 @@ def test_redirect_location_in_utf8_is_followed_percent_encoded(fetcher, raw_serv
     assert server.requests[-1].target == "/caf%C3%A9"
 
 
+def test_redirect_location_in_latin1_keeps_its_bytes(fetcher, raw_server):
+    location = "/caf\u00e9"  # sent as the single byte E9, not UTF-8
+    server = raw_server(
+        each(
+            canned(
+                raw_response(
+                    status="302 Found", headers=(f"Location: {location}", "Content-Length: 0")
+                )
+            ),
+            canned(html_response(TITLE_PAGE)),
+        )
+    )
+    result = fetcher().fetch(server.url("/"))
+    assert result.final_url == server.url("/caf%E9")
+    assert server.requests[-1].target == "/caf%E9"
+
+
 # -- address guard ------------------------------------------------------------------
 
 LOOPBACK_SPELLINGS = [
