@@ -141,18 +141,18 @@ _ASCII_WS = "\t\n\f\r "
 _UPPER_TO_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def _ascii_lower(s: str) -> str:
-    """Lower-case ASCII letters only, as HTML does (``str.lower`` maps U+212A to 'k')."""
+def ascii_lower(s: str) -> str:
+    """Lower-case ASCII letters only, as HTML does (``str.lower`` maps the Kelvin sign to "k")."""
     return s.lower() if s.isascii() else s.translate(_UPPER_TO_LOWER)
 
 
 def encoding_for_label(label: str) -> str | None:
-    """WHATWG encoding label (any case, surrounding whitespace) -> WHATWG name, lower-case; None if unknown."""
-    return _LABELS.get(_ascii_lower(label.strip(_ASCII_WS)))
+    """WHATWG encoding label (any case, surrounding whitespace) -> lower-case WHATWG name, None if unknown."""
+    return _LABELS.get(ascii_lower(label.strip(_ASCII_WS)))
 
 
 def codec_for_label(label: str) -> str | None:
-    """WHATWG encoding label -> name of the Python codec that decodes like the WHATWG decoder; None if unknown.
+    """WHATWG encoding label -> the Python codec that decodes like the WHATWG decoder, None if unknown.
 
     ``latin1``, ``iso-8859-1`` and ``us-ascii`` give ``cp1252``; ``gbk`` and ``gb2312``
     ``gb18030``; ``big5`` ``big5hkscs``; ``shift_jis`` ``cp932``; ``euc-kr`` ``cp949``;
@@ -166,7 +166,7 @@ def _encoding_for_chardet(answer: str | None) -> str | None:
     """chardet's answer -> WHATWG encoding name, None when a browser has no such encoding."""
     if not answer:
         return None
-    key = _ascii_lower(answer.strip())
+    key = ascii_lower(answer.strip())
     return _LABELS.get(key) or _CHARDET_NAMES.get(key)
 
 
@@ -230,10 +230,14 @@ class Markup:
     head_end: int | None         # just past <body>, </head>+a non-head tag, or <plaintext>
 
 
-_TAG_BODY = r"""(?:[\t\n\f\r /]+[^\t\n\f\r />="']+(?:=(?:"[^"]*"|'[^']*'|[^\t\n\f\r >"'=`</]+(?=[\t\n\f\r >])))?)*[\t\n\f\r /]*>"""
-# A complete tag in the common syntax: names without quotes or "=", "=" without
-# spaces, unquoted values without "/".  Anything else goes to _parse_tag, which
-# follows the tokenizer state by state; whatever this matches, it agrees with.
+# The rest of a complete tag in the common syntax: names without quotes or "=",
+# "=" without spaces, unquoted values without quotes, "=" or "/" and followed by
+# a space or ">".  Anything else goes to _parse_tag, which follows the tokenizer
+# state by state; whatever this matches, it agrees with (same ">", same
+# attributes, "/>" is self-closing), and no two ways to match make it backtrack.
+_TAG_BODY = (r"""(?:[\t\n\f\r /]+[^\t\n\f\r />="']+"""
+             r"""(?:=(?:"[^"]*"|'[^']*'|[^\t\n\f\r >"'=`</]+(?=[\t\n\f\r >])))?)*"""
+             r"""[\t\n\f\r /]*>""")
 _FAST_TAG = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)" + _TAG_BODY)
 # Names the scanner acts on in HTML content (start or end tags).
 _INTERESTING = (r"(?:t(?:itle|emplate|extarea)|s(?:cript|tyle|vg)|n(?:oscript|oembed|oframes)|xmp|"
@@ -315,7 +319,7 @@ def _parse_tag(buf: str, i: int) -> tuple[str, dict[str, str], int, bool] | None
         if buf[j] == ">":
             return name, attrs, j + 1, j > sep and buf[j - 1] == "/"
         k = _ATTR_NAME_REST.match(buf, j + 1).end()
-        attr = _ascii_lower(buf[j:k])
+        attr = ascii_lower(buf[j:k])
         value = ""
         j = _WS.match(buf, k).end()
         if j >= n:
@@ -341,7 +345,7 @@ def _parse_tag(buf: str, i: int) -> tuple[str, dict[str, str], int, bool] | None
 def _close_at_eof(content: str) -> tuple[str, bool]:
     """A title cut right after "</title" is closed there (the end tag lost only its ">")."""
     tail = content[-len(_TITLE_END):]
-    if len(tail) == len(_TITLE_END) and _ascii_lower(tail) == _TITLE_END:
+    if len(tail) == len(_TITLE_END) and ascii_lower(tail) == _TITLE_END:
         return content[:-len(_TITLE_END)], True
     return content, False
 
@@ -408,6 +412,8 @@ class MarkupScanner:
         if upto is None:
             upto = self.length
         if self._title_raw is not None:
+            if upto >= self.title_close:  # type: ignore[operator]
+                return self._title_raw
             return (self._title_raw + self._title_tail)[:max(0, upto - self.title_open)]
         return self._buf[self.title_open - self._base:upto - self._base]
 
@@ -535,7 +541,7 @@ class MarkupScanner:
         self._pos = base + i
 
     def _markup(self, buf: str, i: int) -> int:
-        """Handle the markup at ``buf[i] == '<'``; the offset after it, -1 for an incomplete tag, -2 to wait."""
+        """Handle the markup at ``buf[i] == '<'``: the offset after it; -1 incomplete tag, -2 need more."""
         n = len(buf)
         if i + 1 >= n:
             return -2
@@ -554,7 +560,9 @@ class MarkupScanner:
             if self._foreign and buf.startswith("<![CDATA[", i):
                 self._state = _CDATA
                 return i + 9
-            if n - i < 9 and ("<!--".startswith(buf[i:]) or (self._foreign and "<![CDATA[".startswith(buf[i:]))):
+            rest = buf[i:i + 9]
+            if len(rest) < 9 and ("<!--".startswith(rest)
+                                  or (self._foreign and "<![CDATA[".startswith(rest))):
                 return -2
             self._state = _BOGUS
             return i + 2
@@ -579,7 +587,7 @@ class MarkupScanner:
         attrs: dict[str, str] | None = None
         if m:
             is_end = bool(m.group(1))
-            name = _ascii_lower(m.group(2))
+            name = ascii_lower(m.group(2))
             end = m.end()
             self_closing = buf[end - 2] == "/"
         else:
@@ -588,7 +596,7 @@ class MarkupScanner:
                 return -1
             raw_name, attrs, end, self_closing = parsed
             is_end = buf[i + 1] == "/"
-            name = _ascii_lower(raw_name)
+            name = ascii_lower(raw_name)
         base = self._base
         if self._foreign:
             if is_end:
@@ -666,8 +674,9 @@ _XML_ENCODING = re.compile(r"""[\t\n\r ]encoding[\t\n\r ]*=[\t\n\r ]*(["'])([^"'
 _META_CHARSET = re.compile(r"charset[\t\n\f\r ]*=[\t\n\f\r ]*", re.I | re.A)
 # Escape sequences that switch ISO-2022-JP to a two-byte or katakana set; their
 # bytes are 7-bit, so such a page is valid UTF-8 and must still go to chardet.
-_ISO2022_ESCAPE = re.compile(rb"\x1b(?:\$[@B(]|\(I)")
+ISO2022_ESCAPE = re.compile(rb"\x1b(?:\$[@B(]|\(I)")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+NON_ASCII_CHAR = re.compile(r"[^\x00-\x7f]")
 _DECODE_SCAN_STEP = 64 * 1024
 # ASCII runs this long are cut to their first _RUN_KEEP bytes for chardet.
 _ASCII_RUN = re.compile(rb"[\x01-\x7f]{64,}")
@@ -706,7 +715,7 @@ def _meta_label(attrs: dict[str, str]) -> str | None:
     """The label a ``<meta>`` declares (WHATWG prescan rules), None if it declares none."""
     if "charset" in attrs:
         return attrs["charset"]
-    if _ascii_lower(attrs.get("http-equiv", "").strip(_ASCII_WS)) != "content-type":
+    if ascii_lower(attrs.get("http-equiv", "").strip(_ASCII_WS)) != "content-type":
         return None
     content = attrs.get("content", "")
     m = _META_CHARSET.search(content)  # "extract a character encoding from a meta element"
@@ -772,8 +781,8 @@ def utf8_prefix_valid(body: bytes) -> bool:
 def detection_anchor(body: bytes, markup: Markup) -> int:
     """Where chardet should look: the first non-ASCII byte of the title, else of the page."""
     raw = markup.title_raw
-    if raw is not None and markup.title_open is not None and not raw.isascii():
-        m = re.search(r"[^\x00-\x7f]", raw)
+    if raw is not None and markup.title_open is not None:
+        m = NON_ASCII_CHAR.search(raw)
         if m:
             return markup.title_open + m.start()
     m = _NON_ASCII.search(body)
@@ -792,7 +801,7 @@ def detection_sample(body: bytes, anchor: int) -> bytes:
     start = max(0, anchor - DETECT_BYTES)
     start -= start % 2  # keep UTF-16 code units aligned
     window = body[start:anchor + DETECT_BYTES]
-    if b"\x00" in window or _ISO2022_ESCAPE.search(window):
+    if b"\x00" in window or ISO2022_ESCAPE.search(window):
         return window
     return _ASCII_RUN.sub(_shorten_run, window)
 
@@ -812,7 +821,7 @@ def detect_encoding(sample: bytes) -> str | None:
     result = chardet.detect(sample, include_encodings=_CHARDET_CANDIDATES,
                             no_match_encoding=_CHARDET_NO_MATCH)
     answer = result.get("encoding")  # None: binary, or nothing fits
-    if answer is None or _ascii_lower(answer) == _CHARDET_NO_MATCH:
+    if answer is None or ascii_lower(answer) == _CHARDET_NO_MATCH:
         return None
     return _encoding_for_chardet(answer)
 
@@ -832,7 +841,7 @@ def choose_encoding(body: bytes, header_charset: str | None, markup: Markup) -> 
         xml = xml_declaration(body[:PRESCAN_MIN_BYTES].decode("latin-1"))
         if xml is not None:
             return xml[0], "xml"
-    if utf8_prefix_valid(body) and not _ISO2022_ESCAPE.search(body):
+    if utf8_prefix_valid(body) and not ISO2022_ESCAPE.search(body):
         return "utf-8", "utf-8"
     detected = detect_encoding(detection_sample(body, detection_anchor(body, markup)))
     if detected is not None:

@@ -18,15 +18,17 @@ import html
 import html.entities
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from linkfilter.decode import (
     DETECT_BYTES,
     PRESCAN_MIN_BYTES,
     Markup,
     MarkupScanner,
+    NON_ASCII_CHAR,
+    ISO2022_ESCAPE,
     Meta,
-    _ascii_lower,
-    _ISO2022_ESCAPE,
+    ascii_lower,
     bom_encoding,
     choose_encoding,
     decode_bytes,
@@ -48,7 +50,6 @@ _DROP = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2
 # ASCII whitespace, VT, NEL, NBSP, the other Unicode spaces (Zs) and the line and
 # paragraph separators: runs become one space.
 _SPACES = re.compile("[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
@@ -94,7 +95,7 @@ def unescape_attribute(value: str) -> str:
 
 def _meta_kind(meta: Meta) -> str | None:
     for key in ("property", "name"):
-        kind = _ascii_lower(meta.attrs.get(key, "").strip())
+        kind = ascii_lower(meta.attrs.get(key, "").strip())
         if kind in ("og:title", "twitter:title"):
             return kind
     return None
@@ -110,7 +111,8 @@ def fallback_metas(metas: tuple[Meta, ...] | list[Meta]) -> list[Meta]:
     return found["og:title"] + found["twitter:title"]
 
 
-def _title_from(markup: Markup, decode, max_title: int, capped: bool) -> tuple[str | None, bool]:
+def _title_from(markup: Markup, decode: Callable[[str], str], max_title: int,
+                capped: bool) -> tuple[str | None, bool]:
     """(clean title, unclosed) from a scan; ``decode`` turns scanned text into real text."""
     raw = markup.title_raw
     unclosed = raw is not None and not markup.title_closed
@@ -151,6 +153,9 @@ def _plain(text: str) -> bool:
 class TitleSniffer:
     """The fetcher's stop condition: feed each body chunk, stop reading when ``feed`` returns True.
 
+    Then ``page_title(body, ...)``, or ``result(body, ...)`` which gives the same
+    without scanning the body again.
+
     Enough has been read when the title is closed (or the head ended with no
     title) and its encoding is settled: declared (BOM, header, ``<meta>``, XML
     declaration), or the title is plain ASCII, or everything read is valid UTF-8;
@@ -169,7 +174,7 @@ class TitleSniffer:
         self._held = b""                 # first bytes, while they may still be a BOM
         self._mode: str | None = None    # "bytes", or the UTF-16 codec
         self._bom = 0
-        self._utf16 = None               # incremental UTF-16 decoder
+        self._utf16: codecs.IncrementalDecoder | None = None
         self._astral: list[int] = []     # UTF-16 mode: offsets of characters that took 4 bytes
         self._scanner = MarkupScanner()
         self._total = 0
@@ -227,7 +232,8 @@ class TitleSniffer:
         if self._mode != "bytes":
             if before < self._bom:
                 data = data[self._bom - before:]
-            text = self._utf16.decode(data)  # type: ignore[union-attr]
+            assert self._utf16 is not None
+            text = self._utf16.decode(data)
             start = self._scanner.length
             self._astral.extend(start + m.start() for m in _ASTRAL.finditer(text))
             self._scanner.feed(text)
@@ -247,7 +253,7 @@ class TitleSniffer:
                 self._u8_error = (at + e.start, at + e.end, e.reason == "invalid continuation byte")
         if self._esc_end is None:
             buf = self._esc_tail + data
-            m = _ISO2022_ESCAPE.search(buf)
+            m = ISO2022_ESCAPE.search(buf)
             if m:
                 self._esc_end = before - len(self._esc_tail) + m.end()
             self._esc_tail = buf[-2:]
@@ -259,7 +265,7 @@ class TitleSniffer:
         return self._bom + 2 * units + 2 * bisect.bisect_left(self._astral, units)
 
     def _utf8_until(self, p: int) -> bool:
-        """True when the first ``p`` bytes are valid UTF-8 (a cut last character allowed), no ISO-2022 escape."""
+        """True when the first ``p`` bytes are valid UTF-8 (but for a cut last character), no ISO-2022-JP."""
         if self._esc_end is not None and self._esc_end <= p:
             return False
         err = self._u8_error
@@ -281,7 +287,7 @@ class TitleSniffer:
                 return None
             end = sc.title_close
             text = sc.title_content() or ""
-            anchor_in = _NON_ASCII.search(text)
+            anchor_in = NON_ASCII_CHAR.search(text)
             anchor = sc.title_open + (anchor_in.start() if anchor_in else 0)
         elif sc.head_end is not None:
             end = sc.head_end
@@ -309,8 +315,11 @@ class TitleSniffer:
     def _bom_utf8(self) -> bool:
         return self._prefix.startswith("\xef\xbb\xbf")
 
-    def page(self, body: bytes, *, max_title: int, capped: bool) -> PageTitle:
-        """The title of ``body`` (which starts with all that was fed) as ``page_title`` gives it."""
+    def result(self, body: bytes, *, max_title: int, capped: bool) -> PageTitle:
+        """``page_title(body, ...)`` without scanning again: ``body`` is everything that was fed.
+
+        (After True, bytes past ``stop_at`` may follow; they are ignored.)
+        """
         if self._mode is None:
             held, self._held = self._held, b""
             self._choose_mode(held)
@@ -354,4 +363,4 @@ def page_title(body: bytes, header_charset: str | None, *, max_title: int, cappe
     """
     sniffer = TitleSniffer(header_charset)
     sniffer.feed(body)
-    return sniffer.page(body, max_title=max_title, capped=capped)
+    return sniffer.result(body, max_title=max_title, capped=capped)

@@ -416,6 +416,7 @@ def test_any_split_gives_the_same_stop_point_and_title(body: bytes, cuts: list[i
         assert said_enough_at is None
     expected = page_title(body, header, max_title=50, capped=capped)
     if stop is not None or read == len(body):
+        assert sniffer.result(body[:read], max_title=50, capped=capped) == expected
         assert page_title(body[:read], header, max_title=50, capped=capped) == expected
         if stop is not None:
             assert page_title(body[:stop], header, max_title=50, capped=capped) == expected
