@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Generic, Hashable, TypeVar
+from typing import Any, Callable, Hashable
 
 from linkfilter.result import Result
 
@@ -20,10 +20,7 @@ FAILURE_TTL = 60.0
 #: Past this many stored results, expired ones are swept out on the next store.
 SWEEP_AT = 40_000
 
-W = TypeVar("W")
-
-
-class ResultCache(Generic[W]):
+class ResultCache:
     """Thread-safe map from a normalised URL to its result, or to its waiters while in flight."""
 
     def __init__(self, ttl: float, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -31,9 +28,9 @@ class ResultCache(Generic[W]):
         self._clock = clock
         self._lock = threading.Lock()
         self._done: dict[Hashable, tuple[float, Result]] = {}
-        self._flying: dict[Hashable, list[W]] = {}
+        self._flying: dict[Hashable, list[Any]] = {}
 
-    def claim(self, key: Hashable, waiter: W) -> Result | None | bool:
+    def claim(self, key: Hashable, waiter: Any) -> Result | None | bool:
         """Ask for ``key`` on behalf of ``waiter``.
 
         Returns a fresh cached Result; or False when the key is in flight and
@@ -55,7 +52,7 @@ class ResultCache(Generic[W]):
             self._flying[key] = []
             return None
 
-    def complete(self, key: Hashable, result: Result) -> list[W]:
+    def complete(self, key: Hashable, result: Result) -> list[Any]:
         """Store the result of a claimed key; return the waiters that joined it."""
         if self.ttl <= 0:
             return []

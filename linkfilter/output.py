@@ -6,7 +6,6 @@ made terminal-safe here before it is printed, whatever the output mode.
 
 from __future__ import annotations
 
-import json
 import re
 
 from linkfilter.result import Result
@@ -98,6 +97,8 @@ def error_line(result: Result) -> str:
 
 def json_line(result: Result) -> str:
     """One JSON Lines record; strings are terminal-safe, non-ASCII kept readable."""
+    import json  # only JSON mode pays for it at start-up
+
     record = {}
     for name in JSON_FIELDS:
         value = getattr(result, name)

@@ -87,7 +87,7 @@ class Pipeline:
             stderr if stderr is not None else _binary(sys.stderr),
         )
         self.stats = Stats()
-        self.cache: ResultCache[_Job] = ResultCache(settings.cache_ttl)
+        self.cache = ResultCache(settings.cache_ttl)
         self.jobs: queue.Queue[_Job | None] = queue.Queue(settings.workers * QUEUE_PER_WORKER)
         self.stop = threading.Event()
         self._lock = threading.Lock()
