@@ -10,7 +10,6 @@ SIGINT and SIGTERM end the process at once, without draining.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import fcntl
 import os
@@ -20,7 +19,7 @@ import stat
 import sys
 import threading
 import time
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from linkfilter.cache import ResultCache
 from linkfilter.errors import BadURL
@@ -41,16 +40,12 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 QUEUE_PER_WORKER = 4
 
 
-@dataclasses.dataclass
 class Stats:
     """Counters for ``--stats``; updated under the pipeline's lock."""
 
-    lines: int = 0
-    urls: int = 0
-    fetched: int = 0
-    cached: int = 0
-    failed: int = 0
-    started: float = dataclasses.field(default_factory=time.monotonic)
+    def __init__(self) -> None:
+        self.lines = self.urls = self.fetched = self.cached = self.failed = 0
+        self.started = time.monotonic()
 
     def line(self) -> str:
         took = time.monotonic() - self.started
@@ -60,8 +55,9 @@ class Stats:
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class _Job:
+class _Job(NamedTuple):
+    """One URL occurrence waiting for a worker."""
+
     key: str  # normalised URL, what is fetched and cached
     url: str  # URL as reported
     line: int
