@@ -162,7 +162,7 @@ def codec_for_label(label: str) -> str | None:
     return None if name is None else _ENCODINGS[name][0]
 
 
-def _encoding_for_chardet(answer: str | None) -> str | None:
+def encoding_for_chardet(answer: str | None) -> str | None:
     """chardet's answer -> WHATWG encoding name, None when a browser has no such encoding."""
     if not answer:
         return None
@@ -823,7 +823,7 @@ def detect_encoding(sample: bytes) -> str | None:
     answer = result.get("encoding")  # None: binary, or nothing fits
     if answer is None or ascii_lower(answer) == _CHARDET_NO_MATCH:
         return None
-    return _encoding_for_chardet(answer)
+    return encoding_for_chardet(answer)
 
 
 def choose_encoding(body: bytes, header_charset: str | None, markup: Markup) -> tuple[str, str]:

@@ -18,8 +18,8 @@ from linkfilter.decode import (
     codec_for_label,
     decode_bytes,
     decode_page,
+    encoding_for_chardet,
     encoding_for_label,
-    scan_markup,
 )
 
 # Realistic text, several sentences per language, so that chardet has something to work on.
@@ -168,6 +168,33 @@ def test_labels_ignore_case_and_surrounding_whitespace() -> None:
 def test_unknown_labels(label: str) -> None:
     assert codec_for_label(label) is None
     assert encoding_for_label(label) is None
+
+
+@pytest.mark.parametrize("answer, name", [
+    ("SHIFT_JIS", "shift_jis"), ("CP932", "shift_jis"), ("shift_jis_2004", "shift_jis"), ("EUC-JP", "euc-jp"),
+    ("euc_jis_2004", "euc-jp"), ("ISO-2022-JP", "iso-2022-jp"), ("iso2022_jp_2", "iso-2022-jp"),
+    ("GB2312", "gbk"), ("GB18030", "gb18030"), ("Big5", "big5"), ("big5hkscs", "big5"), ("EUC-KR", "euc-kr"),
+    ("CP949", "euc-kr"), ("Windows-1252", "windows-1252"), ("ISO-8859-1", "windows-1252"),
+    ("ISO-8859-7", "iso-8859-7"), ("ISO-8859-9", "windows-1254"), ("iso8859-15", "iso-8859-15"),
+    ("iso8859-16", "iso-8859-16"), ("TIS-620", "windows-874"), ("CP874", "windows-874"), ("KOI8-R", "koi8-r"),
+    ("IBM866", "ibm866"), ("MacCyrillic", "x-mac-cyrillic"), ("MacRoman", "macintosh"), ("UTF-8-SIG", "utf-8"),
+    ("UTF-16", "utf-16le"), ("utf-16-be", "utf-16be"),
+    ("IBM855", None), ("Johab", None), ("HZ-GB-2312", None), ("cp037", None), ("", None), (None, None),
+])
+def test_chardet_answers_map_to_browser_encodings(answer: str | None, name: str | None) -> None:
+    assert encoding_for_chardet(answer) == name
+
+
+def test_every_chardet_candidate_maps() -> None:
+    # What chardet 7.7 would call each candidate it may answer with (compat names, its default).
+    from chardet.output_names import apply_compat_names
+
+    from linkfilter.decode import _CHARDET_CANDIDATES
+
+    for candidate in _CHARDET_CANDIDATES:
+        answer = apply_compat_names({"encoding": candidate})["encoding"]
+        assert encoding_for_chardet(answer) is not None, (candidate, answer)
+        assert encoding_for_chardet(candidate) is not None, candidate
 
 
 def test_every_codec_in_the_table_exists() -> None:
