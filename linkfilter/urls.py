@@ -12,8 +12,13 @@ only there, each with regexes anchored at the candidate:
   Its host needs a label after ``www``. Fetched as ``http://``.
 * The host is a host name (labels of letters, digits, combining marks and
   hyphens, 1-63 characters, no hyphen at either end, 253 at most, one trailing
-  dot allowed), a dotted-quad IPv4 address or a bracketed IPv6 address,
-  optionally followed by ``:digits``. ``user:pass@`` may precede it in a scheme
+  dot allowed), an IPv4 address or a bracketed IPv6 address, optionally
+  followed by ``:digits``. A host whose last label is a number (all digits, or
+  ``0x`` and hex digits) is an IPv4 address or nothing, read as browsers read
+  it (WHATWG URL Standard): 1 to 4 parts, each decimal, ``0x`` hex or ``0``
+  octal, the last filling the bytes left, so ``127.1``, ``2130706433``,
+  ``0x7f000001`` and ``0177.0.0.1`` are all 127.0.0.1, and ``foo.123``,
+  ``1.2.3.256`` and ``08`` are no host. ``www.`` links are never numeric. ``user:pass@`` may precede it in a scheme
   URL. After the authority only ``/``, ``?`` or ``#`` continue the URL; a
   following ``@ _ % \\`` or undecodable byte means the host was not one
   (``www.x@y.org`` is an e-mail address) and nothing is found.
@@ -72,8 +77,11 @@ _PATH_RUN = re.compile(f"(?:{_PLAIN}+|\\({_PLAIN}*\\)|\\[{_PLAIN}*\\]|\\{{{_PLAI
 _STOP_CHAR = re.compile(f"[{_STOP}]")
 _LDH = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
 _LDH_UNDERSCORE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?\Z")
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
+# WHATWG IPv4 number: 0x/0X hex (digits may be none), 0 octal, or decimal.
+_IPV4_NUMBER = r"0[xX][0-9A-Fa-f]*|0[0-7]*|[1-9][0-9]*"
+_IPV4 = re.compile(rf"(?:(?:{_IPV4_NUMBER})\.){{0,3}}(?:{_IPV4_NUMBER})\Z")
+# A last label like this makes a host an IPv4 address or nothing ("ends in a number").
+_NUMERIC_LABEL = re.compile(r"(?:[0-9]+|0[xX][0-9A-Fa-f]*)\Z")
 
 # Request-target characters kept as they are (RFC 3986 unreserved, sub-delims,
 # ":" "@" "/" "?"); "%" is kept only before two hex digits.
@@ -260,8 +268,13 @@ def _valid_host(host: str, *, allow_underscore: bool) -> bool:
         return False
     labels = host.split(".")
     last = labels[-1]
-    if last.isascii() and last.isdigit():
-        return bool(_IPV4.match(host))  # a numeric top label is only an IPv4 address
+    if not last.isascii():
+        # browsers map the host (UTS-46) before this test: fullwidth digits are digits
+        last = unicodedata.normalize("NFKC", last)
+        if _NUMERIC_LABEL.match(last):
+            return _ipv4_value(unicodedata.normalize("NFKC", host)) is not None
+    elif _NUMERIC_LABEL.match(last):
+        return _ipv4_value(host) is not None
     ldh = _LDH_UNDERSCORE if allow_underscore else _LDH
     for label in labels:
         if not label or len(label) > MAX_LABEL:
@@ -272,6 +285,41 @@ def _valid_host(host: str, *, allow_underscore: bool) -> bool:
         elif label[0] == "-" or label[-1] == "-":
             return False
     return True
+
+
+def _ipv4_value(host: str) -> int | None:
+    """The address a numeric host names, as the WHATWG IPv4 parser reads it; None if it names none.
+
+    ``host`` has no trailing dot. Up to 4 parts, each decimal, ``0x`` hex
+    (``0x`` alone is 0) or octal after a leading ``0``; every part but the last
+    is one byte, the last fills the bytes left (``127.1`` = 127.0.0.1).
+    """
+    if len(host) > MAX_HOST or not _IPV4.match(host):
+        return None
+    parts = host.split(".")
+    value = 0
+    for part in parts[:-1]:
+        number = _ipv4_number(part)
+        if number > 255:
+            return None
+        value = value << 8 | number
+    last = _ipv4_number(parts[-1])
+    room = 8 * (5 - len(parts))
+    if last >> room:
+        return None
+    return value << room | last
+
+
+def _ipv4_number(part: str) -> int:
+    if part[:2] in ("0x", "0X"):
+        return int(part[2:] or "0", 16)
+    if len(part) > 1 and part[0] == "0":
+        return int(part, 8)
+    return int(part)
+
+
+def _dotted_quad(value: int) -> str:
+    return f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
 
 
 def _valid_ipv6(text: str) -> bool:
@@ -363,6 +411,13 @@ def _ascii_host(host: str, url: str) -> str:
             host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
         except (idna.IDNAError, UnicodeError, ValueError) as e:
             raise BadURL(f"invalid host {_short(host)}: {e}", url=url) from e
+    bare = host[:-1] if host.endswith(".") else host
+    if _NUMERIC_LABEL.match(bare.rpartition(".")[2]):
+        # as browsers do, so that the address guard sees 127.0.0.1 in 127.1 or 0x7f000001
+        value = _ipv4_value(bare)
+        if value is None:
+            raise BadURL(f"invalid host {_short(host)}: ends in a number but is no IPv4 address", url=url)
+        return _dotted_quad(value)
     if not _valid_host(host, allow_underscore=True):
         raise BadURL(f"invalid host {_short(host)}", url=url)
     return host

@@ -85,7 +85,8 @@ FOUND = [
     ("http://ÄBC.DE/", ["http://ÄBC.DE/"]),
     ("「http://example.com」", ["http://example.com"]),
     ("http://1.2.3.4/ http://255.255.255.255:1/", ["http://1.2.3.4/", "http://255.255.255.255:1/"]),
-    ("http://1.2.3/ http://256.1.1.1/ http://1.2.3.4.5/ http://01.2.3.4/", []),
+    ("http://1.2.3/ http://01.2.3.4/", ["http://1.2.3/", "http://01.2.3.4/"]),  # numeric: see below
+    ("http://256.1.1.1/ http://1.2.3.4.5/", []),
     ("http://[::1]/ http://[2001:db8::1]:8443/x", ["http://[::1]/", "http://[2001:db8::1]:8443/x"]),
     ("http://[::ffff:1.2.3.4]/", ["http://[::ffff:1.2.3.4]/"]),
     ("http://[::1 http://[zz::1]/ http://[1:2:3:4:5:6:7:8:9]/", []),
@@ -212,6 +213,125 @@ def test_no_idna_import_when_finding_or_displaying() -> None:
     assert out.stdout.split() == ["False", "True"]
 
 
+# -- numeric IPv4 hosts, as browsers read them (WHATWG URL Standard) -----------------
+
+LOOPBACK_SPELLINGS = [
+    "127.0.0.1",
+    "127.1",
+    "127.0.1",
+    "2130706433",
+    "0x7f000001",
+    "0X7F000001",
+    "0x7F.1",
+    "0177.0.0.1",
+    "0177.1",
+    "017700000001",
+    "0x7f.0.0.0x1",
+    "127.0.0.1.",
+    "0x000000007f000001",
+    "１２７.０.０.１",  # fullwidth digits: mapped (UTS-46) before the number test
+]
+
+NUMERIC_HOSTS = [
+    # host as written -> the dotted quad fetched
+    ("0", "0.0.0.0"),
+    ("0x", "0.0.0.0"),  # "0x" with no digits is the number 0
+    ("00", "0.0.0.0"),
+    ("1.2.3", "1.2.0.3"),
+    ("01.2.3.4", "1.2.3.4"),
+    ("1.65535", "1.0.255.255"),
+    ("1.16777215", "1.255.255.255"),
+    ("1.2.65535", "1.2.255.255"),
+    ("4294967295", "255.255.255.255"),
+    ("0xffffffff", "255.255.255.255"),
+    ("0377.0377.0377.0377", "255.255.255.255"),
+    ("0xff.0xff.0xff.0xff", "255.255.255.255"),
+    ("10.0x10.010.10", "10.16.8.10"),
+    ("192.168.1", "192.168.0.1"),
+    ("0x0a.0", "10.0.0.0"),
+]
+
+NOT_NUMERIC = [
+    # ends in a number but is no IPv4 address: no URL, BadURL on fetch
+    "1.2.3.4.5",
+    "1.2.3.256",
+    "256.1.1.1",
+    "1.2.65536",
+    "1.16777216",
+    "4294967296",
+    "0x100000000",
+    "0400.0.0.1",
+    "08",
+    "09.1",
+    "1.2.3.08",
+    "0x7f.0xg.1",
+    "1..2",
+    "foo.123",
+    "foo.0x1",
+    "foo.0x",
+    "example.com.1",
+    "0x7f000001.0x7f000001",
+    "1.2.3.4.5.",
+    "例え.123",
+]
+
+
+@pytest.mark.parametrize("host", LOOPBACK_SPELLINGS)
+def test_every_spelling_of_loopback_is_found_and_fetched_as_127_0_0_1(host: str) -> None:
+    import ipaddress
+
+    for scheme in ("http", "HTTPS"):
+        url = f"{scheme}://{host}/x"
+        assert texts(f"see {url}, now") == [url]
+        target = normalize_for_fetch(url)
+        assert target == f"{scheme.lower()}://127.0.0.1/x"
+        assert ipaddress.ip_address(target.split("/")[2]).is_loopback
+    assert normalize_for_fetch(f"http://{host}:8080") == "http://127.0.0.1:8080/"
+    assert display_host(f"http://{host}:8080/x") == host.lower() + ":8080"
+
+
+@pytest.mark.parametrize("host,address", NUMERIC_HOSTS)
+def test_numeric_hosts_are_found_and_fetched_as_dotted_quads(host: str, address: str) -> None:
+    url = f"http://{host}/"
+    assert texts(f"({url})") == [url]
+    assert normalize_for_fetch(url) == f"http://{address}/"
+    assert normalize_for_fetch(f"http://{host}.") == f"http://{address}/"  # a trailing dot
+    assert display_host(url) == host.lower()
+
+
+@pytest.mark.parametrize("host", NOT_NUMERIC)
+def test_hosts_ending_in_a_number_that_are_no_address(host: str) -> None:
+    assert texts(f"see http://{host}/ and https://{host}") == []
+    with pytest.raises(BadURL) as info:
+        normalize_for_fetch(f"http://{host}/")
+    assert "host" in str(info.value)
+
+
+def test_look_alikes_that_do_not_end_in_a_number_are_host_names() -> None:
+    line = "http://0x1g/ http://foo.0xg/ http://123.example/ http://1.2.3.4x/ http://0x.example/"
+    assert texts(line) == ["http://0x1g/", "http://foo.0xg/", "http://123.example/", "http://1.2.3.4x/", "http://0x.example/"]
+    assert normalize_for_fetch("http://0X1G/") == "http://0x1g/"
+    assert normalize_for_fetch("http://123.Example/") == "http://123.example/"
+
+
+def test_www_links_are_never_numeric() -> None:
+    assert texts("www.127.1 www.0x7f000001 www.1.2.3 www.example.123 www.0x www.1") == []
+    assert texts("www.example.com.123/x and www.123.example") == ["www.123.example"]
+
+
+def test_numeric_host_without_a_scheme_is_no_url() -> None:
+    assert texts("127.1 2130706433 0x7f000001/x 0177.0.0.1:80 //127.1/") == []
+
+
+def test_numeric_host_forms_in_normalize() -> None:
+    assert normalize_for_fetch("http://%31%32%37.1/") == "http://127.0.0.1/"  # percent-decoded first
+    assert normalize_for_fetch("http://u:p@0x7f000001:80/a?b#c") == "http://127.0.0.1/a?b"
+    assert normalize_for_fetch("https://127.1:443/") == "https://127.0.0.1/"
+    for long_number in ("9" * 5000, "0" * 300 + "1", "0x" + "f" * 300):
+        with pytest.raises(BadURL):  # never int()'s digit limit, never a huge number
+            normalize_for_fetch(f"http://{long_number}/")
+
+
 # -- normalize_for_fetch ------------------------------------------------------------
 
 NORMALIZED = [
@@ -302,7 +422,6 @@ BAD = [
     ("http://exa mple.com/", "host"),
     ("http://a..b/", "host"),
     ("http://-a.com/", "host"),
-    ("http://1.2.3/", "host"),
     ("http://256.1.1.1/", "host"),
     ("http://evil.com\\@good.com/", "backslash"),
     ("http://" + "a" * 64 + ".com/", "host"),
@@ -339,6 +458,9 @@ DISPLAYED = [
     ("http://[::1]/", "[::1]"),
     ("http://[2001:DB8::1]:8443/x?y#z", "[2001:db8::1]:8443"),
     ("http://1.2.3.4?x", "1.2.3.4"),
+    ("http://0X7F000001/", "0x7f000001"),
+    ("http://127.1:8080/", "127.1:8080"),
+    ("http://0177.0.0.1./x", "0177.0.0.1."),
     ("http://example.com#f", "example.com"),
     ("http://www.example.com", "www.example.com"),
     ("www.Example.com/x", "www.example.com"),
