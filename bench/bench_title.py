@@ -159,7 +159,8 @@ def main() -> None:
     print(f"decode_page 1 MiB, header charset   {t_decl * 1000:8.1f} ms")
     print(f"decode_page 1 MiB, <meta> prescan   {t_meta * 1000:8.1f} ms")
     print(f"decode_page 1 MiB, valid UTF-8      {t_utf8 * 1000:8.1f} ms")
-    print(f"decode_page 1 MiB, chardet          {t_det * 1000:8.1f} ms  ({t_det / t_utf8:4.1f}x the UTF-8 case,"
+    print(f"decode_page 1 MiB, chardet          {t_det * 1000:8.1f} ms"
+          f"  ({t_det / t_utf8:4.1f}x the UTF-8 case,"
           f" chardet said {detected.charset})")
     print(f"decode_page 64 KiB, chardet         {t_det64 * 1000:8.1f} ms")
 

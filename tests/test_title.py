@@ -52,7 +52,8 @@ def title_of(html: str, **kw) -> str | None:
     ("<!-- a --!><title>yes</title>", "yes"),
     ("<!DOCTYPE html><?php echo '<title>no</title>' ?><title>yes</title>", "yes"),
     ("<script>document.title = '<title>no</title>'</script><title>yes</title>", "yes"),
-    ("<script><!-- document.write('<script>x</script><title>no</title>') --></script><title>yes</title>", "yes"),
+    ("<script><!-- document.write('<script>x</script><title>no</title>') --></script>"
+     "<title>yes</title>", "yes"),
     ("<script><!--</script><title>yes</title>", "yes"),
     ("<style>a::after { content: '<title>no</title>' }</style><title>yes</title>", "yes"),
     ("<template><title>no</title></template><title>yes</title>", "yes"),
@@ -95,7 +96,8 @@ def test_title_still_open_at_the_end() -> None:
     assert find_title("<title>runs to the end") == "runs to the end"
     assert find_title("<title>almost</title") == "almost"
     body = b"<html><head><title>cut here"
-    assert page_title(body, None, max_title=200, capped=False) == PageTitle("cut here", "utf-8", "utf-8", True)
+    assert page_title(body, None, max_title=200, capped=False) == PageTitle(
+        "cut here", "utf-8", "utf-8", True)
     assert page_title(body, None, max_title=200, capped=True) == PageTitle(None, "utf-8", "utf-8", True)
     closed = page_title(b"<title>x</title>", None, max_title=200, capped=True)
     assert (closed.title, closed.unclosed) == ("x", False)
@@ -133,7 +135,8 @@ def test_og_after_a_title_still_open_at_the_cap() -> None:
 
 
 def test_og_in_a_legacy_encoding() -> None:
-    body = '<meta charset="windows-1252"><meta property="og:title" content="Café &amp; crème">'.encode("cp1252")
+    html = '<meta charset="windows-1252"><meta property="og:title" content="Café &amp; crème">'
+    body = html.encode("cp1252")
     assert page_title(body, None, max_title=200, capped=False) == PageTitle(
         "Café & crème", "windows-1252", "meta", False)
 
@@ -253,14 +256,16 @@ def test_undeclared_legacy_title_reads_on_for_detection() -> None:
     sniffer = TitleSniffer(None)
     read = feed_all(sniffer, body, 4096)
     assert sniffer.stop_at == first + DETECT_BYTES and read == 4096 * (-(-sniffer.stop_at // 4096))
-    assert page_title(body, None, max_title=200, capped=False) == PageTitle(JA_TITLE, "euc-jp", "chardet", False)
+    assert page_title(body, None, max_title=200, capped=False) == PageTitle(
+        JA_TITLE, "euc-jp", "chardet", False)
     short = body[:sniffer.stop_at - 1]  # the body ends before: everything is used
     assert not TitleSniffer(None).feed(short)
     assert page_title(short, None, max_title=200, capped=False).title == JA_TITLE
 
 
 def test_meta_after_an_undeclared_title_ends_detection() -> None:
-    body = (f"<html><head><title>{JA_TITLE}</title><meta charset=euc-jp>" + "<p>x</p>" * 10000).encode("euc_jp")
+    html = f"<html><head><title>{JA_TITLE}</title><meta charset=euc-jp>" + "<p>x</p>" * 10000
+    body = html.encode("euc_jp")
     sniffer = TitleSniffer(None)
     feed_all(sniffer, body, 10)
     assert sniffer.stop_at == PRESCAN_MIN_BYTES
@@ -317,7 +322,8 @@ def test_bom_split_across_chunks() -> None:
     assert not sniffer.feed(body[:1]) and not sniffer.feed(body[1:2])
     feed_all(sniffer, body[2:], 1000)
     assert body[:sniffer.stop_at].endswith(b"</title>")
-    assert page_title(body, "iso-8859-2", max_title=200, capped=False) == PageTitle(JA_TITLE, "utf-8", "bom", False)
+    assert page_title(body, "iso-8859-2", max_title=200, capped=False) == PageTitle(
+        JA_TITLE, "utf-8", "bom", False)
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
@@ -349,8 +355,31 @@ def test_feed_after_enough_stays_enough() -> None:
 
 # --------------------------------------------------------------------------- any split, same answer
 
+def test_split_at_every_byte_offset() -> None:
+    html = ('<!DOCTYPE html><html><head><meta charset="shift_jis"><!-- <title>no</title> -->'
+            "<script>if (a<b) document.write('<title>no</title>')</script><svg><title>icon</title></svg>"
+            f"<TITLE lang=ja>{JA_TITLE} &amp; more</TITLE ><meta property=og:title content=OG>"
+            + "<link rel=stylesheet href=/a.css>" * 30 + "</head><body><p>" + JA_TEXT)
+    body = html.encode("shift_jis")
+    whole = TitleSniffer(None)
+    assert whole.feed(body)
+    expected = whole.result(body, max_title=200, capped=False)
+    assert expected == PageTitle(f"{JA_TITLE} & more", "shift_jis", "meta", False)
+    for k in range(1, len(body)):
+        sniffer = TitleSniffer(None)
+        first = sniffer.feed(body[:k])
+        assert first == (k >= whole.stop_at), k
+        assert first or sniffer.feed(body[k:])
+        assert sniffer.stop_at == whole.stop_at, k
+        assert sniffer.result(body, max_title=200, capped=False) == expected, k
+    one_by_one = TitleSniffer(None)
+    said = [one_by_one.feed(body[i:i + 1]) for i in range(len(body))]
+    assert said.index(True) + 1 == whole.stop_at
+
+
 FRAGMENTS = [
-    "<!DOCTYPE html>", "<html>", "<head>", "</head>", "<body>", "<meta charset=utf-8>", "<meta charset='koi8-r'>",
+    "<!DOCTYPE html>", "<html>", "<head>", "</head>", "<body>", "<meta charset=utf-8>",
+    "<meta charset='koi8-r'>",
     "<meta http-equiv=Content-Type content='text/html; charset=shift_jis'>",
     '<meta property="og:title" content="O&amp;G">', "<meta name=twitter:title content=Tw>",
     "<!-- <title>c</title> -->", "<!-->", "<!--", "-->", "<script>", "</script>", "<script>a<b</script>",
