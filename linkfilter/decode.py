@@ -206,7 +206,9 @@ def decode_bytes(data: bytes, charset: str) -> str:
 # --------------------------------------------------------------------------
 
 class Meta(NamedTuple):
-    """A complete ``<meta>`` tag: offsets of its ``<`` and just past its ``>``, attributes.
+    """A complete ``<meta>`` tag that mentions charset, http-equiv, og:title or twitter:title.
+
+    Offsets of its ``<`` and just past its ``>``, and its attributes.
 
     Attribute names are ASCII lower-case; values are as written (no entity decoding)
     and the first of a repeated attribute wins.
@@ -231,14 +233,19 @@ class Markup:
 
 
 # The rest of a complete tag in the common syntax: names without quotes or "=",
-# "=" without spaces, unquoted values without quotes, "=" or "/" and followed by
-# a space or ">".  Anything else goes to _parse_tag, which follows the tokenizer
-# state by state; whatever this matches, it agrees with (same ">", same
-# attributes, "/>" is self-closing), and no two ways to match make it backtrack.
-_TAG_BODY = (r"""(?:[\t\n\f\r /]+[^\t\n\f\r />="']+"""
-             r"""(?:=(?:"[^"]*"|'[^']*'|[^\t\n\f\r >"'=`</]+(?=[\t\n\f\r >])))?)*"""
+# values quoted, or unquoted without quotes or "=" and followed by a space or
+# ">".  Anything else goes to _parse_tag, which follows the tokenizer state by
+# state; whatever this matches, it agrees with (same ">", same attributes), and
+# no two ways to match make it backtrack.  ("/>" may end an unquoted value, so
+# self-closing is left to _parse_tag.)  The skip regexes use the strict form,
+# "=" without spaces around it, which is a quarter faster.
+_ATTR_VALUE = r"""(?:"[^"]*"|'[^']*'|[^\t\n\f\r >"'=`<]+(?=[\t\n\f\r >]))"""
+_TAG_BODY = (r"""(?:[\t\n\f\r /]+[^\t\n\f\r />="']+(?:=""" + _ATTR_VALUE + r""")?)*"""
              r"""[\t\n\f\r /]*>""")
-_FAST_TAG = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)" + _TAG_BODY)
+_TAG_BODY_SPACED = (r"""(?:[\t\n\f\r /]+[^\t\n\f\r />="']+"""
+                    r"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*""" + _ATTR_VALUE + r""")?)*"""
+                    r"""[\t\n\f\r /]*>""")
+_FAST_TAG = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)" + _TAG_BODY_SPACED)
 # Names the scanner acts on in HTML content (start or end tags).
 _INTERESTING = (r"(?:t(?:itle|emplate|extarea)|s(?:cript|tyle|vg)|n(?:oscript|oembed|oframes)|xmp|"
                 r"iframe|plaintext|m(?:ath|eta)|head|body|frameset)")
@@ -273,6 +280,7 @@ _WS = re.compile(r"[\t\n\f\r ]*")
 _ATTR_NAME_REST = re.compile(r"[^\t\n\f\r />=]*")
 _UNQUOTED = re.compile(r"[^\t\n\f\r >]*")
 _NOT_WS = re.compile(r"[^\t\n\f\r ]")
+_META_WANTED = re.compile(r"charset|http-equiv|og:title|twitter:title", re.I | re.A)
 _COMMENT_END = re.compile(r"--!?>")
 _SCRIPT_DATA = re.compile(r"<!--|</script[\t\n\f\r />]", re.I | re.A)
 _SCRIPT_ESCAPED = re.compile(r"-->|<(/?)script[\t\n\f\r />]", re.I | re.A)
@@ -340,6 +348,16 @@ def _parse_tag(buf: str, i: int) -> tuple[str, dict[str, str], int, bool] | None
                 value = buf[j:k]
                 j = k
         attrs.setdefault(attr, value)
+
+
+def _tag_attributes(buf: str, i: int) -> dict[str, str]:
+    """Attributes of the complete tag at ``buf[i]``."""
+    return _parse_tag(buf, i)[1]  # type: ignore[index]
+
+
+def _self_closing(buf: str, i: int, end: int) -> bool:
+    """Whether the complete tag ``buf[i:end]`` is self-closing (its "/>" may end an unquoted value)."""
+    return buf[end - 2] == "/" and _parse_tag(buf, i)[3]  # type: ignore[index]
 
 
 def _close_at_eof(content: str) -> tuple[str, bool]:
@@ -584,19 +602,17 @@ class MarkupScanner:
 
     def _tag(self, buf: str, i: int) -> int:
         m = _FAST_TAG.match(buf, i)
-        attrs: dict[str, str] | None = None
         if m:
             is_end = bool(m.group(1))
             name = ascii_lower(m.group(2))
             end = m.end()
-            self_closing = buf[end - 2] == "/"
         else:
             parsed = _parse_tag(buf, i)
             if parsed is None:
                 return -1
-            raw_name, attrs, end, self_closing = parsed
             is_end = buf[i + 1] == "/"
-            name = ascii_lower(raw_name)
+            name = ascii_lower(parsed[0])
+            end = parsed[2]
         base = self._base
         if self._foreign:
             if is_end:
@@ -609,12 +625,10 @@ class MarkupScanner:
                     self._template = max(0, self._template - 1)
                 return end
             if name == "font":
-                if attrs is None:
-                    attrs = _parse_tag(buf, i)[1]  # type: ignore[index]
-                if not ({"color", "face", "size"} & attrs.keys()):
+                if not ({"color", "face", "size"} & _tag_attributes(buf, i).keys()):
                     return end
             elif name not in _BREAKOUT:
-                if name in ("svg", "math") and not self_closing:
+                if name in ("svg", "math") and not _self_closing(buf, i, end):
                     self._foreign += 1
                 return end
             self._foreign = 0
@@ -639,14 +653,13 @@ class MarkupScanner:
         elif name in _RAW_END:
             self._state, self._end_re = _RAW, _RAW_END[name]
         elif name == "meta":
-            if in_doc:
-                if attrs is None:
-                    attrs = _parse_tag(buf, i)[1]  # type: ignore[index]
-                self.metas.append(Meta(base + i, base + end, attrs))
+            # only the <meta> tags decode.py and title.py look at are kept
+            if in_doc and _META_WANTED.search(buf, i, end):
+                self.metas.append(Meta(base + i, base + end, _tag_attributes(buf, i)))
         elif name == "template":
             self._template += 1
         elif name in ("svg", "math"):
-            if not self_closing:
+            if not _self_closing(buf, i, end):
                 self._foreign = 1
         elif name in ("body", "frameset", "plaintext"):
             if in_doc and self.head_end is None:
