@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 from linkfilter.decode import (
     PRESCAN_MIN_BYTES,
     Decoded,
+    MarkupScanner,
     codec_for_label,
     decode_bytes,
     decode_page,
     encoding_for_chardet,
     encoding_for_label,
+    scan_markup,
 )
 
 # Realistic text, several sentences per language, so that chardet has something to work on.
@@ -430,3 +432,64 @@ def test_chardet_is_imported_only_when_needed() -> None:
             "d.decode_page(b'<title>caf\\xe9</title>', None)\n"
             "assert 'chardet' in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- the scanner's fast paths
+
+TAG_PIECES = ["<a", "<svg", "</p", " ", "\n", "/", "=", '"', "'", ">", "x", "href", "=x", '="a>b"', "='c'",
+              "<", "`", "-", "=/p/q", "/>"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(TAG_PIECES), min_size=1, max_size=12))
+def test_fast_tag_regexes_agree_with_the_tokenizer(pieces: list[str]) -> None:
+    import re
+
+    from linkfilter.decode import _FAST_TAG, _TAG_BODY, _parse_tag
+
+    text = "<a" + "".join(pieces)
+    slow = _parse_tag(text, 0)
+    strict = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)" + _TAG_BODY)
+    for rx in (_FAST_TAG, strict):
+        m = rx.match(text)
+        if m:
+            assert slow is not None and m.end() == slow[2], (text, rx.pattern[:20])
+
+
+def test_scanner_handles_markup_split_anywhere() -> None:
+    text = ("<!DOCTYPE html><head><meta http-equiv=content-type content='text/html; charset=koi8-r'>"
+            "<!-- c --><script>a<b</script><svg><title>i</title></svg><title id=\"x>y\">T &amp; t</title>"
+            "<meta property=og:title content=O></head><body>")
+    whole = scan_markup(text)
+    assert (whole.title_raw, whole.title_closed) == ("T &amp; t", True)
+    assert [m.attrs.get("property") for m in whole.metas] == [None, "og:title"]
+    assert whole.head_end == len(text)
+    for k in range(len(text) + 1):
+        scanner = MarkupScanner()
+        scanner.feed(text[:k])
+        scanner.feed(text[k:])
+        assert scanner.markup() == whole, k
+
+
+SCAN_PIECES = ["<title>", "</title>", "<TITLE a='>'>", "</title ", "<script>", "</script>", "<!--", "-->", "--!>",
+               "<!-->", "<svg>", "</svg>", "<svg/>", "<p>", "<math>", "<![CDATA[", "]]>", "<template>",
+               "</template>", "<style>", "</style>", "<textarea>", "<meta charset=x>", "<meta property=og:title",
+               " content='y'>", "<a href=/x/>", "<a b = \"c>\">", "<a \"=\">", "</head>", "<body>", "<!x>",
+               "<?x>", "</ >", "</>", "<", ">", "\"", "'", "=", " ", "t", "<font color=red>", "<b>"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(SCAN_PIECES), max_size=25))
+def test_skipping_regexes_change_nothing(pieces: list[str]) -> None:
+    import re
+
+    import linkfilter.decode as d
+
+    text = "".join(pieces)
+    fast = scan_markup(text)
+    with pytest.MonkeyPatch.context() as patch:
+        # the scanner looking at every "<" itself, without the regexes that skip in C
+        patch.setattr(d, "_SKIP", re.compile(r"[^<]*"))
+        patch.setattr(d, "_SKIP_FOREIGN", re.compile(r"[^<]*"))
+        slow = scan_markup(text)
+    assert fast == slow
