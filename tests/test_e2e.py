@@ -324,3 +324,20 @@ def test_http_proxy_from_the_environment(http_server, proxy_server):
     p = run(["-n", "--allow-private"], f"{target}\n".encode(), env={"http_proxy": proxy_server.url("/")})
     assert p.stdout.decode() == "site.example: Via proxy\n"
     assert http_server.requests[0].header("Host") == "site.example"
+
+
+def test_signal_during_the_eof_drain_stops_at_once():
+    with RawServer(hang()) as server:
+        proc = start(["--allow-private", "-w", "2", "-t", "30"])
+        try:
+            proc.stdin.write(f"{server.url('/a')}\n{server.url('/b')}\n".encode())
+            proc.stdin.close()  # EOF: linkfilter now waits for the hanging fetches
+            read_line(proc)
+            read_line(proc)
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            proc.wait(5)
+            assert time.monotonic() - sent < 1.0
+        finally:
+            proc.kill()
+        assert proc.returncode == 130
