@@ -39,8 +39,14 @@ from urllib.parse import quote, unquote
 
 from linkfilter.errors import BadURL
 
-#: Only this many characters at the start of a line are scanned for URLs.
+#: Only this many bytes at the start of a line (its UTF-8 form, an undecodable
+#: byte ``\udcXX`` counting one) are scanned for URLs; the rest of the line is not.
 MAX_SCAN = 1 << 20
+#: Bytes past MAX_SCAN a caller that cuts lines should keep (the longest UTF-8
+#: character): the character at the cut tells a URL that ends there from one
+#: running on. Cut at MAX_SCAN + SCAN_LOOKAHEAD bytes, a line gives the URLs it
+#: gives whole.
+SCAN_LOOKAHEAD = 4
 #: Longest host name, trailing dot excluded (RFC 1035).
 MAX_HOST = 253
 #: Longest label of a host name.
@@ -75,6 +81,8 @@ _PLAIN = f"[^{_STOP}()\\[\\]{{}}]"
 # Plain characters and innermost balanced bracket pairs, skipped in one regex step.
 _PATH_RUN = re.compile(f"(?:{_PLAIN}+|\\({_PLAIN}*\\)|\\[{_PLAIN}*\\]|\\{{{_PLAIN}*\\}})*")
 _STOP_CHAR = re.compile(f"[{_STOP}]")
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_USERINFO_RUN = re.compile(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]*")
 _LDH = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
 _LDH_UNDERSCORE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?\Z")
 # WHATWG IPv4 number: 0x/0X hex (digits may be none), 0 octal, or decimal.
@@ -102,11 +110,18 @@ class Found:
 def find_urls(line: str) -> list[Found]:
     """Distinct URLs of one line (by ``.url``, first kept), in order of appearance.
 
-    Scans only ``line[:MAX_SCAN]``; a URL running into that limit is dropped,
-    since its end cannot be seen. Never raises on any ``str``.
+    Scans only the characters within the first MAX_SCAN bytes of the line. A
+    URL running into that limit is dropped, since its end cannot be seen: one
+    reaching the limit is kept only if the next character ends it (whitespace
+    and the like). Never raises on any ``str``.
     """
-    s = line[:MAX_SCAN]
-    cut_open = len(line) > MAX_SCAN and not _STOP_CHAR.match(line, MAX_SCAN)
+    s = line
+    cut_open = False
+    if len(line) > MAX_SCAN // 4:  # shorter lines fit even in 4-byte characters
+        k = MAX_SCAN if line.isascii() else _chars_within(line, MAX_SCAN)
+        if k < len(line):
+            s = line[:k]
+            cut_open = not _STOP_CHAR.match(line, k)
     candidates = _candidates(s)
     if not candidates:
         return []
@@ -128,6 +143,26 @@ def find_urls(line: str) -> list[Found]:
             seen.add(url)
             found.append(Found(text, url))
     return found
+
+
+def _chars_within(line: str, limit: int) -> int:
+    """How many leading characters of ``line`` fit in ``limit`` bytes of UTF-8."""
+    k = min(len(line), limit)
+    size = _utf8_size(line[:k])
+    while size > limit:
+        # a character is at most 4 bytes: at least this many must go, never more
+        drop = (size - limit + 3) // 4
+        size -= _utf8_size(line[k - drop : k])
+        k -= drop
+    return k
+
+
+def _utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8; ``\\udcXX`` (an undecodable input byte) counts one."""
+    try:
+        return len(text.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: 3, as written raw
+        return len(text.encode("utf-8", "surrogatepass")) - 2 * len(_ESCAPED_BYTE.findall(text))
 
 
 def _candidates(s: str) -> list[tuple[int, int, bool]]:
@@ -187,6 +222,8 @@ def _url_end(s: str, i: int, www: bool, cut_open: bool) -> int:
         m = _USERINFO.match(s, i)
         if m:
             i = m.end()
+        elif cut_open and n - i <= MAX_USERINFO and _USERINFO_RUN.match(s, i).end() == n:
+            return _RUNS_INTO_CUT  # its "@" may lie past the cut
     if not www and s.startswith("[", i):
         m = _IPV6.match(s, i)
         if not m or not _valid_ipv6(s[i + 1 : m.end() - 1]):
@@ -198,6 +235,8 @@ def _url_end(s: str, i: int, www: bool, cut_open: bool) -> int:
     m = _PORT.match(s, end)
     if m:
         end = m.end()
+    if cut_open and n - end <= 2 and s[end:] in ("", ":", ":/"):
+        return _RUNS_INTO_CUT  # a port, a path or a doubled scheme may follow
     after = s[end : end + 1]
     if after and (after in _BAD_AFTER_HOST or "\ud800" <= after <= "\udfff"):
         return -1

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkfilter.errors import BadURL
-from linkfilter.urls import MAX_SCAN, Found, display_host, find_urls, normalize_for_fetch
+from linkfilter.urls import MAX_SCAN, SCAN_LOOKAHEAD, Found, display_host, find_urls, normalize_for_fetch
 
 TRIMMED = ".,:;!?'\"*"
 
@@ -175,6 +175,69 @@ def test_a_url_running_into_the_scan_limit_is_dropped() -> None:
     assert texts(ends_at_limit) == ["http://e.example/zz"]
     assert texts(ends_at_limit + " more") == ["http://e.example/zz"]  # a space just past the limit
     assert texts(ends_at_limit + "more") == []
+
+
+def cut_as_scanned(line: str, lookahead: int = SCAN_LOOKAHEAD) -> str:
+    """``line`` as the pipeline hands it over: its first MAX_SCAN + lookahead bytes, decoded."""
+    data = line.encode("utf-8", "surrogateescape")[: MAX_SCAN + lookahead]
+    return data.decode("utf-8", "surrogateescape")
+
+
+def test_the_scan_limit_counts_bytes() -> None:
+    two_byte = "é" * (MAX_SCAN // 2 - 20) + " "  # MAX_SCAN - 39 bytes, half as many characters
+    assert texts(two_byte + "http://in.example/ y") == ["http://in.example/"]
+    assert texts(two_byte + "http://in.example/" + "a" * 30 + " y") == []
+    assert texts(two_byte + "http://in.example/\u3000y") == ["http://in.example/"]  # a space across the cut
+    assert texts(two_byte + "x" * 34 + " http://beyond.example/") == []
+    escaped = "\udce9" * (MAX_SCAN - 30) + " "  # undecodable bytes count one each
+    assert texts(escaped + "http://in.example/ " + "x" * 40) == ["http://in.example/"]
+    assert texts(escaped + "http://in.example/" + "x" * 40) == []
+
+
+AT_THE_CUT = [
+    # the end of the scanned part falls somewhere inside each of these
+    "http://user:password@example.com/path",
+    "http://example.com:8080/path",
+    "www.example.com:8080/path",
+    "http://http://example.com/x",
+    "https://example.com/a.b.c,d;e!f?g",
+    "http://example.com/a_(b)_c",
+    "http://[2001:db8::1]:8443/x",
+    "http://例え.テスト/パス",
+    "http://0x7f.0.0.1/",
+    "http://1.2.3.4.5/",
+    "www.example.com.",
+    "http://straße.de/ä\u3000",
+    "http://a.b/c\u00a0",
+]
+
+
+@pytest.mark.parametrize("url", AT_THE_CUT)
+def test_a_line_cut_at_every_byte_near_the_limit(url: str) -> None:
+    """Cut with SCAN_LOOKAHEAD bytes, a line gives what it gives whole; cut shorter, never a truncated URL."""
+    far = texts("x " + url + " tail")  # what the URL gives far from the limit
+    for shift in range(len(url.encode()) + 8):
+        line = "x" * (MAX_SCAN - shift) + " " + url + " tail"
+        whole = texts(line)
+        assert whole in ([], far)
+        assert texts(cut_as_scanned(line)) == whole
+        for lookahead in (1, 3):
+            assert texts(cut_as_scanned(line, lookahead)) in ([], whole)
+
+
+def test_a_url_cut_off_in_its_userinfo_port_or_scheme_is_dropped() -> None:
+    for url, uncut, rest in [
+        ("http://user:pass", "http://user", "@example.com/"),
+        ("http://example.com:", "http://example.com", "8080/"),
+        ("www.example.com:", "www.example.com", "80/"),
+        ("http://http:", "http://http", "//example.com/"),
+        ("http://http:/", "http://http", "/example.com/"),
+    ]:
+        line = "x" * (MAX_SCAN - len(url) - 1) + " " + url
+        assert len(line.encode()) == MAX_SCAN
+        assert texts(line) == [uncut]  # the line ends there: nothing was cut
+        assert texts(line + rest) == []
+        assert texts(cut_as_scanned(line + rest, 1)) == []
 
 
 def test_long_hostile_lines_are_fast() -> None:
@@ -564,3 +627,20 @@ def test_normalize_and_display_never_raise_anything_else(text: str) -> None:
             normalize_for_fetch(url)
         except BadURL:
             pass
+
+
+PAD = "x" * (MAX_SCAN - 60) + " "
+NEAR_CUT = st.lists(st.one_of(PIECES, ANY_CHAR, st.sampled_from(["é", "\u3000", "\U0001f600", "\u00a0"])), max_size=40)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(NEAR_CUT.map("".join), st.integers(0, 80))
+def test_lines_cut_near_the_limit(fragment: str, shift: int) -> None:
+    # as decoded from input bytes: a lone surrogate arrives as three undecodable bytes
+    fragment = fragment.encode("utf-8", "surrogatepass").decode("utf-8", "surrogateescape")
+    line = PAD[shift:] + fragment
+    whole = texts(line)
+    assert texts(cut_as_scanned(line)) == whole
+    assert texts(cut_as_scanned(line, 1)) in (whole, *(whole[:i] for i in range(len(whole))))
+    unlimited = texts(PAD[:1000] + " " + fragment)  # the same fragment far from any cut
+    assert unlimited[: len(whole)] == whole
