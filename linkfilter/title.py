@@ -156,13 +156,15 @@ class TitleSniffer:
     Then ``page_title(body, ...)``, or ``result(body, ...)`` which gives the same
     without scanning the body again.
 
-    Enough has been read when the title is closed (or the head ended with no
-    title) and its encoding is settled: declared (BOM, header, ``<meta>``, XML
-    declaration), or the title is plain ASCII, or everything read is valid UTF-8;
-    otherwise reading goes on until chardet has ``DETECT_BYTES`` after the first
-    non-ASCII byte of the title.  Unless the BOM or the header declared the
-    encoding, it never stops before ``PRESCAN_MIN_BYTES`` (a ``<meta>`` there
-    still counts, as in browsers).
+    Enough has been read when the title is closed and its encoding is settled:
+    declared (BOM, header, ``<meta>``, XML declaration), or the title is plain
+    ASCII, or everything read is valid UTF-8; otherwise reading goes on until
+    chardet has ``DETECT_BYTES`` after the first non-ASCII byte of the title.
+    When the head ends first (``<body>``, or content after ``</head>``), that is
+    enough if no og:title/twitter:title was seen, else the same rule applies to
+    that fallback.  Unless the BOM or the header declared the encoding, it never
+    stops before ``PRESCAN_MIN_BYTES`` (a ``<meta>`` there still counts, as in
+    browsers).
     ``stop_at`` is the byte offset where it became enough: the same for every
     way of splitting the body into chunks, and ``page_title`` only looks at the
     bytes before it.  Each feed only scans the new bytes.
