@@ -34,13 +34,21 @@ def describe(
     from linkfilter.title import TitleSniffer, page_title
 
     started = time.monotonic()
+    sniffers: list[TitleSniffer] = []
+
+    def sniffer(header_charset: str | None) -> TitleSniffer:
+        sniffers.append(TitleSniffer(header_charset))
+        return sniffers[-1]
+
     try:
-        page = fetcher.fetch(fetch_url, sink_factory=TitleSniffer)
+        page = fetcher.fetch(fetch_url, sink_factory=sniffer)
         title = charset = source = None
         if page.is_html:
-            found = page_title(
-                page.body, page.charset, max_title=settings.max_title, capped=page.capped
-            )
+            limits = {"max_title": settings.max_title, "capped": page.capped}
+            if sniffers:  # it has seen the body already: no second scan
+                found = sniffers[-1].result(page.body, **limits)
+            else:
+                found = page_title(page.body, page.charset, **limits)
             title, charset, source = found.title, found.charset, found.charset_source
             if page.capped and title is None and not found.unclosed:
                 raise TooLarge(
