@@ -23,21 +23,17 @@ from typing import Callable
 from linkfilter.decode import (
     DETECT_BYTES,
     PRESCAN_MIN_BYTES,
-    Markup,
-    MarkupScanner,
     NON_ASCII_CHAR,
     ISO2022_ESCAPE,
-    Meta,
-    ascii_lower,
     bom_encoding,
     choose_encoding,
     decode_bytes,
     header_encoding,
     meta_declaration,
-    scan_markup,
     utf8_prefix_valid,
     xml_declaration,
 )
+from linkfilter.markup import Markup, MarkupScanner, Meta, ascii_lower, scan_markup
 
 ELLIPSIS = "\u2026"
 

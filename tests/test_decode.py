@@ -13,14 +13,13 @@ from hypothesis import strategies as st
 from linkfilter.decode import (
     PRESCAN_MIN_BYTES,
     Decoded,
-    MarkupScanner,
     codec_for_label,
     decode_bytes,
     decode_page,
     encoding_for_chardet,
     encoding_for_label,
-    scan_markup,
 )
+from linkfilter.markup import MarkupScanner, scan_markup
 
 # Realistic text, several sentences per language, so that chardet has something to work on.
 TEXTS = {
@@ -445,7 +444,7 @@ TAG_PIECES = ["<a", "<svg", "</p", " ", "\n", "/", "=", '"', "'", ">", "x", "hre
 def test_fast_tag_regexes_agree_with_the_tokenizer(pieces: list[str]) -> None:
     import re
 
-    from linkfilter.decode import _FAST_TAG, _TAG_BODY, _parse_tag
+    from linkfilter.markup import _FAST_TAG, _TAG_BODY, _parse_tag
 
     text = "<a" + "".join(pieces)
     slow = _parse_tag(text, 0)
@@ -483,7 +482,7 @@ SCAN_PIECES = ["<title>", "</title>", "<TITLE a='>'>", "</title ", "<script>", "
 def test_skipping_regexes_change_nothing(pieces: list[str]) -> None:
     import re
 
-    import linkfilter.decode as d
+    import linkfilter.markup as d
 
     text = "".join(pieces)
     fast = scan_markup(text)

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from linkfilter.decode import DETECT_BYTES, PRESCAN_MIN_BYTES, MarkupScanner, scan_markup, utf8_prefix_valid
+from linkfilter.decode import DETECT_BYTES, PRESCAN_MIN_BYTES, utf8_prefix_valid
+from linkfilter.markup import MarkupScanner, scan_markup
 from linkfilter.title import (
     ELLIPSIS,
     PageTitle,

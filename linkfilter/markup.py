@@ -1,0 +1,495 @@
+"""The markup scanner: what of an HTML document matters for its title and encoding.
+
+It hops from ``<`` to ``<`` with compiled regular expressions, knows comments,
+raw text elements (``<script>``, ``<style>`` ...), ``<template>`` and SVG/MathML,
+and reports the ``<meta>`` tags, the first ``<title>`` and where the head ends.
+It works on any ``str``; for ASCII-compatible encodings it runs on the bytes
+decoded as latin-1, where every ASCII byte is the same character and offsets
+are byte offsets. :mod:`linkfilter.decode` prescans with it and
+:mod:`linkfilter.title` builds the title on top of it. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import NamedTuple
+
+_UPPER_TO_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(s: str) -> str:
+    """Lower-case ASCII letters only, as HTML does (``str.lower`` maps the Kelvin sign to "k")."""
+    return s.lower() if s.isascii() else s.translate(_UPPER_TO_LOWER)
+
+
+class Meta(NamedTuple):
+    """A complete ``<meta>`` tag that mentions charset, http-equiv, og:title or twitter:title.
+
+    Offsets of its ``<`` and just past its ``>``, and its attributes.
+
+    Attribute names are ASCII lower-case; values are as written (no entity decoding)
+    and the first of a repeated attribute wins.
+    """
+
+    start: int
+    end: int
+    attrs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Markup:
+    """What the scanner found in the first ``length`` characters, as if they were all there is."""
+
+    length: int
+    metas: tuple[Meta, ...]
+    title_start: int | None      # offset of the first title's "<"
+    title_open: int | None       # offset of its content
+    title_raw: str | None        # its content, as scanned (entities not decoded)
+    title_closed: bool           # False: the title runs to the end of what was read
+    head_end: int | None         # just past <body>, </head>+a non-head tag, or <plaintext>
+
+
+# The rest of a complete tag in the common syntax: names without quotes or "=",
+# values quoted, or unquoted without quotes or "=" and followed by a space or
+# ">".  Anything else goes to _parse_tag, which follows the tokenizer state by
+# state; whatever this matches, it agrees with (same ">", same attributes), and
+# no two ways to match make it backtrack.  ("/>" may end an unquoted value, so
+# self-closing is left to _parse_tag.)  The skip regexes use the strict form,
+# "=" without spaces around it, which is a quarter faster.
+_ATTR_VALUE = r"""(?:"[^"]*"|'[^']*'|[^\t\n\f\r >"'=`<]+(?=[\t\n\f\r >]))"""
+_TAG_BODY = (r"""(?:[\t\n\f\r /]+[^\t\n\f\r />="']+(?:=""" + _ATTR_VALUE + r""")?)*"""
+             r"""[\t\n\f\r /]*>""")
+_TAG_BODY_SPACED = (r"""(?:[\t\n\f\r /]+[^\t\n\f\r />="']+"""
+                    r"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*""" + _ATTR_VALUE + r""")?)*"""
+                    r"""[\t\n\f\r /]*>""")
+_FAST_TAG = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)" + _TAG_BODY_SPACED)
+# Names the scanner acts on in HTML content (start or end tags).
+_INTERESTING = (r"(?:t(?:itle|emplate|extarea)|s(?:cript|tyle|vg)|n(?:oscript|oembed|oframes)|xmp|"
+                r"iframe|plaintext|m(?:ath|eta)|head|body|frameset)")
+# ... and in SVG/MathML: the tags that end it (see _BREAKOUT), "font", and the
+# ones that nest or close it.
+_INTERESTING_FOREIGN = (r"(?:b(?:ig|lockquote|ody|r)?|c(?:enter|ode)|d[dlt]|em(?:bed)?|h(?:[1-6]|ead|r)|"
+                        r"i(?:mg)?|li(?:sting)?|me(?:nu|ta)|math|nobr|ol|p(?:re)?|ruby|"
+                        r"s(?:mall|pan|trong|trike|ub|up|vg)?|t(?:able|t|emplate)|ul?|var|font)")
+
+
+def _skipper(interesting: str, cdata: bool) -> re.Pattern[str]:
+    """A regex that skips, in C, text, comments, doctypes and complete tags the scanner ignores.
+
+    It stops at the first "<" that needs a look: an interesting tag, markup
+    that is not complete yet, or a tag in a syntax _FAST_TAG does not take.
+    """
+    return re.compile(
+        r"(?:[^<]*(?:"
+        r"</?(?!(?i:" + interesting + r")[\t\n\f\r />])[a-zA-Z][^\t\n\f\r />]*" + _TAG_BODY +
+        r"|<(?=[^a-zA-Z/!?])"                                   # "<" that is text
+        r"|<!--(?:-?>|(?s:.*?)--!?>)"                         # comment ("<!-->" is one)
+        + (r"|<!\[CDATA\[(?s:.*?)\]\]>|<!(?!--|\[CDATA\[)[^>]*>" if cdata else r"|<!(?!--)[^>]*>") +
+        r"|<\?[^>]*>|</(?![a-zA-Z])[^>]*>"                      # bogus comments, "</>"
+        r"))*[^<]*", re.ASCII)
+
+
+_SKIP = _skipper(_INTERESTING, cdata=False)
+_SKIP_FOREIGN = _skipper(_INTERESTING_FOREIGN, cdata=True)
+_TAG_NAME = re.compile(r"[^\t\n\f\r />]*")
+_SEP = re.compile(r"[\t\n\f\r /]*")
+_WS = re.compile(r"[\t\n\f\r ]*")
+_ATTR_NAME_REST = re.compile(r"[^\t\n\f\r />=]*")
+_UNQUOTED = re.compile(r"[^\t\n\f\r >]*")
+_NOT_WS = re.compile(r"[^\t\n\f\r ]")
+_META_WANTED = re.compile(r"charset|http-equiv|og:title|twitter:title", re.I | re.A)
+_COMMENT_END = re.compile(r"--!?>")
+_SCRIPT_DATA = re.compile(r"<!--|</script[\t\n\f\r />]", re.I | re.A)
+_SCRIPT_ESCAPED = re.compile(r"-->|<(/?)script[\t\n\f\r />]", re.I | re.A)
+_SCRIPT_DOUBLE = re.compile(r"-->|</script[\t\n\f\r />]", re.I | re.A)
+_RAW_END = {
+    name: re.compile("</" + name + r"[\t\n\f\r />]", re.I | re.A)
+    for name in ("title", "textarea", "style", "xmp", "iframe", "noembed", "noframes", "noscript")
+}
+_TITLE_END = "</title"
+# Longest token a raw-text search looks for ("</noscript" and its delimiter), minus one.
+_RESUME_BACK = 10
+
+# Start tags allowed after </head> without starting the body (the "after head" mode).
+_HEAD_CONTENT = frozenset({"base", "basefont", "bgsound", "link", "meta", "noframes", "script", "style",
+                           "template", "title", "noscript", "head", "html"})
+# Start tags that end SVG/MathML content ("breakout" tags of the tree builder).
+_BREAKOUT = frozenset({"b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt",
+                       "em", "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li",
+                       "listing", "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span",
+                       "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var"})
+
+_DATA, _RAW, _SCRIPT, _COMMENT, _BOGUS, _CDATA, _PLAIN = range(7)
+# Trim the consumed head of the buffer once it is this long.
+_TRIM_AT = 1 << 16
+
+
+def _parse_tag(buf: str, i: int) -> tuple[str, dict[str, str], int, bool] | None:
+    """Tokenize the tag at ``buf[i] == '<'``: (name, attributes, end, self-closing); None if incomplete.
+
+    Follows the HTML tokenizer from the tag open state to the ">" that ends the
+    tag: quotes only open a value after "=", a name may start with "=", "/" is
+    a separator unless it is just before ">".
+    """
+    n = len(buf)
+    j = i + 2 if buf.startswith("</", i) else i + 1
+    j = _TAG_NAME.match(buf, j).end()
+    name = buf[i + 1:j].lstrip("/")
+    attrs: dict[str, str] = {}
+    while True:
+        sep = j
+        j = _SEP.match(buf, j).end()
+        if j >= n:
+            return None
+        if buf[j] == ">":
+            return name, attrs, j + 1, j > sep and buf[j - 1] == "/"
+        k = _ATTR_NAME_REST.match(buf, j + 1).end()
+        attr = ascii_lower(buf[j:k])
+        value = ""
+        j = _WS.match(buf, k).end()
+        if j >= n:
+            return None
+        if buf[j] == "=":
+            j = _WS.match(buf, j + 1).end()
+            if j >= n:
+                return None
+            quote = buf[j]
+            if quote in "\"'":
+                close = buf.find(quote, j + 1)
+                if close < 0:
+                    return None
+                value = buf[j + 1:close]
+                j = close + 1
+            elif quote != ">":
+                k = _UNQUOTED.match(buf, j).end()
+                value = buf[j:k]
+                j = k
+        attrs.setdefault(attr, value)
+
+
+def _tag_attributes(buf: str, i: int) -> dict[str, str]:
+    """Attributes of the complete tag at ``buf[i]``."""
+    return _parse_tag(buf, i)[1]  # type: ignore[index]
+
+
+def _self_closing(buf: str, i: int, end: int) -> bool:
+    """Whether the complete tag ``buf[i:end]`` is self-closing (its "/>" may end an unquoted value)."""
+    return buf[end - 2] == "/" and _parse_tag(buf, i)[3]  # type: ignore[index]
+
+
+def _close_at_eof(content: str) -> tuple[str, bool]:
+    """A title cut right after "</title" is closed there (the end tag lost only its ">")."""
+    tail = content[-len(_TITLE_END):]
+    if len(tail) == len(_TITLE_END) and ascii_lower(tail) == _TITLE_END:
+        return content[:-len(_TITLE_END)], True
+    return content, False
+
+
+class MarkupScanner:
+    """Resumable scanner over a document that arrives in pieces (``feed`` any split, same result).
+
+    Keeps offsets, never rescans: each feed continues from where the last one
+    stopped, and the consumed text is dropped (except an open title's content).
+    Rules, after the HTML tokenizer and tree builder:
+
+    - the title is the first ``<title>`` not inside SVG/MathML, ``<template>``,
+      a comment or a raw text element (script, style, textarea, xmp, iframe,
+      noembed, noframes, noscript, plaintext); its content ends only at
+      ``</title`` followed by whitespace, "/" or ">";
+    - script data knows the ``<!--``/``<script>`` escapes, so ``</script>`` inside
+      ``<!-- document.write("<script>...</script>") -->`` does not end it;
+    - the head ends at ``<body>``/``<frameset>``, at ``<plaintext>``, or after
+      ``</head>`` at the first start tag that cannot be in a head or text that
+      is not whitespace (a ``<title>`` right after ``</head>`` still counts);
+    - HTML integration points inside SVG (``<foreignObject>``) are not followed.
+    """
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._base = 0              # absolute offset of _buf[0]
+        self._pos = 0               # absolute offset where scanning resumes
+        self._state = _DATA
+        self._end_re: re.Pattern[str] | None = None
+        self._recording = False     # inside the first title's content
+        self._script = 0            # 0 data, 1 escaped, 2 double escaped
+        self._foreign = 0           # SVG/MathML depth
+        self._template = 0
+        self._after_head = False
+        self._wait_gt = -1          # an incomplete tag: no retry before a ">" after this offset
+        self.length = 0
+        self.metas: list[Meta] = []
+        self.title_start: int | None = None
+        self.title_open: int | None = None
+        self.title_close: int | None = None   # just past "</title" and its delimiter
+        self._title_raw: str | None = None
+        self._title_tail = ""                 # "</title" + delimiter, as written
+        self.head_end: int | None = None
+
+    # -- public -----------------------------------------------------------
+
+    def feed(self, text: str) -> None:
+        """Scan ``text``, the continuation of what was fed before."""
+        if not text:
+            return
+        self._buf += text
+        self.length += len(text)
+        self._run()
+        self._trim()
+
+    @property
+    def title_closed(self) -> bool:
+        return self.title_close is not None
+
+    def title_content(self, upto: int | None = None) -> str | None:
+        """The first title's content as scanned up to offset ``upto`` (default: all fed)."""
+        if self.title_open is None:
+            return None
+        if upto is None:
+            upto = self.length
+        if self._title_raw is not None:
+            if upto >= self.title_close:  # type: ignore[operator]
+                return self._title_raw
+            return (self._title_raw + self._title_tail)[:max(0, upto - self.title_open)]
+        return self._buf[self.title_open - self._base:upto - self._base]
+
+    def markup(self, length: int | None = None) -> Markup:
+        """Everything found in the first ``length`` characters (default: all fed), end of data there.
+
+        Gives the same answer as a new scanner fed only those characters: tags
+        not complete by then are dropped, an open title runs to the end.
+        """
+        n = self.length if length is None else min(length, self.length)
+        metas = tuple(m for m in self.metas if m.end <= n)
+        raw: str | None = None
+        closed = False
+        title_start = title_open = None
+        if self.title_open is not None and self.title_open <= n:
+            title_start, title_open = self.title_start, self.title_open
+            if self.title_close is not None and self.title_close <= n:
+                raw, closed = self._title_raw, True
+            else:
+                raw, closed = _close_at_eof(self.title_content(n) or "")
+        head_end = self.head_end if self.head_end is not None and self.head_end <= n else None
+        return Markup(n, metas, title_start, title_open, raw, closed, head_end)
+
+    # -- scanning ---------------------------------------------------------
+
+    def _trim(self) -> None:
+        keep = self._pos
+        if self._recording and self.title_open is not None:
+            keep = min(keep, self.title_open)
+        if keep - self._base >= _TRIM_AT:
+            self._buf = self._buf[keep - self._base:]
+            self._base = keep
+
+    def _run(self) -> None:
+        buf, base = self._buf, self._base
+        n = len(buf)
+        i = self._pos - base
+        while i < n:
+            state = self._state
+            if state == _DATA:
+                if self._wait_gt >= 0:
+                    if buf.find(">", self._wait_gt - base) < 0:
+                        self._wait_gt = base + n
+                        break
+                    self._wait_gt = -1
+                if self._after_head:
+                    j = buf.find("<", i)
+                    if self.head_end is None:
+                        m = _NOT_WS.search(buf, i, n if j < 0 else j)
+                        if m:
+                            self.head_end = base + m.start() + 1
+                        self._after_head = self.head_end is None
+                    if j < 0:
+                        i = n
+                        break
+                    i = j
+                else:
+                    i = (_SKIP_FOREIGN if self._foreign else _SKIP).match(buf, i).end()
+                    if i >= n:
+                        break
+                j = self._markup(buf, i)
+                if j < 0:
+                    if j == -1:
+                        self._wait_gt = base + n
+                    break
+                i = j
+            elif state == _RAW:
+                m = self._end_re.search(buf, i)
+                if not m:
+                    i = max(i, n - _RESUME_BACK)
+                    break
+                if self._recording:
+                    self._recording = False
+                    self._title_raw = buf[self.title_open - base:m.start()]
+                    self._title_tail = m.group()
+                    self.title_close = base + m.end()
+                self._state = _DATA
+                i = m.start()
+            elif state == _SCRIPT:
+                sub = self._script
+                rx = _SCRIPT_DATA if sub == 0 else _SCRIPT_ESCAPED if sub == 1 else _SCRIPT_DOUBLE
+                m = rx.search(buf, i)
+                if not m:
+                    i = max(i, n - _RESUME_BACK)
+                    break
+                tok = m.group()
+                if tok == "<!--":
+                    self._script = 1
+                    i = m.start() + 2       # the dashes may also end it: "<!-->"
+                elif tok == "-->":
+                    self._script = 0
+                    i = m.end()
+                elif tok[1] != "/":         # "<script" in escaped data
+                    self._script = 2
+                    i = m.end()
+                elif sub == 2:              # "</script" ends the double escape
+                    self._script = 1
+                    i = m.end()
+                else:
+                    self._state = _DATA
+                    i = m.start()
+            elif state == _COMMENT:
+                m = _COMMENT_END.search(buf, i)
+                if not m:
+                    i = max(i, n - 3)
+                    break
+                self._state = _DATA
+                i = m.end()
+            elif state == _BOGUS:
+                j = buf.find(">", i)
+                if j < 0:
+                    i = n
+                    break
+                self._state = _DATA
+                i = j + 1
+            elif state == _CDATA:
+                j = buf.find("]]>", i)
+                if j < 0:
+                    i = max(i, n - 2)
+                    break
+                self._state = _DATA
+                i = j + 3
+            else:  # _PLAIN: the rest is text
+                i = n
+        self._pos = base + i
+
+    def _markup(self, buf: str, i: int) -> int:
+        """Handle the markup at ``buf[i] == '<'``: the offset after it; -1 incomplete tag, -2 need more."""
+        n = len(buf)
+        if i + 1 >= n:
+            return -2
+        c = buf[i + 1]
+        if c == "!":
+            if buf.startswith("<!--", i):
+                # "<!-->" and "<!--->" are whole (empty) comments
+                if i + 4 >= n or (buf[i + 4] == "-" and i + 5 >= n):
+                    return -2
+                if buf[i + 4] == ">":
+                    return i + 5
+                if buf.startswith("->", i + 4):
+                    return i + 6
+                self._state = _COMMENT
+                return i + 4
+            if self._foreign and buf.startswith("<![CDATA[", i):
+                self._state = _CDATA
+                return i + 9
+            rest = buf[i:i + 9]
+            if len(rest) < 9 and ("<!--".startswith(rest)
+                                  or (self._foreign and "<![CDATA[".startswith(rest))):
+                return -2
+            self._state = _BOGUS
+            return i + 2
+        if c == "?":
+            self._state = _BOGUS
+            return i + 2
+        if c == "/":
+            if i + 2 >= n:
+                return -2
+            c2 = buf[i + 2]
+            if c2 == ">":
+                return i + 3
+            if not ("a" <= c2 <= "z" or "A" <= c2 <= "Z"):
+                self._state = _BOGUS
+                return i + 2
+        elif not ("a" <= c <= "z" or "A" <= c <= "Z"):
+            return i + 1
+        return self._tag(buf, i)
+
+    def _tag(self, buf: str, i: int) -> int:
+        m = _FAST_TAG.match(buf, i)
+        if m:
+            is_end = bool(m.group(1))
+            name = ascii_lower(m.group(2))
+            end = m.end()
+        else:
+            parsed = _parse_tag(buf, i)
+            if parsed is None:
+                return -1
+            is_end = buf[i + 1] == "/"
+            name = ascii_lower(parsed[0])
+            end = parsed[2]
+        base = self._base
+        if self._foreign:
+            if is_end:
+                if name in ("svg", "math"):
+                    self._foreign -= 1
+                elif name in ("p", "br"):
+                    self._foreign = 0
+                elif name == "template":
+                    self._foreign = 0
+                    self._template = max(0, self._template - 1)
+                return end
+            if name == "font":
+                if not ({"color", "face", "size"} & _tag_attributes(buf, i).keys()):
+                    return end
+            elif name not in _BREAKOUT:
+                if name in ("svg", "math") and not _self_closing(buf, i, end):
+                    self._foreign += 1
+                return end
+            self._foreign = 0
+        if is_end:
+            if name == "template":
+                self._template = max(0, self._template - 1)
+            elif name == "head" and not self._template and self.head_end is None:
+                self._after_head = True
+            return end
+        in_doc = not self._template
+        if self._after_head and in_doc and name not in _HEAD_CONTENT:
+            self._after_head = False
+            if self.head_end is None:
+                self.head_end = base + end
+        if name == "title":
+            self._state, self._end_re = _RAW, _RAW_END["title"]
+            if in_doc and self.title_open is None:
+                self.title_start, self.title_open = base + i, base + end
+                self._recording = True
+        elif name == "script":
+            self._state, self._script = _SCRIPT, 0
+        elif name in _RAW_END:
+            self._state, self._end_re = _RAW, _RAW_END[name]
+        elif name == "meta":
+            # only the <meta> tags decode.py and title.py look at are kept
+            if in_doc and _META_WANTED.search(buf, i, end):
+                self.metas.append(Meta(base + i, base + end, _tag_attributes(buf, i)))
+        elif name == "template":
+            self._template += 1
+        elif name in ("svg", "math"):
+            if not _self_closing(buf, i, end):
+                self._foreign = 1
+        elif name in ("body", "frameset", "plaintext"):
+            if in_doc and self.head_end is None:
+                self.head_end = base + end
+                self._after_head = False
+            if name == "plaintext":
+                self._state = _PLAIN
+        return end
+
+
+def scan_markup(text: str) -> Markup:
+    """Scan a whole document (or the bytes of one decoded as latin-1)."""
+    scanner = MarkupScanner()
+    scanner.feed(text)
+    return scanner.markup()
