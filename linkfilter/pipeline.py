@@ -146,10 +146,9 @@ class Pipeline:
         text = raw.decode("utf-8", "surrogateescape")
         settings = self.settings
         for found in find_urls(text):
-            if settings.excluded(found.text):
+            if settings.exclude and settings.excluded(found.text):
                 continue
-            with self._lock:
-                self.stats.urls += 1
+            self.stats.urls += 1  # only this thread counts URLs
             host = display_host(found.url)
             if settings.dry_run:
                 ready.append(Result(url=found.url, line=number, host=host))
