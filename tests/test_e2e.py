@@ -341,3 +341,12 @@ def test_signal_during_the_eof_drain_stops_at_once():
         finally:
             proc.kill()
         assert proc.returncode == 130
+
+
+def test_every_numeric_spelling_of_loopback_is_found_and_refused(site):
+    spellings = ["127.1", "2130706433", "0x7f000001", "0177.0.0.1", "[::ffff:127.0.0.1]", "localhost.", "LOCALHOST"]
+    data = "".join(f"http://{host}:{site.port}/\n" for host in spellings).encode()
+    got = records(run(["--json", "-n", "-q"], data).stdout)
+    assert len(got) == len(spellings)
+    assert {r["error"] for r in got} == {"blocked-address"}
+    assert site.connections == 0
