@@ -43,9 +43,9 @@ class _Op(enum.Enum):
 class Writer:
     """Serialises all output on its own thread; see the module docstring."""
 
-    def __init__(self, out: BinaryIO, err: BinaryIO, *, on_fatal=None) -> None:
-        self._stdout = out
-        self._stderr = err
+    def __init__(self, out: BinaryIO | None, err: BinaryIO | None, *, on_fatal=None) -> None:
+        self._stdout = out if out is not None else _Closed()
+        self._stderr = err if err is not None else _Closed()
         self._queue: queue.Queue = queue.Queue(QUEUE_ITEMS)
         self._at_line_start = True
         self._ended = False
@@ -142,6 +142,16 @@ class Writer:
         else:
             reason = e.strerror or str(e)
             self._on_fatal(ExitStatus.ERROR, f"linkfilter: write error: {reason}")
+
+
+class _Closed:
+    """Stands for a standard stream the program was started without (``>&-``)."""
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    def flush(self) -> None:
+        pass
 
 
 def _exit_now(status: ExitStatus, message: str | None) -> None:

@@ -271,3 +271,13 @@ def test_closed_stdout_ends_quietly_with_status_141():
                        capture_output=True, timeout=60)
     assert p.stdout == b"line http://a.example\n"
     assert p.stderr.decode().strip() == "status=141"
+
+
+def test_output_errors_are_one_line_and_status_1():
+    full = subprocess.run(CMD, input=b"hello\n", stdout=open("/dev/full", "wb"), stderr=subprocess.PIPE, timeout=30)
+    assert full.returncode == ExitStatus.ERROR
+    assert full.stderr == b"linkfilter: write error: No space left on device\n"
+    closed = subprocess.run(["bash", "-c", f"{sys.executable} -m linkfilter >&-"], input=b"hello\n",
+                            capture_output=True, timeout=30)
+    assert closed.returncode == ExitStatus.ERROR
+    assert closed.stderr == b"linkfilter: write error: Bad file descriptor\n"
