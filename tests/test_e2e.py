@@ -350,3 +350,38 @@ def test_every_numeric_spelling_of_loopback_is_found_and_refused(site):
     assert len(got) == len(spellings)
     assert {r["error"] for r in got} == {"blocked-address"}
     assert site.connections == 0
+
+
+def test_a_full_queue_pauses_reading_and_drops_nothing(http_server):
+    from test_cli import read_line as read
+
+    release = threading.Event()
+
+    def held(request):
+        release.wait(20)
+        return page(f"<title>{request.target}</title>")
+
+    http_server.route("/held", held)
+    proc = start(["--allow-private", "-w", "1", "-t", "30"])
+    try:
+        lines = [f"{http_server.url('/held')}?n={i}\n".encode() for i in range(20)]
+        proc.stdin.write(b"".join(lines))
+        proc.stdin.flush()
+        echoed = [read(proc.stdout) for _ in range(20)]
+        assert echoed == lines
+        # one worker, a queue of four: the reader is stuck on a later URL, so a line
+        # sent now is not read (nor echoed) until the queue moves
+        proc.stdin.write(b"sentinel\n")
+        proc.stdin.flush()
+        with pytest.raises(AssertionError, match="no line"):
+            read(proc.stdout, 0.5)
+        release.set()
+        rest = [read(proc.stdout, 10) for _ in range(21)]
+        proc.stdin.close()
+        assert proc.wait(10) == 0
+    finally:
+        release.set()
+        proc.kill()
+    assert b"sentinel\n" in rest
+    results = sorted(x for x in rest if x != b"sentinel\n")
+    assert results == sorted(f"{http_server.authority}: /held?n={i}\n".encode() for i in range(20))
