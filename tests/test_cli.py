@@ -7,8 +7,6 @@ also goes through click's CliRunner.
 from __future__ import annotations
 
 import json
-import os
-import select
 import signal
 import subprocess
 import sys
@@ -21,14 +19,7 @@ from linkfilter import __version__
 from linkfilter.cli import main
 from linkfilter.writer import ExitStatus
 
-CMD = [sys.executable, "-m", "linkfilter"]
-
-
-def run(args, data=b"", env=None, timeout=30):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("LINKFILTER_")}
-    full_env.update(env or {})
-    return subprocess.run(CMD + list(args), input=data, capture_output=True, env=full_env, timeout=timeout)
-
+from command import CMD, read_line, run, start
 
 # -- echo ---------------------------------------------------------------------------
 
@@ -204,29 +195,6 @@ def test_stats_line_on_stderr():
 
 
 # -- pipes, flushing and signals -----------------------------------------------------------
-
-def read_line(stream, timeout=5.0):
-    """One line from a pipe, waiting for it with a deadline."""
-    deadline = time.monotonic() + timeout
-    buf = b""
-    fd = stream.fileno()
-    while not buf.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        ready, _, _ = select.select([fd], [], [], max(left, 0))
-        if not ready:
-            raise AssertionError(f"no line within {timeout}s (got {buf!r})")
-        chunk = os.read(fd, 1)
-        if not chunk:
-            break
-        buf += chunk
-    return buf
-
-
-def start(args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKFILTER_")}
-    return subprocess.Popen(CMD + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)
-
 
 def test_interactive_line_is_echoed_at_once_while_input_stays_open():
     p = start(["--dry-run"])

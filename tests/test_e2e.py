@@ -6,35 +6,15 @@ timing are only real there) and talks to servers from ``servers.py``.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
-from servers import HTTPServer, RawServer, Reply, hang, page, redirect, slow
+from command import read_line, records, run, start
+from servers import RawServer, Reply, hang, page, redirect, slow
 
 from linkfilter import __version__
-
-CMD = [sys.executable, "-m", "linkfilter"]
-
-
-def clean_env(extra=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKFILTER_") and "proxy" not in k.lower()}
-    env.update(extra or {})
-    return env
-
-
-def run(args, data: bytes, env=None, timeout=30):
-    return subprocess.run(CMD + list(args), input=data, capture_output=True, env=clean_env(env), timeout=timeout)
-
-
-def records(stdout: bytes) -> list[dict]:
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith(b"{")]
-
 
 @pytest.fixture
 def site(http_server):
@@ -206,17 +186,6 @@ def test_many_urls_with_few_workers_none_dropped(http_server):
     assert sorted(r["line"] for r in records(p.stdout)) == list(range(1, 301))
 
 
-def start(args, env=None):
-    return subprocess.Popen(CMD + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=clean_env(env))
-
-
-def read_line(proc, timeout=10.0) -> bytes:
-    from test_cli import read_line as read
-
-    return read(proc.stdout, timeout)
-
-
 def test_echo_does_not_wait_for_a_hanging_fetch_and_eof_drains(http_server):
     release = threading.Event()
 
@@ -229,13 +198,13 @@ def test_echo_does_not_wait_for_a_hanging_fetch_and_eof_drains(http_server):
     try:
         proc.stdin.write(f"a {http_server.url('/held')}\n".encode())
         proc.stdin.flush()
-        assert read_line(proc) == f"a {http_server.url('/held')}\n".encode()
+        assert read_line(proc.stdout) == f"a {http_server.url('/held')}\n".encode()
         proc.stdin.write(b"typed while the fetch hangs\n")
         proc.stdin.flush()
-        assert read_line(proc) == b"typed while the fetch hangs\n"
+        assert read_line(proc.stdout) == b"typed while the fetch hangs\n"
         proc.stdin.close()  # EOF with the fetch still running: it must be drained
         release.set()
-        assert read_line(proc) == f"{http_server.authority}: Finally\n".encode()
+        assert read_line(proc.stdout) == f"{http_server.authority}: Finally\n".encode()
         assert proc.wait(10) == 0
     finally:
         release.set()
@@ -247,8 +216,8 @@ def test_result_appears_while_input_stays_open(site):
     try:
         proc.stdin.write(f"{site.url('/')}\n".encode())
         proc.stdin.flush()
-        assert read_line(proc) == f"{site.url('/')}\n".encode()
-        assert read_line(proc) == f"{site.authority}: Home page\n".encode()
+        assert read_line(proc.stdout) == f"{site.url('/')}\n".encode()
+        assert read_line(proc.stdout) == f"{site.authority}: Home page\n".encode()
     finally:
         proc.stdin.close()
         proc.wait(10)
@@ -263,7 +232,7 @@ def test_signal_with_busy_workers_stops_within_a_second(sig, status):
             proc.stdin.write(lines)
             proc.stdin.flush()
             for _ in range(6):
-                read_line(proc)
+                read_line(proc.stdout)
             sent = time.monotonic()
             proc.send_signal(sig)
             proc.wait(5)
@@ -332,8 +301,8 @@ def test_signal_during_the_eof_drain_stops_at_once():
         try:
             proc.stdin.write(f"{server.url('/a')}\n{server.url('/b')}\n".encode())
             proc.stdin.close()  # EOF: linkfilter now waits for the hanging fetches
-            read_line(proc)
-            read_line(proc)
+            read_line(proc.stdout)
+            read_line(proc.stdout)
             sent = time.monotonic()
             proc.send_signal(signal.SIGINT)
             proc.wait(5)
@@ -353,8 +322,6 @@ def test_every_numeric_spelling_of_loopback_is_found_and_refused(site):
 
 
 def test_a_full_queue_pauses_reading_and_drops_nothing(http_server):
-    from test_cli import read_line as read
-
     release = threading.Event()
 
     def held(request):
@@ -367,16 +334,16 @@ def test_a_full_queue_pauses_reading_and_drops_nothing(http_server):
         lines = [f"{http_server.url('/held')}?n={i}\n".encode() for i in range(20)]
         proc.stdin.write(b"".join(lines))
         proc.stdin.flush()
-        echoed = [read(proc.stdout) for _ in range(20)]
+        echoed = [read_line(proc.stdout) for _ in range(20)]
         assert echoed == lines
         # one worker, a queue of four: the reader is stuck on a later URL, so a line
         # sent now is not read (nor echoed) until the queue moves
         proc.stdin.write(b"sentinel\n")
         proc.stdin.flush()
         with pytest.raises(AssertionError, match="no line"):
-            read(proc.stdout, 0.5)
+            read_line(proc.stdout, 0.5)
         release.set()
-        rest = [read(proc.stdout, 10) for _ in range(21)]
+        rest = [read_line(proc.stdout, 10) for _ in range(21)]
         proc.stdin.close()
         assert proc.wait(10) == 0
     finally:
