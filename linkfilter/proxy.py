@@ -1,9 +1,10 @@
 """Which proxy a request goes through, read from the environment the way curl reads it.
 
-- ``http_proxy`` for http (never ``HTTP_PROXY``: CGI puts a client's ``Proxy:`` header
-  there, so curl ignores it); ``https_proxy`` or ``HTTPS_PROXY`` for https; ``all_proxy``
-  or ``ALL_PROXY`` for either when the scheme's own variable is unset. Lower case wins, and
-  an empty variable counts as unset.
+- ``http_proxy`` or ``HTTP_PROXY`` for http, ``https_proxy`` or ``HTTPS_PROXY`` for https;
+  ``all_proxy`` or ``ALL_PROXY`` for either when the scheme's own variable is unset. Lower
+  case wins, and an empty variable counts as unset. Under CGI (``REQUEST_METHOD`` set)
+  ``HTTP_PROXY`` is ignored, as Python's urllib does: CGI puts a client's ``Proxy:``
+  header there ("httpoxy").
 - ``no_proxy`` / ``NO_PROXY`` lists hosts to reach directly (see ``no_proxy_matches``).
 - A proxy URL without a scheme is ``http://``; without a port it is port 1080, as in curl.
 - Only ``http://`` proxies are spoken to (https through them with CONNECT). Any other
@@ -56,7 +57,8 @@ def proxy_for(
     scheme = scheme.lower()
     if scheme not in ("http", "https"):
         return None
-    found = _lookup(env, f"{scheme}_proxy", upper=scheme != "http") or _lookup(env, "all_proxy")
+    upper = scheme != "http" or "REQUEST_METHOD" not in env
+    found = _lookup(env, f"{scheme}_proxy", upper=upper) or _lookup(env, "all_proxy")
     if found is None:
         return None
     no_proxy = _lookup(env, "no_proxy")

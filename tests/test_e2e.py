@@ -286,11 +286,12 @@ def test_max_title_cuts_with_an_ellipsis(http_server):
     assert p.stdout.decode() == "word word w…\n"
 
 
-def test_http_proxy_from_the_environment(http_server, proxy_server):
+@pytest.mark.parametrize("variable", ["http_proxy", "HTTP_PROXY", "all_proxy"])
+def test_http_proxy_from_the_environment(http_server, proxy_server, variable):
     http_server.route("/", page("<title>Via proxy</title>"))
     proxy_server.route = lambda host, port: ("127.0.0.1", http_server.port)
     target = "http://site.example/"
-    p = run(["-n", "--allow-private"], f"{target}\n".encode(), env={"http_proxy": proxy_server.url("/")})
+    p = run(["-n", "--allow-private"], f"{target}\n".encode(), env={variable: proxy_server.url("/")})
     assert p.stdout.decode() == "site.example: Via proxy\n"
     assert http_server.requests[0].header("Host") == "site.example"
 

@@ -32,9 +32,11 @@ def where(scheme: str, env: dict[str, str], host: str = "example.com", port: int
         ("http", {}, None),
         ("https", {}, None),
         ("http", {"http_proxy": P}, ("proxy.test", 3128)),
-        # curl refuses upper-case HTTP_PROXY (CGI sets it from a client's Proxy: header).
-        ("http", {"HTTP_PROXY": P}, None),
-        ("http", {"HTTP_PROXY": P, "all_proxy": "http://all:1"}, ("all", 1)),
+        ("http", {"HTTP_PROXY": P}, ("proxy.test", 3128)),
+        ("http", {"HTTP_PROXY": P, "http_proxy": "http://lower:1"}, ("lower", 1)),
+        # under CGI, HTTP_PROXY comes from a client's Proxy: header ("httpoxy"): ignored
+        ("http", {"HTTP_PROXY": P, "REQUEST_METHOD": "GET"}, None),
+        ("http", {"HTTP_PROXY": P, "REQUEST_METHOD": "GET", "all_proxy": "http://all:1"}, ("all", 1)),
         ("https", {"https_proxy": P}, ("proxy.test", 3128)),
         ("https", {"HTTPS_PROXY": P}, ("proxy.test", 3128)),
         ("https", {"https_proxy": "http://low:1", "HTTPS_PROXY": "http://up:2"}, ("low", 1)),
