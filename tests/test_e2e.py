@@ -353,3 +353,13 @@ def test_a_full_queue_pauses_reading_and_drops_nothing(http_server):
     assert b"sentinel\n" in rest
     results = sorted(x for x in rest if x != b"sentinel\n")
     assert results == sorted(f"{http_server.authority}: /held?n={i}\n".encode() for i in range(20))
+
+
+def test_https_through_a_connect_proxy_with_an_idna_host(https_server, proxy_server, ca_cert_file):
+    https_server.route("/", page("<title>Tunnelled</title>"))
+    proxy_server.route = lambda host, port: ("127.0.0.1", https_server.port)
+    env = {"HTTPS_PROXY": proxy_server.url("/"), "SSL_CERT_FILE": str(ca_cert_file)}
+    p = run(["-n", "--allow-private"], "https://bücher.example/\n".encode(), env=env)
+    assert p.stdout.decode() == "bücher.example: Tunnelled\n"
+    assert proxy_server.requests[0].method == "CONNECT"
+    assert proxy_server.requests[0].target == "xn--bcher-kva.example:443"
