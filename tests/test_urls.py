@@ -10,7 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linkfilter.errors import BadURL
-from linkfilter.urls import MAX_SCAN, SCAN_LOOKAHEAD, Found, display_host, find_urls, normalize_for_fetch
+from linkfilter.urls import (
+    MAX_SCAN,
+    SCAN_LOOKAHEAD,
+    Found,
+    display_host,
+    find_urls,
+    normalize_for_fetch,
+)
 
 TRIMMED = ".,:;!?'\"*"
 
@@ -644,3 +651,69 @@ def test_lines_cut_near_the_limit(fragment: str, shift: int) -> None:
     assert texts(cut_as_scanned(line, 1)) in (whole, *(whole[:i] for i in range(len(whole))))
     unlimited = texts(PAD[:1000] + " " + fragment)  # the same fragment far from any cut
     assert unlimited[: len(whole)] == whole
+
+
+# -- the fast path decides as the full rules do ---------------------------------------
+
+FAST_PIECES = st.sampled_from(
+    [
+        "http://", "https://", "www.", "WWW.", "a", "Z", "0", "9", "x", "-", "--", ".", "..", "/", "?", "#",
+        ":", ":80", "@", "_", "%", "(", ")", "[", "]", "{", "}", " ", "\t", ",", ";", "!", "'", '"', "*",
+        "<", ">", "|", "~", "=", "&", "é", "\u0301", "\u200d", "\u200b", "\u3000", "\x85", "\udce9", "0x1",
+        "123", "example", "com", "org", "xn--", "s://", "S://", "İ",
+    ]
+)
+FAST_LINES = st.lists(st.one_of(FAST_PIECES, ANY_CHAR), max_size=30).map("".join)
+PLAIN_LABEL = st.from_regex(r"[a-zA-Z][a-zA-Z0-9]{0,6}", fullmatch=True)
+ODD_LABEL = st.from_regex(r"[a-zA-Z0-9-]{1,8}|0x[0-9a-f]{0,3}|[0-9]{1,4}|xn--[a-z]{1,3}", fullmatch=True)
+URL_SHAPED = st.tuples(
+    st.sampled_from(["", "", "x ", "(", "<", "'", "é", "_"]),
+    st.sampled_from(["http://", "HTTPS://", "www.", "WwW.", "http://www.", "http://u:p@"]),
+    st.lists(st.one_of(PLAIN_LABEL, PLAIN_LABEL, ODD_LABEL), min_size=1, max_size=4).map(".".join),
+    st.sampled_from(["", "", "", ".", "..", ":80", ":", ":8a", "-", "\u0301"]),
+    st.lists(st.one_of(PLAIN_LABEL, FAST_PIECES, FAST_PIECES, ANY_CHAR), max_size=12).map("".join),
+).map("".join)
+
+
+def found_without_fast_path(line: str) -> list[Found]:
+    import re
+
+    from linkfilter import urls
+
+    saved = urls._fast_url, urls._fast_www
+    urls._fast_url = urls._fast_www = re.compile("(?!)").match  # matches nothing: the full rules decide
+    try:
+        return find_urls(line)
+    finally:
+        urls._fast_url, urls._fast_www = saved
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(URL_SHAPED, FAST_LINES, URLISH))
+def test_the_fast_path_changes_nothing(line: str) -> None:
+    assert find_urls(line) == found_without_fast_path(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[12:34:56] <nick3> look at https://example42.com/path/1234?x=1. it is great",
+        "[12:34:56] <nick3> www.example.org/a/b and http://foo.bar.example/x_(y)",
+        "www.\u3000 www.a www.1 www.a-.b www.a--b.c http://a.b/(c(d)) http://a.b/x(y http://0x7f.a",
+        "http://" + "a" * 63 + ".b/ http://" + "a" * 60 + ".bc/ http://" + "a" * 61 + ".bc/ http://a.b:/ http://a.b.:8/.",
+        "http://a.b\u200d/ http://a.b\u0301 http://a.b_c http://a.b@c.d http://a.b:8@c http://a.b%41 http://a.b\\x",
+        " ".join(c + "www.a.b" + c + "http://a.b/x" + c for c in " \t([{<'\"*,;!|>)]}"),
+    ],
+)
+def test_the_fast_path_changes_nothing_on_examples(line: str) -> None:
+    assert find_urls(line) == found_without_fast_path(line)
+
+
+def test_spaces_spelled_out_are_what_isspace_says() -> None:
+    """The URL rules list the white space characters (a faster regex class); nothing is missed."""
+    import re
+
+    from linkfilter import urls
+
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert set(re.findall(f"[{urls._SPACES}]", every)) == {c for c in every if c.isspace()}
