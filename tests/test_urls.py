@@ -717,3 +717,29 @@ def test_spaces_spelled_out_are_what_isspace_says() -> None:
 
     every = "".join(map(chr, range(sys.maxunicode + 1)))
     assert set(re.findall(f"[{urls._SPACES}]", every)) == {c for c in every if c.isspace()}
+
+
+def display_host_without_fast_path(url: str) -> str:
+    import re
+
+    from linkfilter import urls
+
+    saved = urls._PLAIN_AUTHORITY
+    urls._PLAIN_AUTHORITY = re.compile("(?!)")
+    try:
+        return display_host(url)
+    finally:
+        urls._PLAIN_AUTHORITY = saved
+
+
+HOSTPORTS = st.lists(
+    st.one_of(st.sampled_from(["a", "B", "é", ".", ":", ":80", "@", "[", "]", "[::1]", "/", "?", "#", "%", " "]), ANY_CHAR),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["http://", "HTTPS://", "", "x:y://", "www."]), HOSTPORTS, st.sampled_from(["", "/", "/p?q#f", "?x", "#"]))
+def test_display_host_fast_path_changes_nothing(scheme: str, hostport: str, rest: str) -> None:
+    url = scheme + hostport + rest
+    assert display_host(url) == display_host_without_fast_path(url)
