@@ -25,7 +25,7 @@ from linkfilter.cache import ResultCache
 from linkfilter.errors import BadURL
 from linkfilter.output import dry_run_line, error_line, json_line, text_line
 from linkfilter.result import Result
-from linkfilter.scan import MAX_SCAN, CandidateLines
+from linkfilter.scan import CandidateLines
 from linkfilter.settings import Settings
 from linkfilter.urls import display_host, find_urls, normalize_for_fetch
 from linkfilter.worker import describe, failure
@@ -92,7 +92,7 @@ class Pipeline:
     # -- main thread ----------------------------------------------------------------
     def run(self, names: list[str]) -> ExitStatus:
         status = ExitStatus.OK
-        lines = CandidateLines(MAX_SCAN, count_lines=self.settings.needs_line_numbers)
+        lines = CandidateLines(count_lines=self.settings.needs_line_numbers)
         self.writer.start()
         for name in names or ["-"]:
             if not self._read(name, lines):

@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-#: Only this many bytes at the start of a line are scanned for URLs; the rest
-#: of a longer line is still echoed, just not searched.
-MAX_SCAN = 1 << 20
+from linkfilter.urls import MAX_SCAN, SCAN_LOOKAHEAD
+
+#: Bytes of a line handed on: the first MAX_SCAN are scanned for URLs, and the few
+#: after them tell whether a URL running into the limit ends there. The rest of a
+#: longer line is still echoed, just not searched.
+LINE_CUT = MAX_SCAN + SCAN_LOOKAHEAD
 
 _MARKS = (b"://", b"www.")
 # ``re`` finds this literal faster than ``bytes.find`` does, ':' being rare.
@@ -27,7 +30,7 @@ class CandidateLines:
     a newline.
     """
 
-    def __init__(self, max_scan: int = MAX_SCAN, *, count_lines: bool = True) -> None:
+    def __init__(self, max_scan: int = LINE_CUT, *, count_lines: bool = True) -> None:
         self.max_scan = max_scan
         self.count_lines = count_lines  # without it, every line number is 0 (cheaper)
         self.lines = 0  # complete lines counted so far

@@ -249,3 +249,11 @@ def test_output_errors_are_one_line_and_status_1():
                             capture_output=True, timeout=30)
     assert closed.returncode == ExitStatus.ERROR
     assert closed.stderr == b"linkfilter: write error: Bad file descriptor\n"
+
+
+def test_a_url_running_into_the_first_mib_is_not_cut_short():
+    pad = b"x" * ((1 << 20) - 30) + b" "
+    fits = pad + b"http://a.example/p " + b"y" * 100 + b"\n"
+    cut = pad + b"http://long.example/" + b"z" * 40 + b"\n"
+    p = run(["--dry-run", "-n"], fits + cut)
+    assert p.stdout == b"http://a.example/p\n"
