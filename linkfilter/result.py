@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
+from typing import NamedTuple
 
 
-@dataclasses.dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """What the pipeline prints for one URL: a page's title, or why there is none.
 
     ``url`` is the URL as found with ``http://`` in front of ``www.`` links;
     ``error`` is a stable short code (``timeout``, ``http-404``...) and ``reason``
-    the sentence for people; both are None on success.
+    the sentence for people; both are None on success. A tuple, so that making
+    one per URL stays cheap on bulk input.
     """
 
     url: str
@@ -35,9 +35,4 @@ class Result:
 
     def reused(self, *, url: str, line: int, host: str, elapsed: float) -> Result:
         """The same outcome reported for another occurrence, marked as cached."""
-        return dataclasses.replace(
-            self, url=url, line=line, host=host, elapsed=elapsed, cached=True
-        )
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return self._replace(url=url, line=line, host=host, elapsed=elapsed, cached=True)

@@ -70,31 +70,32 @@ class CandidateLines:
         """Lines of ``buf[lo:hi]``, which ends with a newline; no copy of the span."""
         low = buf.lower()
         # Next position of each mark at or after ``pos``; -1 once there is none.
-        scheme = _SCHEME.search(buf, lo, hi)
-        nxt = [scheme.start() if scheme else -1, low.find(b"www.", lo, hi)]
+        match = _SCHEME.search(buf, lo, hi)
+        scheme = match.start() if match else -1
+        www = low.find(b"www.", lo, hi)
         count = self.count_lines
-        if nxt == [-1, -1]:
+        if scheme < 0 and www < 0:
             if count:
                 self.lines += buf.count(b"\n", lo, hi)
             return
-        counted = pos = lo  # lines are counted up to ``counted``; marks searched from ``pos``
+        counted = lo  # lines are counted up to here
         max_scan = self.max_scan
-        while True:
-            if 0 <= nxt[0] < pos:
-                scheme = _SCHEME.search(buf, pos, hi)
-                nxt[0] = scheme.start() if scheme else -1
-            if 0 <= nxt[1] < pos:
-                nxt[1] = low.find(b"www.", pos, hi)
-            live = [(h, len(_MARKS[i])) for i, h in enumerate(nxt) if h >= 0]
-            if not live:
-                break
-            hit, size = min(live)
+        while scheme >= 0 or www >= 0:
+            if scheme < 0 or 0 <= www < scheme:
+                hit, size = www, 4
+            else:
+                hit, size = scheme, 3
             begin = buf.rfind(b"\n", lo, hit) + 1 or lo
             end = buf.find(b"\n", hit, hi)
             if count:
                 self.lines += buf.count(b"\n", counted, begin) + 1
-            counted = pos = end + 1
+            counted = end + 1
             if hit + size <= begin + max_scan:
                 yield self.lines, buf[begin : min(end, begin + max_scan)]
+            if 0 <= scheme <= end:
+                match = _SCHEME.search(buf, end + 1, hi)
+                scheme = match.start() if match else -1
+            if 0 <= www <= end:
+                www = low.find(b"www.", end + 1, hi)
         if count:
             self.lines += buf.count(b"\n", counted, hi)
