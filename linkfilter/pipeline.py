@@ -193,22 +193,25 @@ class Pipeline:
                 try:
                     if job is None or self.stop.is_set():
                         return
-                    with self._lock:
-                        self.stats.fetched += 1
-                    result = describe(fetcher, job.key, job.url, job.line, job.host, self.settings)
-                    now = time.monotonic()
-                    joined = self.cache.complete(job.key, result)
-                    self._emit(
-                        [result]
-                        + [
-                            result.reused(url=o.url, line=o.line, host=o.host, elapsed=now - o.queued)
-                            for o in joined
-                        ]
-                    )
+                    self._fetch(fetcher, job)
+                except Exception as e:  # a worker must not die: the EOF drain waits on it
+                    self.writer.err(f"linkfilter: {job.url}: internal error: {type(e).__name__}: {e}")
                 finally:
                     self.jobs.task_done()
         finally:
             fetcher.close()
+
+    def _fetch(self, fetcher, job: _Job) -> None:
+        """Look one URL up and report it, with every occurrence that waited for it."""
+        with self._lock:
+            self.stats.fetched += 1
+        result = describe(fetcher, job.key, job.url, job.line, job.host, self.settings)
+        now = time.monotonic()
+        waiters = self.cache.complete(job.key, result)
+        self._emit(
+            [result]
+            + [result.reused(url=w.url, line=w.line, host=w.host, elapsed=now - w.queued) for w in waiters]
+        )
 
     # -- any thread -------------------------------------------------------------------
     def _emit(self, results: list[Result]) -> None:
