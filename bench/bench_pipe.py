@@ -42,7 +42,7 @@ def make_plain(path: str, size: int) -> None:
     with open(path, "wb") as f:
         written = 0
         while written < size:
-            line = (" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(3, 15))) + "\n").encode()
+            line = (" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(3, 15))).capitalize() + ".\n").encode()
             f.write(line)
             written += len(line)
 
@@ -55,7 +55,7 @@ def make_chat(path: str, size: int) -> None:
         while written < size:
             n += 1
             stamp = "[%02d:%02d:%02d] <nick%d> " % (n // 3600 % 24, n // 60 % 60, n % 60, n % 17)
-            body = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(3, 15)))
+            body = " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(3, 15))).capitalize()
             if n % 50 == 0:
                 body += " https://example%d.com/path/%d?x=1." % (n % 997, n)
             line = (stamp + body + rnd.choice(extras) + "\n").encode()
