@@ -93,6 +93,9 @@ class Page:
     body: bytes  # content-decoded body read, at most settings.max_bytes bytes
     capped: bool  # reading stopped because max_bytes was reached
     cut: bool  # the body ended before its announced end (closed early, reset, bad chunk)
+    #: Set when the deadline ran out in the body after some of it came: the timeout's
+    #: reason, for the caller to raise unless what came is enough (a whole title).
+    timed_out: str | None = None
 
     @property
     def is_html(self) -> bool:
@@ -411,6 +414,15 @@ class _Cut(Exception):
     """The body ended before its framing said it would."""
 
 
+class _Late(Exception):
+    """The deadline ran out in the body; ``data`` is what was decoded before."""
+
+    def __init__(self, error: TimeoutError, data: bytes) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.data = data
+
+
 class _Body:
     """The raw (still content-encoded) body of one response, framed by Content-Length,
     chunks, or the end of the connection. ``read()`` returns b"" once it is complete."""
@@ -700,6 +712,10 @@ class Fetcher:
         body = _Body(response)
         try:
             data, capped, cut, stopped = self._read_body(body, decoder, sink)
+        except _Late as e:
+            self._discard(conn, response)
+            reason = _translate(e.error, target, None, clock, reading=True).reason
+            return dataclasses.replace(page, body=e.data, cut=True, timed_out=reason)
         except BaseException as e:
             self._discard(conn, response)
             if isinstance(e, (OSError, http.client.HTTPException)):
@@ -747,6 +763,10 @@ class Fetcher:
             return bytes(out), capped, cut, stop
         except _Cut:
             return bytes(out), False, True, False
+        except TimeoutError as e:
+            if out:  # a title that came before the deadline may still count
+                raise _Late(e, bytes(out)) from e
+            raise
         except (_BadChunk, content.DecodeError) as e:
             if out:  # what came before the damage still counts
                 return bytes(out), False, True, False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from linkfilter.errors import FetchError, HTTPStatusError, TooLarge
+from linkfilter.errors import FetchError, FetchTimeout, HTTPStatusError, TooLarge
 from linkfilter.output import human_size
 from linkfilter.result import Result
 from linkfilter.settings import Settings
@@ -44,12 +44,15 @@ def describe(
         page = fetcher.fetch(fetch_url, sink_factory=sniffer)
         title = charset = source = None
         if page.is_html:
-            limits = {"max_title": settings.max_title, "capped": page.capped}
+            # a body cut by the deadline is like one cut by the cap: an open title is no title
+            limits = {"max_title": settings.max_title, "capped": page.capped or bool(page.timed_out)}
             if sniffers:  # it has seen the body already: no second scan
                 found = sniffers[-1].result(page.body, **limits)
             else:
                 found = page_title(page.body, page.charset, **limits)
             title, charset, source = found.title, found.charset, found.charset_source
+            if page.timed_out and title is None:
+                raise FetchTimeout(page.timed_out, url=url)
             if page.capped and title is None and not found.unclosed:
                 raise TooLarge(
                     f"no title in the first {human_size(settings.max_bytes)} "

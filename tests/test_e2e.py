@@ -363,3 +363,16 @@ def test_https_through_a_connect_proxy_with_an_idna_host(https_server, proxy_ser
     assert p.stdout.decode() == "bücher.example: Tunnelled\n"
     assert proxy_server.requests[0].method == "CONNECT"
     assert proxy_server.requests[0].target == "xn--bcher-kva.example:443"
+
+
+def test_a_title_that_came_before_the_deadline_counts():
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n"
+    # no charset declared and a non-UTF-8 title: linkfilter reads on for detection, and the server stalls
+    early = head + "<title>Caf\u00e9 cr\u00e8me</title><p>".encode("cp1252")
+    late = head + b"<p>no title yet"
+    with RawServer(slow(early + b"x" * 4000, 0.2, fast=len(early))) as a, \
+            RawServer(slow(late + b"x" * 4000, 0.2, fast=len(late))) as b:
+        data = f"{a.url('/')}\n{b.url('/')}\n".encode()
+        got = {r["url"]: r for r in records(run(["--allow-private", "-n", "--json", "-t", "0.6"], data).stdout)}
+    assert got[a.url("/")]["title"] == "Caf\u00e9 cr\u00e8me" and got[a.url("/")]["error"] is None
+    assert got[b.url("/")]["error"] == "timeout" and got[b.url("/")]["title"] is None

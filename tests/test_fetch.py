@@ -378,10 +378,15 @@ def test_headers_one_byte_at_a_time_are_cut_at_the_deadline(fetcher, raw_server)
 
 
 def test_body_one_byte_at_a_time_is_cut_at_the_deadline(fetcher, raw_server):
-    data = html_response(b"<html>" + b"x" * 1000)
-    server = raw_server(slow(data, 0.02, fast=data.index(b"<html>")))
-    elapsed, _ = timed(fetcher(timeout=0.6), server.url("/"))
+    data = html_response(b"<html><title>Early</title>" + b"x" * 1000)
+    server = raw_server(slow(data, 0.02, fast=data.index(b"</title>x") + 8))
+    started = time.monotonic()
+    page = fetcher(timeout=0.6).fetch(server.url("/"))  # no sink: it reads on to the deadline
+    elapsed = time.monotonic() - started
     assert 0.55 <= elapsed < 0.6 + MARGIN
+    # what came before the deadline is handed over, marked, for the title layer to judge
+    assert page.body.startswith(b"<html><title>Early</title>x") and page.cut
+    assert "--timeout 0.6" in page.timed_out
 
 
 def test_silent_server_is_cut_at_the_deadline(fetcher, raw_server):
