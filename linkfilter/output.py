@@ -90,6 +90,13 @@ def dry_run_line(result: Result) -> str:
     return safe(result.url) or ""
 
 
+def dry_run_text(urls: list[str]) -> str:
+    """The ``dry_run_line`` of each URL, joined by newlines, checked in one pass when all are safe."""
+    if "".join(urls).isprintable():  # nothing for safe() to drop (nor a newline inside a URL)
+        return "\n".join(urls)
+    return "\n".join(safe(url) or "" for url in urls)
+
+
 def error_line(result: Result) -> str:
     """The stderr report of a failure: ``linkfilter: <url>: <reason>``."""
     return f"linkfilter: {safe(result.url)}: {safe(result.reason)}"

@@ -23,9 +23,9 @@ from typing import BinaryIO, NamedTuple
 
 from linkfilter.cache import ResultCache
 from linkfilter.errors import BadURL
-from linkfilter.output import dry_run_line, error_line, json_line, text_line
+from linkfilter.output import dry_run_line, dry_run_text, error_line, json_line, text_line
 from linkfilter.result import Result
-from linkfilter.scan import CandidateLines
+from linkfilter.scan import CandidateLines, decode_lines
 from linkfilter.settings import Settings
 from linkfilter.urls import display_host, find_urls, normalize_for_fetch
 from linkfilter.worker import describe, failure
@@ -97,10 +97,7 @@ class Pipeline:
         for name in names or ["-"]:
             if not self._read(name, lines):
                 status = ExitStatus.ERROR
-        ready: list[Result] = []
-        for number, raw in lines.finish():
-            self._dispatch(number, raw, ready)
-        self._emit(ready)
+        self._dispatch_lines(lines.finish())
         self.stats.lines = lines.lines
         self.writer.eof()
         self.jobs.join()
@@ -129,17 +126,42 @@ class Pipeline:
                     return True
                 if echo:
                     self.writer.echo(data)
-                ready: list[Result] = []
-                for number, raw in lines.feed(data):
-                    self._dispatch(number, raw, ready)
-                if ready:
-                    self._emit(ready)
+                found = lines.feed(data)
+                if found:
+                    self._dispatch_lines(found)
         except OSError as e:
             self.writer.err(f"linkfilter: {name}: {e.strerror or e}")
             return False
         finally:
             if stream is not self.stdin:
                 stream.close()
+
+    def _dispatch_lines(self, found: list[tuple[int, bytes]]) -> None:
+        """Queue or report the URLs of a batch of candidate lines from ``CandidateLines``."""
+        if self.settings.dry_run and not self.settings.json:
+            self._dry_run_text(found)
+            return
+        ready: list[Result] = []
+        for number, raw in found:
+            self._dispatch(number, raw, ready)
+        if ready:
+            self._emit(ready)
+
+    def _dry_run_text(self, found: list[tuple[int, bytes]]) -> None:
+        """Text-mode ``--dry-run``: print every URL found, as one write per batch.
+
+        The same output as Results through ``_emit`` (a dry-run result is never
+        a failure nor cached), without making a Result or a host per URL.
+        """
+        settings = self.settings
+        urls: list[str] = []
+        for text in decode_lines([raw for _, raw in found]):
+            for url in find_urls(text):
+                if not (settings.exclude and settings.excluded(url.text)):
+                    urls.append(url.url)
+        if urls:
+            self.stats.urls += len(urls)  # only this thread counts URLs
+            self.writer.out(dry_run_text(urls))
 
     def _dispatch(self, number: int, raw: bytes, ready: list[Result]) -> None:
         """Queue the URLs of one line; results known at once go to ``ready``."""

@@ -17,17 +17,21 @@ from linkfilter.urls import MAX_SCAN, SCAN_LOOKAHEAD
 #: longer line is still echoed, just not searched.
 LINE_CUT = MAX_SCAN + SCAN_LOOKAHEAD
 
-_MARKS = (b"://", b"www.")
-# ``re`` finds this literal faster than ``bytes.find`` does, ':' being rare.
-_SCHEME = re.compile(re.escape(_MARKS[0]))
+# The URL marks, found in the original bytes in one regex pass each (no lowered
+# copy of the chunk). ``re`` scans for a pattern's first byte, then checks the
+# rest, so each pattern starts at its rarer byte and looks behind for the others:
+# "//" is rarer than ":" (time stamps), and a "." is checked for "www" in any
+# case before it. A match ends where its mark ends.
+_SCHEME = re.compile(rb"//(?<=://)")
+_WWW = re.compile(rb"\.(?<=(?i:www)\.)")
 
 
 class CandidateLines:
-    """Counts lines and yields ``(line_number, line_bytes)`` for lines with a URL mark.
+    """Counts lines and lists ``(line_number, line_bytes)`` for lines with a URL mark.
 
     ``line_bytes`` has no newline and at most ``max_scan`` bytes. A line is
     reported once it is complete, or at ``finish()`` if the input ends without
-    a newline.
+    a newline. A line whose marks all end past ``max_scan`` is not reported.
     """
 
     def __init__(self, max_scan: int = LINE_CUT, *, count_lines: bool = True) -> None:
@@ -37,26 +41,31 @@ class CandidateLines:
         self._carry = b""  # start of the unfinished line, at most max_scan bytes
         self._overflow = False  # the unfinished line is longer than max_scan
 
-    def feed(self, chunk: bytes) -> Iterator[tuple[int, bytes]]:
+    def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
+        """The candidate lines completed by ``chunk``, in order."""
         end = chunk.rfind(b"\n") + 1
         if not end:
             self._keep(chunk)
-            return
+            return []
+        found: list[tuple[int, bytes]] = []
         begin = 0
         if self._carry or self._overflow:
             begin = chunk.find(b"\n") + 1
             first = self._carry + (b"\n" if self._overflow else chunk[:begin])
             self._carry, self._overflow = b"", False
-            yield from self._region(first, 0, len(first))
-        yield from self._region(chunk, begin, end)
+            self._region(first, 0, len(first), found)
+        self._region(chunk, begin, end, found)
         if end < len(chunk):
             self._keep(chunk[end:])
+        return found
 
-    def finish(self) -> Iterator[tuple[int, bytes]]:
+    def finish(self) -> list[tuple[int, bytes]]:
         """End of input: a last line without a newline still counts."""
+        found: list[tuple[int, bytes]] = []
         if self._carry or self._overflow:
             carry, self._carry, self._overflow = self._carry, b"", False
-            yield from self._region(carry + b"\n", 0, len(carry) + 1)
+            self._region(carry + b"\n", 0, len(carry) + 1, found)
+        return found
 
     def _keep(self, data: bytes) -> None:
         if self._overflow or not data:
@@ -66,36 +75,42 @@ class CandidateLines:
             self._carry = self._carry[: self.max_scan]
             self._overflow = True
 
-    def _region(self, buf: bytes, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
-        """Lines of ``buf[lo:hi]``, which ends with a newline; no copy of the span."""
-        low = buf.lower()
-        # Next position of each mark at or after ``pos``; -1 once there is none.
-        match = _SCHEME.search(buf, lo, hi)
-        scheme = match.start() if match else -1
-        www = low.find(b"www.", lo, hi)
+    def _region(self, buf: bytes, lo: int, hi: int, found: list[tuple[int, bytes]]) -> None:
+        """Append the candidate lines of ``buf[lo:hi]``, which ends with a newline.
+
+        ``buf[lo - 1]``, if any, is a newline, so no mark is seen across ``lo``.
+        """
+        # Where each mark ends, in order; a line with several is reported once.
+        marks = [m.end() for m in _SCHEME.finditer(buf, lo, hi)]
+        www = [m.end() for m in _WWW.finditer(buf, lo, hi)]
+        if www:
+            marks = sorted(marks + www) if marks else www
         count = self.count_lines
-        if scheme < 0 and www < 0:
+        if not marks:
             if count:
                 self.lines += buf.count(b"\n", lo, hi)
             return
-        counted = lo  # lines are counted up to here
         max_scan = self.max_scan
-        while scheme >= 0 or www >= 0:
-            if scheme < 0 or 0 <= www < scheme:
-                hit, size = www, 4
-            else:
-                hit, size = scheme, 3
-            begin = buf.rfind(b"\n", lo, hit) + 1 or lo
-            end = buf.find(b"\n", hit, hi)
+        counted = lo  # lines are counted up to here
+        end = lo - 1  # newline ending the last line reported
+        for mark in marks:
+            if mark <= end:
+                continue  # another mark of a line already seen
+            begin = buf.rfind(b"\n", lo, mark) + 1 or lo
+            end = buf.find(b"\n", mark, hi)
             if count:
                 self.lines += buf.count(b"\n", counted, begin) + 1
-            counted = end + 1
-            if hit + size <= begin + max_scan:
-                yield self.lines, buf[begin : min(end, begin + max_scan)]
-            if 0 <= scheme <= end:
-                match = _SCHEME.search(buf, end + 1, hi)
-                scheme = match.start() if match else -1
-            if 0 <= www <= end:
-                www = low.find(b"www.", end + 1, hi)
+                counted = end + 1
+            if mark - begin <= max_scan:
+                found.append((self.lines, buf[begin : min(end, begin + max_scan)]))
         if count:
             self.lines += buf.count(b"\n", counted, hi)
+
+
+def decode_lines(lines: list[bytes]) -> list[str]:
+    """Each line decoded as ``line.decode("utf-8", "surrogateescape")``, in one decode.
+
+    A newline is ASCII and never part of a UTF-8 sequence, so the lines (which
+    hold none) decode joined by newlines exactly as they decode one by one.
+    """
+    return b"\n".join(lines).decode("utf-8", "surrogateescape").split("\n")
