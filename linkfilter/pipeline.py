@@ -25,9 +25,9 @@ from linkfilter.cache import ResultCache
 from linkfilter.errors import BadURL
 from linkfilter.output import dry_run_line, dry_run_text, error_line, json_line, text_line
 from linkfilter.result import Result
-from linkfilter.scan import CandidateLines, decode_lines
+from linkfilter.scan import CandidateLines, decode_block
 from linkfilter.settings import Settings
-from linkfilter.urls import display_host, find_urls, normalize_for_fetch
+from linkfilter.urls import display_host, find_urls, find_urls_in_block, normalize_for_fetch
 from linkfilter.worker import describe, failure
 from linkfilter.writer import ExitStatus, Writer
 
@@ -154,11 +154,11 @@ class Pipeline:
         a failure nor cached), without making a Result or a host per URL.
         """
         settings = self.settings
-        urls: list[str] = []
-        for text in decode_lines([raw for _, raw in found]):
-            for url in find_urls(text):
-                if not (settings.exclude and settings.excluded(url.text)):
-                    urls.append(url.url)
+        founds = find_urls_in_block(decode_block([raw for _, raw in found]))
+        if settings.exclude:
+            urls = [f.url for f in founds if not settings.excluded(f.text)]
+        else:
+            urls = [f.url for f in founds]
         if urls:
             self.stats.urls += len(urls)  # only this thread counts URLs
             self.writer.out(dry_run_text(urls))

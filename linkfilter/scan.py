@@ -107,10 +107,10 @@ class CandidateLines:
             self.lines += buf.count(b"\n", counted, hi)
 
 
-def decode_lines(lines: list[bytes]) -> list[str]:
-    """Each line decoded as ``line.decode("utf-8", "surrogateescape")``, in one decode.
+def decode_block(lines: list[bytes]) -> str:
+    """The lines joined by newlines and decoded as UTF-8, undecodable bytes escaped (surrogateescape).
 
-    A newline is ASCII and never part of a UTF-8 sequence, so the lines (which
-    hold none) decode joined by newlines exactly as they decode one by one.
+    One decode for a batch of lines: a newline is ASCII and never part of a
+    UTF-8 sequence, so each line decodes in the block as it does alone.
     """
-    return b"\n".join(lines).decode("utf-8", "surrogateescape").split("\n")
+    return b"\n".join(lines).decode("utf-8", "surrogateescape")

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 from urllib.parse import quote, unquote
 
@@ -115,10 +115,30 @@ _fast_url: Callable[[str, int], re.Match[str] | None] | None = None
 _fast_www: Callable[[str, int], re.Match[str] | None] | None = None
 
 
+# find_urls_in_lines runs the same rules over many lines joined by newlines, in
+# a regex pass for each kind of mark. A match starts at the mark ("://", or the
+# "." of "www."), which ``re`` scans for fast as the pattern's literal prefix;
+# a lookbehind checks the scheme or "www" and the character before it (a newline
+# being a line start); the fast regex's host and tail follow. Groups: scheme URL
+# 1 the "s" of https, 2 the host, 3 an opener after the path; www link 1 the
+# host after "www.", 2 an opener after the path.
+_BATCH_BREAK = "(?<![^" + re.escape("".join(sorted(_BREAKS | {"\n"}))) + "])"
+_BATCH_TAIL = f"(?::[0-9]+)?(?:{_FAST_PATH}([(\\[{{])?|(?=[{_STOP}()\\[\\]{{}}]|\\Z))"
+_BATCH_URL = (
+    f"://(?:(?<={_BATCH_BREAK}[hH][tT][tT][pP]([sS])://)|(?<={_BATCH_BREAK}[hH][tT][tT][pP]://))"
+    f"({_FAST_HOST}){_BATCH_TAIL}"
+)
+_BATCH_WWW = f"\\.(?<={_BATCH_BREAK}[wW][wW][wW]\\.)({_FAST_HOST}){_BATCH_TAIL}"
+_batch_url: Callable[[str], Iterator[re.Match[str]]] | None = None
+_batch_www: Callable[[str], Iterator[re.Match[str]]] | None = None
+
+
 def _compile_fast() -> None:
-    global _fast_url, _fast_www
+    global _fast_url, _fast_www, _batch_url, _batch_www
     _fast_url = re.compile(_FAST_URL).match
     _fast_www = re.compile(_FAST_WWW).match
+    _batch_url = re.compile(_BATCH_URL).finditer
+    _batch_www = re.compile(_BATCH_WWW).finditer
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 _USERINFO_RUN = re.compile(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]*")
 _LDH = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
@@ -238,6 +258,73 @@ def find_urls(line: str) -> list[Found]:
             seen.add(url)
             found.append(_new_found(Found, (text, url)))
     return found
+
+
+def find_urls_in_block(block: str) -> list[Found]:
+    """The URLs of each line of ``block`` (lines end at "\\n"): ``find_urls`` of each, concatenated.
+
+    A block of lines with plain links is decided in one regex pass per mark
+    (``_find_plain``), not line by line.
+    """
+    found = _find_plain(block)
+    if found is None:
+        found = [url for line in block.split("\n") for url in find_urls(line)]
+    return found
+
+
+def _find_plain(block: str) -> list[Found] | None:
+    """``find_urls_in_block`` in one pass per mark, or None when it cannot vouch for the answer.
+
+    It vouches when no line is long enough to be cut at MAX_SCAN and every mark
+    lies in a URL the fast regex decides, no two overlapping: ``find_urls``
+    then meets the URLs in the same order and skips the marks inside them.
+    """
+    if _batch_url is None:
+        _compile_fast()
+    if len(block) > _SHORT_LINE and max(map(len, block.split("\n"))) > _SHORT_LINE:
+        return None
+    spans: list[tuple[int, int, str]] = []  # start, end, what goes in front of the URL
+    for m in _batch_url(block):
+        https, host, opener = m.groups()
+        if opener is not None or len(host) > MAX_LABEL:
+            return None  # the fast regex would not decide it
+        spans.append((m.start() - 5 if https else m.start() - 4, m.end(), ""))
+    schemes = len(spans)
+    for m in _batch_www(block):
+        host, opener = m.groups()
+        if opener is not None or len(host) > MAX_LABEL - 4:
+            return None
+        spans.append((m.start() - 3, m.end(), "http://"))
+    if 0 < schemes < len(spans):
+        spans.sort()
+        if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+            return None  # a URL inside another
+    whole = [block[start:end] for start, end, _ in spans]
+    if _count_marks(block) != _count_marks("\n".join(whole)):
+        return None  # a mark that starts no plain URL: the full rules decide it
+    found = [_new_found(Found, (text, span[2] + text)) for span, text in zip(spans, [w.rstrip(_TRIM) for w in whole])]
+    if len({f.url for f in found}) < len(found):
+        found = _distinct_per_line(block, [start for start, _, _ in spans], found)
+    return found
+
+
+def _count_marks(text: str) -> int:
+    """How many candidates find_urls sees in ``text``: "://" and "www." in any case."""
+    return text.count("://") + (text.lower() if "W" in text else text).count("www.")
+
+
+def _distinct_per_line(text: str, starts: list[int], found: list[Found]) -> list[Found]:
+    """Drop a URL already found on the same line (of ``text``, lines joined by newlines)."""
+    kept: list[Found] = []
+    seen: set[tuple[int, str]] = set()
+    line = done = 0
+    for start, f in zip(starts, found):
+        line += text.count("\n", done, start)
+        done = start
+        if (line, f.url) not in seen:
+            seen.add((line, f.url))
+            kept.append(f)
+    return kept
 
 
 def _scanned_part(line: str) -> tuple[str, bool]:
