@@ -115,13 +115,13 @@ _fast_url: Callable[[str, int], re.Match[str] | None] | None = None
 _fast_www: Callable[[str, int], re.Match[str] | None] | None = None
 
 
-# find_urls_in_lines runs the same rules over many lines joined by newlines, in
-# a regex pass for each kind of mark. A match starts at the mark ("://", or the
-# "." of "www."), which ``re`` scans for fast as the pattern's literal prefix;
-# a lookbehind checks the scheme or "www" and the character before it (a newline
-# being a line start); the fast regex's host and tail follow. Groups: scheme URL
-# 1 the "s" of https, 2 the host, 3 an opener after the path; www link 1 the
-# host after "www.", 2 an opener after the path.
+# find_urls_in_block runs the fast regex over many lines joined by newlines, in
+# one pass per kind of mark. A match starts at its mark ("://", or the "." of
+# "www."), which ``re`` scans for quickly, as the pattern's literal prefix; a
+# lookbehind checks the scheme or "www" and the character before the URL (a
+# newline being a line start); the fast regex's host and tail follow. Groups:
+# in _BATCH_URL 1 the "s" of https, 2 the host, 3 an opener after the path; in
+# _BATCH_WWW 1 the host after "www.", 2 an opener after the path.
 _BATCH_BREAK = "(?<![^" + re.escape("".join(sorted(_BREAKS | {"\n"}))) + "])"
 _BATCH_TAIL = f"(?::[0-9]+)?(?:{_FAST_PATH}([(\\[{{])?|(?=[{_STOP}()\\[\\]{{}}]|\\Z))"
 _BATCH_URL = (
@@ -129,16 +129,20 @@ _BATCH_URL = (
     f"({_FAST_HOST}){_BATCH_TAIL}"
 )
 _BATCH_WWW = f"\\.(?<={_BATCH_BREAK}[wW][wW][wW]\\.)({_FAST_HOST}){_BATCH_TAIL}"
+# Every "www." mark, in any case, as find_urls meets them (the match is its ".").
+_MARK_WWW = "\\.(?<=[wW][wW][wW]\\.)"
 _batch_url: Callable[[str], Iterator[re.Match[str]]] | None = None
 _batch_www: Callable[[str], Iterator[re.Match[str]]] | None = None
+_marks_www: Callable[[str], Iterator[re.Match[str]]] | None = None
 
 
 def _compile_fast() -> None:
-    global _fast_url, _fast_www, _batch_url, _batch_www
+    global _fast_url, _fast_www, _batch_url, _batch_www, _marks_www
     _fast_url = re.compile(_FAST_URL).match
     _fast_www = re.compile(_FAST_WWW).match
     _batch_url = re.compile(_BATCH_URL).finditer
     _batch_www = re.compile(_BATCH_WWW).finditer
+    _marks_www = re.compile(_MARK_WWW).finditer
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 _USERINFO_RUN = re.compile(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]*")
 _LDH = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
@@ -263,54 +267,117 @@ def find_urls(line: str) -> list[Found]:
 def find_urls_in_block(block: str) -> list[Found]:
     """The URLs of each line of ``block`` (lines end at "\\n"): ``find_urls`` of each, concatenated.
 
-    A block of lines with plain links is decided in one regex pass per mark
-    (``_find_plain``), not line by line.
-    """
-    found = _find_plain(block)
-    if found is None:
-        found = [url for line in block.split("\n") for url in find_urls(line)]
-    return found
-
-
-def _find_plain(block: str) -> list[Found] | None:
-    """``find_urls_in_block`` in one pass per mark, or None when it cannot vouch for the answer.
-
-    It vouches when no line is long enough to be cut at MAX_SCAN and every mark
-    lies in a URL the fast regex decides, no two overlapping: ``find_urls``
-    then meets the URLs in the same order and skips the marks inside them.
+    Plain links are found for the whole block at once, one regex pass per kind
+    of mark; a line where that pass cannot vouch for every mark goes to
+    ``find_urls``, as does every line when one is long enough to be cut at
+    MAX_SCAN. The pass vouches for a line when each of its marks lies in a URL
+    the fast regex decides, no two overlapping: ``find_urls`` then meets those
+    URLs in the same order and skips the marks inside them.
     """
     if _batch_url is None:
         _compile_fast()
     if len(block) > _SHORT_LINE and max(map(len, block.split("\n"))) > _SHORT_LINE:
-        return None
-    spans: list[tuple[int, int, str]] = []  # start, end, what goes in front of the URL
-    for m in _batch_url(block):
-        https, host, opener = m.groups()
-        if opener is not None or len(host) > MAX_LABEL:
-            return None  # the fast regex would not decide it
-        spans.append((m.start() - 5 if https else m.start() - 4, m.end(), ""))
-    schemes = len(spans)
-    for m in _batch_www(block):
-        host, opener = m.groups()
-        if opener is not None or len(host) > MAX_LABEL - 4:
-            return None
-        spans.append((m.start() - 3, m.end(), "http://"))
-    if 0 < schemes < len(spans):
-        spans.sort()
-        if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
-            return None  # a URL inside another
-    whole = [block[start:end] for start, end, _ in spans]
-    if _count_marks(block) != _count_marks("\n".join(whole)):
-        return None  # a mark that starts no plain URL: the full rules decide it
-    found = [_new_found(Found, (text, span[2] + text)) for span, text in zip(spans, [w.rstrip(_TRIM) for w in whole])]
+        return [url for line in block.split("\n") for url in find_urls(line)]
+    spans, where = _plain_spans(block)
+    slow = _lines_at(block, where + _stray_marks(block, spans, where))
+    if slow:
+        spans = _with_slow_lines(block, spans, slow)
+    found = [f for _, _, f in spans]
     if len({f.url for f in found}) < len(found):
         found = _distinct_per_line(block, [start for start, _, _ in spans], found)
     return found
 
 
-def _count_marks(text: str) -> int:
-    """How many candidates find_urls sees in ``text``: "://" and "www." in any case."""
-    return text.count("://") + (text.lower() if "W" in text else text).count("www.")
+_Span = tuple[int, int, "Found | None"]  # start, end, the URL (None: the fast regex leaves it open)
+
+
+def _plain_spans(block: str) -> tuple[list[_Span], list[int]]:
+    """The URLs the batch regexes find in ``block``, in order, and where they cannot vouch.
+
+    They cannot where the fast regex leaves a URL open, nor where a URL
+    overlaps the one before.
+    """
+    spans: list[_Span] = []
+    where: list[int] = []
+    for m in _batch_url(block):
+        https, host, opener = m.groups()
+        start, end = m.span()
+        start -= 5 if https else 4
+        if opener is None and len(host) <= MAX_LABEL:
+            text = block[start:end].rstrip(_TRIM)
+            spans.append((start, end, _new_found(Found, (text, text))))
+        else:
+            spans.append((start, end, None))
+            where.append(start)
+    schemes = len(spans)
+    for m in _batch_www(block):
+        host, opener = m.groups()
+        start, end = m.span()
+        start -= 3
+        if opener is None and len(host) <= MAX_LABEL - 4:  # the fast regex's group has "www." too
+            text = block[start:end].rstrip(_TRIM)
+            spans.append((start, end, _new_found(Found, (text, "http://" + text))))
+        else:
+            spans.append((start, end, None))
+            where.append(start)
+    if 0 < schemes < len(spans):  # both kinds: in order, and one may lie in another
+        spans.sort(key=_span_start)
+        where += [b[0] for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
+    return spans, where
+
+
+def _span_start(span: _Span) -> int:
+    return span[0]
+
+
+def _stray_marks(block: str, spans: list[_Span], where: list[int]) -> list[int]:
+    """Positions of the marks of ``block`` in no span the fast regex decides."""
+    www = [m.start() - 3 for m in _marks_www(block)]
+    if not where and block.count("://") + len(www) == len(spans):
+        return []  # each span holds its own mark, none overlapping: every mark is in one
+    marks = sorted([(m, m + 3) for m in _find_all(block, "://")] + [(w, w + 4) for w in www])
+    stray = []
+    j, n = 0, len(spans)
+    for first, last in marks:
+        while j < n and spans[j][1] < last:
+            j += 1
+        if j == n or spans[j][0] > first or spans[j][2] is None:
+            stray.append(first)
+    return stray
+
+
+def _find_all(text: str, sub: str) -> list[int]:
+    """Positions of ``sub`` in ``text``, searched as find_urls does (no overlaps)."""
+    found = []
+    i = text.find(sub)
+    while i >= 0:
+        found.append(i)
+        i = text.find(sub, i + len(sub))
+    return found
+
+
+def _lines_at(block: str, where: list[int]) -> list[tuple[int, int]]:
+    """``(start, end)`` of the lines of ``block`` holding these positions, in order, once each."""
+    lines = set()
+    for i in where:
+        end = block.find("\n", i)
+        lines.add((block.rfind("\n", 0, i) + 1, len(block) if end < 0 else end))
+    return sorted(lines)
+
+
+def _with_slow_lines(block: str, spans: list[_Span], slow: list[tuple[int, int]]) -> list[_Span]:
+    """The spans, those on the slow lines replaced by what ``find_urls`` finds there."""
+    kept: list[_Span] = []
+    i, n = 0, len(slow)
+    for span in spans:
+        while i < n and slow[i][1] < span[0]:
+            i += 1
+        if i == n or slow[i][0] > span[0]:  # not on a slow line
+            kept.append(span)
+    for start, end in slow:
+        kept.extend((start, start, f) for f in find_urls(block[start:end]))
+    kept.sort(key=_span_start)  # stable: a line's URLs keep their order
+    return kept
 
 
 def _distinct_per_line(text: str, starts: list[int], found: list[Found]) -> list[Found]:

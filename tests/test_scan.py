@@ -17,7 +17,7 @@ from linkfilter.output import dry_run_text, safe
 from linkfilter.pipeline import Pipeline
 from linkfilter.scan import CandidateLines, decode_block
 from linkfilter.settings import Settings
-from linkfilter.urls import MAX_SCAN, Found, _find_plain, find_urls, find_urls_in_block
+from linkfilter.urls import MAX_SCAN, Found, _lines_at, _plain_spans, _stray_marks, find_urls, find_urls_in_block
 
 
 def run(chunks, max_scan=1 << 20):
@@ -169,9 +169,16 @@ CHAT = "\n".join(
 )
 
 
+def slow_lines(block: str) -> list[str]:
+    """The lines of ``block`` that find_urls_in_block leaves to find_urls."""
+    find_urls_in_block("")  # compiles the regexes
+    spans, where = _plain_spans(block)
+    return [block[start:end] for start, end in _lines_at(block, where + _stray_marks(block, spans, where))]
+
+
 def test_a_chat_block_is_decided_in_one_pass():
     # the one-pass shortcut must be what the property above compares, on common lines
-    assert _find_plain(CHAT) is not None
+    assert slow_lines(CHAT) == []
     assert [f.text for f in find_urls_in_block(CHAT)] == [
         "https://example.com/path/1?x=1",
         "www.Example.org/a_(b)",
@@ -185,24 +192,25 @@ def test_a_chat_block_is_decided_in_one_pass():
 
 
 @pytest.mark.parametrize(
-    "block",
+    "odd",
     [
-        "see http://a.example/x(y and more",  # an opener after the path
-        "http://" + "a" * 64 + ".example/",  # a host label too long for the fast regex
-        "awww.example.com http://ok.example",  # a mark that starts no URL
-        "www.a.example/?u=(http://b.example/)",  # a URL inside another
-        "nohttp://a.example\nhttp://b.example",
+        "see http://a.example/x(y and http://b.example",  # an opener after the path
+        "http://" + "a" * 64 + ".example/ http://b.example",  # a host label too long for the fast regex
+        "awww.example.com http://b.example",  # a mark that starts no URL
+        "www.a.example/?u=(http://b.example/) http://b.example",  # a URL inside another
+        "«http://a.example» http://b.example",  # after a character the fast regex does not know
+        "http://b\u00fccher.example/ http://b.example",  # a host the fast regex does not know
     ],
 )
-def test_blocks_the_shortcut_cannot_vouch_for_go_line_by_line(block):
-    assert _find_plain(block) is None
+def test_only_the_lines_the_shortcut_cannot_vouch_for_go_line_by_line(odd):
+    block = "\n".join(["x http://b.example y", odd, "www.c.example/(d) http://b.example", odd, ""])
+    assert slow_lines(block) == [odd, odd]
     assert find_urls_in_block(block) == line_by_line(block)
 
 
 def test_a_block_with_a_line_cut_at_the_scan_limit_goes_line_by_line():
     long_line = "x" * (MAX_SCAN - 10) + " http://cut.example/abcdefghijklmnop"
     block = "http://a.example\n" + long_line + "\nwww.b.example"
-    assert _find_plain(block) is None
     assert find_urls_in_block(block) == line_by_line(block)
     assert [f.text for f in find_urls_in_block(block)] == ["http://a.example", "www.b.example"]
 
@@ -221,7 +229,7 @@ def test_text_dry_run_prints_the_urls_json_mode_reports():
     rnd = random.Random(5)
     pieces = ["word", "We", "a/b", "10:30?", "e.g.", "...", "http://a.example/p?q=1.", "www.B.example",
               "(https://c.example/x_(y))", "http://www.d.example:81/", "awww.no", "http://e.example/x(y",
-              "https://a.example/p?q=1", "\xff\xfe", "é", "\t"]
+              "https://a.example/p?q=1", "\udcff\udcfe", "é", "\t"]
     data = "".join(
         " ".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8))) + rnd.choice(["\n", "\r\n"])
         for _ in range(3000)
