@@ -102,10 +102,12 @@ class CandidateLines:
                 lines += buf.count(b"\n", counted, begin) + 1
                 counted = end + 1
             if mark - begin <= max_scan:
-                found.append((lines, buf[begin:end] if end - begin <= max_scan else buf[begin : begin + max_scan]))
+                cut = end if end - begin <= max_scan else begin + max_scan
+                found.append((lines, buf[begin:cut]))
         if count:
             lines += buf.count(b"\n", counted, hi)
         self.lines = lines
+
 
 def decode_block(lines: list[bytes]) -> str:
     """The lines joined by newlines and decoded as UTF-8, undecodable bytes escaped (surrogateescape).

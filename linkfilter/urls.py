@@ -5,7 +5,8 @@ are located with ``str.find`` (``://`` and ``www.``) and the rules below run
 only there, each with regexes anchored at the candidate. Most links are plain
 (an ASCII host name, a simple path): one regex decides those at once, and the
 full rules run only where it cannot. Only the first MAX_SCAN bytes of a line
-are scanned.
+are scanned. ``find_urls_in_block`` answers for many lines at once, deciding
+their plain links in one regex pass over all of them.
 
 * ``http://`` / ``https://`` in any case, starting at a word boundary: the
   character before the scheme is not a letter, digit, ``_`` or a URI scheme

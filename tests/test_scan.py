@@ -17,7 +17,15 @@ from linkfilter.output import dry_run_text, safe
 from linkfilter.pipeline import Pipeline
 from linkfilter.scan import CandidateLines, decode_block
 from linkfilter.settings import Settings
-from linkfilter.urls import MAX_SCAN, Found, _lines_at, _plain_spans, _stray_marks, find_urls, find_urls_in_block
+from linkfilter.urls import (
+    MAX_SCAN,
+    Found,
+    _lines_at,
+    _plain_spans,
+    _stray_marks,
+    find_urls,
+    find_urls_in_block,
+)
 
 
 def run(chunks, max_scan=1 << 20):
@@ -94,8 +102,8 @@ def test_without_line_counting_lines_are_numbered_zero():
 @given(
     st.lists(
         st.sampled_from(
-            [b"a", b"\n", b"://", b"//", b":", b"/", b".", b"w", b"W", b"ww", b"wW", b"www.", b"WWW.", b"wWw.",
-             b"http://", b" ", b"\r", b"\xff", b"\xe2\x82"]
+            [b"a", b"\n", b"://", b"//", b":", b"/", b".", b"w", b"W", b"ww", b"wW", b"www.", b"WWW.",
+             b"wWw.", b"http://", b" ", b"\r", b"\xff", b"\xe2\x82"]
         ),
         max_size=80,
     ),
@@ -125,10 +133,10 @@ def line_by_line(block: str) -> list[Found]:
 BLOCK_PIECES = st.sampled_from(
     [
         "http://", "https://", "HTTPS://", "hTtP://", "www.", "WWW.", "wWw.", "http://www.", "://", "s://",
-        "example.com", "a.b", "x-y.org", "0x1", "123", "a" * 64, "/", "/p/q?x=1#f", "?", "#", ":", ":80", ":8a",
-        ".", "..", "-", "_", "@", "u:p@", "%41", "(", ")", "[", "]", "{", "}", "(x)", " ", "  ", "\t", ",",
-        ";", "!", "'", '"', "*", "<", ">", "|", "\\", "é", "\u0301", "\u200b", "\u3000", "\x85", "\udce9",
-        "İ", "x", "Z", "[12:34:56] <nick> ",
+        "example.com", "a.b", "x-y.org", "0x1", "123", "a" * 64, "/", "/p/q?x=1#f", "?", "#", ":", ":80",
+        ":8a", ".", "..", "-", "_", "@", "u:p@", "%41", "(", ")", "[", "]", "{", "}", "(x)", " ", "  ", "\t",
+        ",", ";", "!", "'", '"', "*", "<", ">", "|", "\\", "é", "\u0301", "\u200b", "\u3000", "\x85",
+        "\udce9", "İ", "x", "Z", "[12:34:56] <nick> ",
     ]
 )
 # lines of plain links, which the one-pass shortcut decides, and of odd pieces, which it mostly refuses
