@@ -32,7 +32,7 @@ from linkfilter.worker import describe, failure
 from linkfilter.writer import ExitStatus, Writer
 
 #: Bytes asked of the input per read; a pipe on stdin is widened to match.
-READ_SIZE = 1024 * 1024
+READ_SIZE = 256 * 1024
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
