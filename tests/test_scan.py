@@ -157,7 +157,7 @@ BLOCK_LINE = st.one_of(
 )
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(BLOCK_LINE, min_size=1, max_size=6), st.data())
 def test_a_block_gives_the_urls_of_its_lines(lines, data):
     # repeat some lines, so that the same URL comes again, on its own line or another
