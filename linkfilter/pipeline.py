@@ -23,7 +23,7 @@ from typing import BinaryIO, NamedTuple
 
 from linkfilter.cache import ResultCache
 from linkfilter.errors import BadURL
-from linkfilter.output import dry_run_line, dry_run_text, error_line, json_line, text_line
+from linkfilter.output import dry_run_text, error_line, json_line, text_line
 from linkfilter.result import Result
 from linkfilter.scan import CandidateLines, decode_block
 from linkfilter.settings import Settings
@@ -244,9 +244,7 @@ class Pipeline:
         for result in results:
             if settings.json:
                 out.append(json_line(result))
-            elif settings.dry_run:
-                out.append(dry_run_line(result))
-            elif result.ok:
+            elif result.ok:  # text --dry-run never gets here: see _dry_run_text
                 line = text_line(result, settings.format)
                 if line is not None:
                     out.append(line)
