@@ -94,3 +94,9 @@ class TooLarge(FetchError):
     """Raised when the byte cap is reached before anything useful was read."""
 
     code = "too-large"
+
+
+class Challenge(FetchError):
+    """Raised when a 403, 429 or 503 page is a bot challenge (an interstitial), not the page."""
+
+    code = "challenge"
