@@ -1,0 +1,369 @@
+"""Results kept across runs in an SQLite file: the store behind ``--cache PATH``.
+
+One row per settings namespace and normalised URL, with the wall-clock time it
+was stored and the time it expires. ``get`` serves a row while it is fresh both
+for the run that stored it and for the run that reads it (a reader with a
+shorter ``--cache-ttl`` sees it stale sooner), so what a run sees never depends
+on when pruning happened.
+
+Several processes may share one file: WAL mode and a busy timeout; a lock held
+past the timeout makes a ``get`` a miss and drops a ``put``, it never fails a URL.
+The file stays bounded: expired rows are pruned on open and every
+``PRUNE_EVERY`` stores, and past ``MAX_ROWS`` rows the oldest stored go first
+(an exact count kept in the file, so the cap holds across processes).
+
+Chat URLs carry private links and tokens: a file created here is 0600 and the
+parent directory created here 0700, whatever the umask; no other directory is
+created. A file that is not ours (not SQLite, another program's database,
+another schema version) raises ``StoreError`` and is left byte for byte as it
+was: its header is read with plain ``os`` calls before SQLite may touch it. A
+zero-length file counts as new, as SQLite itself treats it.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import stat
+import struct
+import threading
+import time
+import urllib.parse
+from typing import Callable
+
+import sqlite3
+
+from linkfilter.errors import LinkfilterError
+from linkfilter.result import Result
+
+#: ``PRAGMA application_id`` of a linkfilter cache ("lnkf"): any other marks a foreign file.
+APPLICATION_ID = 0x6C6E6B66
+
+#: ``PRAGMA user_version`` of the schema below; a file with another one is not read.
+SCHEMA_VERSION = 1
+
+#: Most rows kept in one file; past it the oldest stored are deleted first.
+MAX_ROWS = 100_000
+
+#: Expired rows are pruned on open and after every this many stores.
+PRUNE_EVERY = 1_000
+
+#: Seconds a statement waits for another process's lock before giving up (a miss, or a dropped store).
+BUSY_TIMEOUT = 5.0
+
+#: The parts of a Result the output needs, stored as columns in Result's own order.
+FIELDS = ("final_url", "status", "title", "content_type", "content_length",
+          "charset", "charset_source", "error", "reason")
+
+_MAGIC = b"SQLite format 3\x00"
+_HEADER = struct.Struct(">60xI4xI")  # user_version at offset 60, application_id at 68
+
+_SCHEMA = (
+    # seq: the order of storing (a replaced key gets a new, highest one): the lowest goes first past the cap.
+    # key: namespace, NUL, normalised URL, as UTF-8 bytes (lone surrogates passed through).
+    "CREATE TABLE results (seq INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE,"
+    " stored REAL NOT NULL, expires REAL NOT NULL, " + ", ".join(FIELDS) + ")",
+    "CREATE INDEX results_expires ON results (expires)",
+    # The exact number of rows in results, kept in the same transactions that change it.
+    "CREATE TABLE meta (rows INTEGER NOT NULL)",
+    "INSERT INTO meta (rows) VALUES (0)",
+    f"PRAGMA application_id = {APPLICATION_ID}",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+
+_GET = "SELECT stored, expires, " + ", ".join(FIELDS) + " FROM results WHERE key = ?"
+_INSERT = ("INSERT INTO results (key, stored, expires, " + ", ".join(FIELDS) + ") VALUES ("
+           + ", ".join("?" * (3 + len(FIELDS))) + ")")
+_ERROR = FIELDS.index("error")
+
+#: SQLite messages (sqlite3_errstr) and the reason a user reads for them.
+_SQLITE_REASONS = {
+    "database or disk is full": "disk is full",
+    "file is not a database": "not a linkfilter cache (file is not a database)",
+    "database disk image is malformed": "corrupt (database disk image is malformed)",
+    "attempt to write a readonly database": "read-only (attempt to write a readonly database)",
+}
+
+
+class StoreError(LinkfilterError):
+    """Raised when the cache file cannot be used; the message is the reason, for
+    ``linkfilter: cache PATH: <reason>; continuing without it``."""
+
+
+def namespace(*, max_bytes: int, max_title: int, accept_language: str, user_agent: str,
+              allow_private: bool) -> str:
+    """A short stable digest of the settings that change a result, to key stored results by."""
+    settings = json.dumps([max_bytes, max_title, accept_language, user_agent, bool(allow_private)])
+    return hashlib.sha256(settings.encode("ascii")).hexdigest()[:16]
+
+
+class Store:
+    """Results of earlier runs in one SQLite file; thread-safe (one connection behind a lock).
+
+    Make one with ``Store.open``. ``get`` and ``put`` raise ``StoreError`` on a real
+    failure (disk full, file corrupted under us); a lock past the busy timeout is
+    never one. After ``close`` (or an error the caller stops on) both do nothing.
+    """
+
+    def __init__(self, db: sqlite3.Connection, path: str, *, ttl: float, failure_ttl: float,
+                 namespace: str, clock: Callable[[], float], max_rows: int) -> None:
+        self.path = path
+        self.ttl = max(ttl, 0.0)
+        self.failure_ttl = max(min(ttl, failure_ttl), 0.0)
+        self.max_rows = max_rows
+        self._db: sqlite3.Connection | None = db
+        self._prefix = namespace + "\0"
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._puts = 0
+
+    @classmethod
+    def open(cls, path: str, *, ttl: float, failure_ttl: float, namespace: str,
+             clock: Callable[[], float] = time.time, max_rows: int = MAX_ROWS,
+             busy_timeout: float = BUSY_TIMEOUT) -> Store:
+        """Open the cache at ``path``, creating it (0600) and, if missing, only its parent (0700).
+
+        Raises StoreError when the file cannot be used, leaving a file that is not
+        ours as it was. ``clock`` gives wall-clock seconds (expiry must hold across
+        runs); ``max_rows`` and ``busy_timeout`` default to MAX_ROWS and BUSY_TIMEOUT.
+        """
+        if "\0" in namespace:
+            raise ValueError("a namespace cannot hold NUL")
+        if max_rows < 1:
+            raise ValueError(f"max_rows must be at least 1, not {max_rows}")
+        if not _create(path):
+            _check_header(path)
+        uri = "file:" + urllib.parse.quote(os.fsencode(os.path.abspath(path))) + "?mode=rw"
+        try:
+            # mode=rw: SQLite never creates the file (it would, with the umask's mode, had it vanished).
+            db = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None,
+                                 check_same_thread=False)
+        except sqlite3.Error as e:
+            raise StoreError(_reason(e)) from e
+        try:
+            _prepare(db)
+            store = cls(db, path, ttl=ttl, failure_ttl=failure_ttl, namespace=namespace,
+                        clock=clock, max_rows=max_rows)
+            store._write(store._prune)
+        except BaseException as e:
+            db.close()
+            if isinstance(e, sqlite3.Error):
+                raise StoreError(_reason(e)) from e
+            raise
+        return store
+
+    def get(self, key: str) -> Result | None:
+        """The stored result for normalised URL ``key`` if still fresh, marked cached; else None.
+
+        Only url is set among url/line/host/elapsed (to ``key``): the caller fills them in.
+        """
+        now = self._clock()
+        with self._lock:
+            if self._db is None:
+                return None
+            try:
+                row = self._db.execute(_GET, (self._key(key),)).fetchone()
+            except sqlite3.Error as e:
+                if _is_busy(e):
+                    return None
+                raise StoreError(_reason(e)) from e
+        if row is None:
+            return None
+        stored, expires, *fields = row
+        ttl = self.ttl if fields[_ERROR] is None else self.failure_ttl
+        if not (now < expires and now < stored + ttl):
+            return None
+        # Positional (FIELDS follow Result's own order from final_url on): 2 us less than keywords.
+        return Result(key, 0, "", *fields, 0.0, True)
+
+    def put(self, key: str, result: Result) -> None:
+        """Store ``result`` for ``key``: for the TTL if it is a page, at most the failure TTL if not.
+
+        A store that meets a lock past the busy timeout, or text SQLite cannot hold
+        (lone surrogates), is dropped; the run goes on without it.
+        """
+        ttl = self.ttl if result.error is None else self.failure_ttl
+        if ttl <= 0:
+            return
+        now = self._clock()
+        row = (self._key(key), now, now + ttl, *(getattr(result, name) for name in FIELDS))
+        try:
+            self._write(self._store, row, now)
+        except (UnicodeEncodeError, OverflowError):
+            return
+
+    def close(self) -> None:
+        """Close the file; later calls to get and put do nothing."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r}, ttl={self.ttl}, failure_ttl={self.failure_ttl})"
+
+    def _key(self, url: str) -> bytes:
+        return (self._prefix + url).encode("utf-8", "surrogatepass")
+
+    def _write(self, change: Callable, *args) -> None:
+        """Run ``change(db, *args)`` in one write transaction; a lock past the timeout drops it."""
+        with self._lock:
+            db = self._db
+            if db is None:
+                return
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                if _is_busy(e):
+                    return
+                raise StoreError(_reason(e)) from e
+            try:
+                change(db, *args)
+                db.execute("COMMIT")
+            except BaseException as e:
+                if db.in_transaction:
+                    try:
+                        db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite may have rolled back already; the first error is the one to tell
+                if isinstance(e, sqlite3.Error):
+                    if _is_busy(e):
+                        return
+                    raise StoreError(_reason(e)) from e
+                raise
+
+    def _store(self, db: sqlite3.Connection, row: tuple, now: float) -> None:
+        replaced = db.execute("DELETE FROM results WHERE key = ?", (row[0],)).rowcount
+        db.execute(_INSERT, row)
+        self._puts += 1
+        if not replaced:
+            db.execute("UPDATE meta SET rows = rows + 1")
+            self._trim(db)
+        if self._puts % PRUNE_EVERY == 0:
+            self._prune(db, now)
+
+    def _prune(self, db: sqlite3.Connection, now: float | None = None) -> None:
+        """Delete expired rows, then the oldest past the row cap."""
+        gone = db.execute("DELETE FROM results WHERE expires <= ?",
+                          (self._clock() if now is None else now,)).rowcount
+        if gone:
+            db.execute("UPDATE meta SET rows = rows - ?", (gone,))
+        self._trim(db)
+
+    def _trim(self, db: sqlite3.Connection) -> None:
+        (rows,) = db.execute("SELECT rows FROM meta").fetchone()
+        if rows > self.max_rows:
+            gone = db.execute("DELETE FROM results WHERE seq IN (SELECT seq FROM results ORDER BY seq LIMIT ?)",
+                              (rows - self.max_rows,)).rowcount
+            db.execute("UPDATE meta SET rows = rows - ?", (gone,))
+
+
+def _create(path: str) -> bool:
+    """Create ``path`` as an empty 0600 file, and its parent (0700) if missing; False if it exists."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        try:
+            os.mkdir(parent, 0o700)
+        except FileExistsError:
+            pass  # made by another process meanwhile, or not a directory: the file's open tells
+        except FileNotFoundError as e:
+            raise StoreError(f"no such directory {os.path.dirname(parent)}") from e
+        except OSError as e:
+            raise StoreError(_reason(e)) from e
+        else:
+            os.chmod(parent, 0o700)  # the umask may have taken bits away
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as e:
+        raise StoreError(_reason(e)) from e
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+    finally:
+        os.close(fd)
+    return True
+
+
+def _check_header(path: str) -> None:
+    """Raise StoreError unless ``path`` is a writable regular file that is empty or our cache."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise StoreError(_reason(e)) from e
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StoreError("not a regular file")
+        head = os.pread(fd, _HEADER.size, 0)
+    finally:
+        os.close(fd)
+    if not head:
+        return
+    if len(head) < _HEADER.size or not head.startswith(_MAGIC):
+        raise StoreError(_SQLITE_REASONS["file is not a database"])
+    version, app_id = _HEADER.unpack(head)
+    _check_ids(app_id, version)
+
+
+def _check_ids(app_id: int, version: int) -> None:
+    if app_id != APPLICATION_ID:
+        raise StoreError("not a linkfilter cache (an SQLite database of another program)")
+    if version != SCHEMA_VERSION:
+        raise StoreError(f"made by another version of linkfilter (schema {version}, this one reads {SCHEMA_VERSION})")
+
+
+def _ids(db: sqlite3.Connection) -> tuple[int, int, int]:
+    return tuple(db.execute(f"PRAGMA {name}").fetchone()[0]
+                 for name in ("application_id", "user_version", "page_count"))
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """Give a new (empty) file our schema, check an existing one is ours, then WAL mode."""
+    app_id, version, pages = _ids(db)
+    if pages == 0:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have set it up meanwhile (page_count says 1 inside this transaction).
+            app_id, version, _ = _ids(db)
+            if (app_id, version) == (0, 0) and not db.execute("SELECT 1 FROM sqlite_master").fetchone():
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                app_id, version = APPLICATION_ID, SCHEMA_VERSION
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    _check_ids(app_id, version)
+    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as e:
+            if not _is_busy(e):
+                raise  # busy: another process is switching it; its mode is persistent
+    db.execute("PRAGMA synchronous = NORMAL")  # safe under WAL: no fsync per commit
+
+
+def _is_busy(e: sqlite3.Error) -> bool:
+    """Whether ``e`` is another connection's lock held past the busy timeout."""
+    message = str(e)
+    return "database is locked" in message or "database table is locked" in message
+
+
+def _reason(e: BaseException) -> str:
+    """The reason a user reads for an OSError or SQLite error."""
+    if isinstance(e, OSError):
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "disk is full"
+        text = e.strerror or str(e)
+        return text[:1].lower() + text[1:]
+    message = str(e)
+    return _SQLITE_REASONS.get(message, message)
