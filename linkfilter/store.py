@@ -84,6 +84,7 @@ _SQLITE_REASONS = {
     "file is not a database": "not a linkfilter cache (file is not a database)",
     "database disk image is malformed": "corrupt (database disk image is malformed)",
     "attempt to write a readonly database": "read-only (attempt to write a readonly database)",
+    "database is locked": "locked by another process",  # only open can fail so, past the busy timeout
 }
 
 
