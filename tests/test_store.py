@@ -400,6 +400,20 @@ def test_a_file_of_another_schema_version_is_left_as_it_was(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_a_cache_damaged_past_its_header_is_left_as_it_was(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    with open_store(path) as store:
+        for i in range(50):
+            store.put(f"http://a/{i}", ok(i)._replace(title="x" * 1000))
+    data = path.read_bytes()
+    page = int.from_bytes(data[16:18], "big")
+    path.write_bytes(data[:page] + bytes(len(data) - page))  # every page but the first zeroed
+    before = snapshot(tmp_path)
+    with pytest.raises(StoreError, match=r"^corrupt \(database disk image is malformed\)$"):
+        open_store(path)
+    assert snapshot(tmp_path) == before
+
+
 def test_a_full_disk_is_a_store_error_and_keeps_what_was_stored(tmp_path):
     # Simulated: PRAGMA max_page_count caps the file at its present size, as a full disk
     # would; SQLite answers SQLITE_FULL ("database or disk is full") in both cases.
