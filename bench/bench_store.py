@@ -102,7 +102,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         input_path = os.path.join(directory, "chat.log")
         with open(input_path, "w") as f:
-            f.writelines(f"[12:00:00] <nick> have a look at {result(i).url} it is good\n" for i in range(args.urls))
+            f.writelines(f"[12:00:00] <nick> have a look at {result(i).url} it is good\n"
+                         for i in range(args.urls))
         one_round(directory, args.urls)  # warm-up: imports, page cache
         dry_run(input_path)
         for _ in range(args.rounds):

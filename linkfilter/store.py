@@ -26,14 +26,13 @@ import errno
 import hashlib
 import json
 import os
+import sqlite3
 import stat
 import struct
 import threading
 import time
 import urllib.parse
 from typing import Callable
-
-import sqlite3
 
 from linkfilter.errors import LinkfilterError
 from linkfilter.result import Result
@@ -105,7 +104,7 @@ class Store:
 
     Make one with ``Store.open``. ``get`` and ``put`` raise ``StoreError`` on a real
     failure (disk full, file corrupted under us); a lock past the busy timeout is
-    never one. After ``close`` (or an error the caller stops on) both do nothing.
+    never one. After ``close`` both do nothing.
     """
 
     def __init__(self, db: sqlite3.Connection, path: str, *, ttl: float, failure_ttl: float,
@@ -127,8 +126,9 @@ class Store:
         """Open the cache at ``path``, creating it (0600) and, if missing, only its parent (0700).
 
         Raises StoreError when the file cannot be used, leaving a file that is not
-        ours as it was. ``clock`` gives wall-clock seconds (expiry must hold across
-        runs); ``max_rows`` and ``busy_timeout`` default to MAX_ROWS and BUSY_TIMEOUT.
+        ours as it was; a zero-length file is taken as new. ``clock`` gives
+        wall-clock seconds (expiry must hold across runs); ``max_rows`` and
+        ``busy_timeout`` default to MAX_ROWS and BUSY_TIMEOUT.
         """
         if "\0" in namespace:
             raise ValueError("a namespace cannot hold NUL")
@@ -262,8 +262,8 @@ class Store:
     def _trim(self, db: sqlite3.Connection) -> None:
         (rows,) = db.execute("SELECT rows FROM meta").fetchone()
         if rows > self.max_rows:
-            gone = db.execute("DELETE FROM results WHERE seq IN (SELECT seq FROM results ORDER BY seq LIMIT ?)",
-                              (rows - self.max_rows,)).rowcount
+            oldest = "SELECT seq FROM results ORDER BY seq LIMIT ?"
+            gone = db.execute(f"DELETE FROM results WHERE seq IN ({oldest})", (rows - self.max_rows,)).rowcount
             db.execute("UPDATE meta SET rows = rows - ?", (gone,))
 
 
@@ -318,7 +318,8 @@ def _check_ids(app_id: int, version: int) -> None:
     if app_id != APPLICATION_ID:
         raise StoreError("not a linkfilter cache (an SQLite database of another program)")
     if version != SCHEMA_VERSION:
-        raise StoreError(f"made by another version of linkfilter (schema {version}, this one reads {SCHEMA_VERSION})")
+        raise StoreError(f"made by another version of linkfilter"
+                         f" (schema {version}, this one reads {SCHEMA_VERSION})")
 
 
 def _ids(db: sqlite3.Connection) -> tuple[int, int, int]:
