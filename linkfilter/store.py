@@ -60,7 +60,7 @@ _MAGIC = b"SQLite format 3\x00"
 _HEADER = struct.Struct(">60xI4xI")  # user_version at offset 60, application_id at 68
 
 _SCHEMA = (
-    # seq: the order of storing (a replaced key gets a new, highest one): the lowest goes first past the cap.
+    # seq: the order of storing (a replaced key gets a new, highest one); the lowest go first past the cap.
     # key: namespace, NUL, normalised URL, as UTF-8 bytes (lone surrogates passed through).
     "CREATE TABLE results (seq INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE,"
     " stored REAL NOT NULL, expires REAL NOT NULL, " + ", ".join(FIELDS) + ")",
@@ -262,8 +262,8 @@ class Store:
     def _trim(self, db: sqlite3.Connection) -> None:
         (rows,) = db.execute("SELECT rows FROM meta").fetchone()
         if rows > self.max_rows:
-            oldest = "SELECT seq FROM results ORDER BY seq LIMIT ?"
-            gone = db.execute(f"DELETE FROM results WHERE seq IN ({oldest})", (rows - self.max_rows,)).rowcount
+            gone = db.execute("DELETE FROM results WHERE seq IN (SELECT seq FROM results ORDER BY seq LIMIT ?)",
+                              (rows - self.max_rows,)).rowcount
             db.execute("UPDATE meta SET rows = rows - ?", (gone,))
 
 
