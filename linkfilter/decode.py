@@ -1,9 +1,12 @@
-"""Bytes to text as a browser would: BOM, HTTP charset, ``<meta>`` prescan, UTF-8 check, chardet.
+"""Bytes to text as a browser would: BOM, HTTP charset, ``<meta>`` prescan, UTF-8 check, chardet and hints.
 
 The order is the WHATWG one (HTML "determining the character encoding"), made
 better in two ways: the ``<meta>`` prescan covers everything read before the
 title rather than 1024 bytes, and pages that declare nothing and are not UTF-8
-go to chardet instead of a locale default.  Labels map to encodings as the
+go to chardet instead of straight to a locale default.  Where chardet has little
+to go on (a short title), the hints a browser has choose among its candidates,
+strongest first: the page's language, its country domain, the reader's locale
+(:mod:`linkfilter.hints`).  Labels map to encodings as the
 WHATWG Encoding Standard maps them, and each encoding decodes with the Python
 codec that behaves like the WHATWG decoder (``gbk`` -> ``gb18030``, ``shift_jis``
 -> ``cp932`` ...).  Decoding never raises.
@@ -16,12 +19,20 @@ import codecs
 import re
 from dataclasses import dataclass
 
+from linkfilter.hints import Hints, family, first_language, language_encoding, tld_encoding
 from linkfilter.markup import Markup, MarkupScanner, ascii_lower
 
 #: The prescan always covers this many bytes, as browsers' does.
 PRESCAN_MIN_BYTES = 1024
 #: Bytes chardet gets on either side of the first non-ASCII byte of the title.
 DETECT_BYTES = 64 * 1024
+#: Hints choose among chardet's candidates only while what chardet saw has fewer
+#: non-ASCII bytes than this (a short title, a short page); past it chardet has
+#: enough to go on and its answer stands, so a hint never overrules it on a long page.
+HINT_MAX_EVIDENCE = 40
+#: ... and only a candidate with at least this share of the best one's confidence:
+#: a hint breaks near-ties, it never picks an encoding the bytes speak against.
+HINT_SHARE = 0.5
 
 # --------------------------------------------------------------------------
 # Labels (WHATWG Encoding Standard, section 4.2) and the codecs that decode them
@@ -199,6 +210,7 @@ _META_CHARSET = re.compile(r"charset[\t\n\f\r ]*=[\t\n\f\r ]*", re.I | re.A)
 # bytes are 7-bit, so such a page is valid UTF-8 and must still go to chardet.
 ISO2022_ESCAPE = re.compile(rb"\x1b(?:\$[@B(]|\(I)")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 NON_ASCII_CHAR = re.compile(r"[^\x00-\x7f]")
 _DECODE_SCAN_STEP = 64 * 1024
 # ASCII runs this long are cut to their first _RUN_KEEP bytes for chardet.
@@ -211,7 +223,9 @@ class Decoded:
     """A decoded page, the encoding used (lower-case WHATWG name) and how it was chosen.
 
     ``source`` is one of ``bom``, ``header``, ``meta``, ``xml``, ``utf-8`` (the bytes
-    are valid UTF-8), ``chardet``, ``fallback`` (windows-1252, chardet had no answer).
+    are valid UTF-8), ``chardet``; ``lang``, ``tld``, ``locale`` (that hint chose
+    among chardet's candidates, see ``pick_encoding``); ``fallback`` (windows-1252,
+    chardet had no answer).
     """
 
     text: str
@@ -333,24 +347,124 @@ def _shorten_run(m: re.Match[bytes]) -> bytes:
     return m.group()[:_RUN_KEEP] + b"\n"
 
 
-def detect_encoding(sample: bytes) -> str | None:
-    """chardet's answer for ``sample`` as a WHATWG encoding name; None when it has none.
+def detect_candidates(sample: bytes) -> list[tuple[str, float]]:
+    """chardet's candidates for ``sample``, best first: (WHATWG name, confidence), each name once.
 
-    Imports chardet (about 100 ms the first time) and restricts it to the
-    encodings a browser can decode.
+    Empty when chardet has no answer.  Imports chardet (about 100 ms the first
+    time) and restricts it to the encodings a browser can decode.
     """
     import chardet  # noqa: PLC0415 -- only pages that need detection pay for the import
 
-    result = chardet.detect(sample, include_encodings=_CHARDET_CANDIDATES,
-                            no_match_encoding=_CHARDET_NO_MATCH)
-    answer = result.get("encoding")  # None: binary, or nothing fits
-    if answer is None or ascii_lower(answer) == _CHARDET_NO_MATCH:
-        return None
-    return encoding_for_chardet(answer)
+    results = chardet.detect_all(sample, ignore_threshold=True, include_encodings=_CHARDET_CANDIDATES,
+                                 no_match_encoding=_CHARDET_NO_MATCH)
+    candidates: list[tuple[str, float]] = []
+    seen = set()
+    for result in results:
+        answer = result.get("encoding")  # None: binary, or nothing fits
+        if answer is None or ascii_lower(answer) == _CHARDET_NO_MATCH:
+            continue
+        name = encoding_for_chardet(answer)
+        if name is not None and name not in seen:
+            seen.add(name)
+            candidates.append((name, float(result.get("confidence") or 0.0)))
+    return candidates
 
 
-def choose_encoding(body: bytes, header_charset: str | None, markup: Markup) -> tuple[str, str]:
-    """(encoding, source) for ``body``, given the scan of its latin-1 view (``markup``)."""
+# Encodings chardet recognises by their structure (NUL bytes, escape sequences),
+# not by statistics: no hint overrules them.
+_STRUCTURAL = frozenset({"utf-16le", "utf-16be", "iso-2022-jp"})
+
+
+def pick_encoding(candidates: list[tuple[str, float]],
+                  hints: list[tuple[str, str]]) -> tuple[str, str]:
+    """(encoding, source) from chardet's ``candidates`` (best first) and ``hints`` (strongest first).
+
+    ``hints`` are (source, encoding) pairs such as ``("tld", "windows-1251")``.  The
+    first hint whose encoding, or one of its family (:func:`linkfilter.hints.family`),
+    is a candidate with at least ``HINT_SHARE`` of the best confidence decides:
+    within the family the bytes choose (chardet's order; a tie goes to the hint's
+    own encoding).  The source is the hint's name when it changed chardet's answer,
+    ``chardet`` when chardet's best stands, ``fallback`` (windows-1252) when chardet
+    has no candidate.
+    """
+    if not candidates:
+        return "windows-1252", "fallback"
+    best_name, best = candidates[0]
+    if best_name in _STRUCTURAL:
+        return best_name, "chardet"
+    for source, encoding in hints:
+        accepted = family(encoding)
+        members = [(name, conf) for name, conf in candidates
+                   if name in accepted and conf >= HINT_SHARE * best]
+        if members:
+            top = members[0][1]
+            chosen = encoding if (encoding, top) in members else members[0][0]
+            return chosen, "chardet" if chosen == best_name else source
+    return best_name, "chardet"
+
+
+_HTML_TAG = re.compile(rb"<html(?=[\t\n\f\r />])[^>]*>", re.I)
+_LANG_ATTR = re.compile(rb"""[\t\n\f\r /]lang[\t\n\f\r ]*=[\t\n\f\r ]*"""
+                        rb"""(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >"']+))""", re.I)
+_COMMENT = re.compile(rb"<!--.*?-->", re.S)
+
+
+def page_language(body: bytes, markup: Markup) -> str | None:
+    """The language the page declares: ``lang`` of ``<html>``, else ``<meta http-equiv=content-language>``.
+
+    The ``<html>`` tag counts before the title (without one, the head's end or the
+    first 1024 bytes); an empty ``lang`` declares nothing.  The meta's value is its
+    first language; one listing several (a comma) declares none, as in HTML.
+    """
+    limit = markup.title_start if markup.title_start is not None else markup.head_end
+    region = body[:PRESCAN_MIN_BYTES if limit is None else limit]
+    if b"<!--" in region:
+        region = _COMMENT.sub(b" ", region)
+    tag = _HTML_TAG.search(region)
+    if tag:
+        lang = _LANG_ATTR.search(tag.group(), 5)
+        if lang:
+            value = next(v for v in lang.groups() if v is not None).decode("latin-1").strip(_ASCII_WS)
+            if value:
+                return value
+    for meta in markup.metas:
+        if ascii_lower(meta.attrs.get("http-equiv", "").strip(_ASCII_WS)) == "content-language":
+            content = meta.attrs.get("content", "")
+            words = content.split()
+            if words and "," not in content:
+                return words[0]
+    return None
+
+
+def browser_hints(body: bytes, markup: Markup, hints: Hints | None) -> list[tuple[str, str]]:
+    """The (source, encoding) hints for a page, strongest first: ``lang``, ``tld``, ``locale``.
+
+    ``lang``: the language the page declares (:func:`page_language`), else its
+    Content-Language header; ``tld``: the final URL's country domain; ``locale``:
+    the first language of the reader's Accept-Language.
+    """
+    hints = hints or Hints()
+    found = []
+    lang = language_encoding(page_language(body, markup)) or language_encoding(
+        first_language(hints.content_language))
+    if lang is not None:
+        found.append(("lang", lang))
+    tld = tld_encoding(hints.url)
+    if tld is not None:
+        found.append(("tld", tld))
+    locale = language_encoding(first_language(hints.accept_language))
+    if locale is not None:
+        found.append(("locale", locale))
+    return found
+
+
+def choose_encoding(body: bytes, header_charset: str | None, markup: Markup,
+                    hints: Hints | None = None) -> tuple[str, str]:
+    """(encoding, source) for ``body``, given the scan of its latin-1 view (``markup``).
+
+    ``hints`` count only for a page that declares nothing, is not UTF-8, and
+    shows chardet fewer than ``HINT_MAX_EVIDENCE`` non-ASCII bytes.
+    """
     bom = bom_encoding(body)
     if bom is not None:
         return bom[0], "bom"
@@ -366,17 +480,18 @@ def choose_encoding(body: bytes, header_charset: str | None, markup: Markup) -> 
             return xml[0], "xml"
     if utf8_prefix_valid(body) and not ISO2022_ESCAPE.search(body):
         return "utf-8", "utf-8"
-    detected = detect_encoding(detection_sample(body, detection_anchor(body, markup)))
-    if detected is not None:
-        return detected, "chardet"
-    return "windows-1252", "fallback"
+    sample = detection_sample(body, detection_anchor(body, markup))
+    evidence = len(sample) - len(sample.translate(None, _HIGH_BYTES))
+    found = browser_hints(body, markup, hints) if evidence < HINT_MAX_EVIDENCE else []
+    return pick_encoding(detect_candidates(sample), found)
 
 
-def decode_page(body: bytes, header_charset: str | None) -> Decoded:
-    """Decode a page: BOM, header charset, ``<meta>``/XML prescan, valid UTF-8, chardet, windows-1252.
+def decode_page(body: bytes, header_charset: str | None, hints: Hints | None = None) -> Decoded:
+    """Decode a page: BOM, header charset, ``<meta>``/XML prescan, valid UTF-8, chardet and hints, windows-1252.
 
     ``header_charset`` is the raw ``charset=`` parameter of Content-Type (quoted
-    or not, any case, maybe unknown).  Bad bytes become U+FFFD; never raises.
+    or not, any case, maybe unknown); ``hints`` what else is known of the page
+    (see ``choose_encoding``).  Bad bytes become U+FFFD; never raises.
     """
     bom = bom_encoding(body)
     if bom is not None:
@@ -390,5 +505,5 @@ def decode_page(body: bytes, header_charset: str | None) -> Decoded:
         scanner.feed(body[at:at + _DECODE_SCAN_STEP].decode("latin-1"))
         if scanner.title_closed and scanner.length >= PRESCAN_MIN_BYTES:
             break
-    charset, source = choose_encoding(body, None, scanner.markup())
+    charset, source = choose_encoding(body, None, scanner.markup(), hints)
     return Decoded(decode_bytes(body, charset), charset, source)

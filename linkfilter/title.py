@@ -33,6 +33,7 @@ from linkfilter.decode import (
     utf8_prefix_valid,
     xml_declaration,
 )
+from linkfilter.hints import Hints
 from linkfilter.markup import Markup, MarkupScanner, Meta, ascii_lower, scan_markup
 
 ELLIPSIS = "\u2026"
@@ -144,6 +145,11 @@ def find_title(text: str) -> str | None:
 def _plain(text: str) -> bool:
     """Same characters in every ASCII-compatible encoding (ISO-2022-JP escapes excluded)."""
     return text.isascii() and "\x1b" not in text
+
+
+def _blank(raw: str) -> bool:
+    """A scanned title that is no title in any encoding: ASCII, and only whitespace once entities are decoded."""
+    return _plain(raw) and clean_title(html.unescape(raw), 0) is None
 
 
 class TitleSniffer:
@@ -280,14 +286,16 @@ class TitleSniffer:
         # BOM and header beat any <meta>: no need to wait for the prescan's 1024 bytes
         declared_mode = self._mode != "bytes" or self._header is not None or self._bom_utf8()
         floor = 0 if declared_mode else PRESCAN_MIN_BYTES
-        if sc.title_open is not None and (sc.head_end is None or sc.title_start < sc.head_end):
-            if sc.title_close is None:
-                return None
+        in_head = sc.title_open is not None and (sc.head_end is None or sc.title_start < sc.head_end)
+        if in_head and sc.title_close is None:
+            return None
+        title = (sc.title_content() or "") if in_head else ""
+        if in_head and not _blank(title):
             end = sc.title_close
-            text = sc.title_content() or ""
+            text = title
             anchor_in = NON_ASCII_CHAR.search(text)
             anchor = sc.title_open + (anchor_in.start() if anchor_in else 0)
-        elif sc.head_end is not None:
+        elif sc.head_end is not None:  # no title, or a blank one: og:title/twitter:title may follow
             end = sc.head_end
             metas = fallback_metas([m for m in sc.metas if m.end <= end])
             if not metas:
@@ -313,7 +321,7 @@ class TitleSniffer:
     def _bom_utf8(self) -> bool:
         return self._prefix.startswith("\xef\xbb\xbf")
 
-    def result(self, body: bytes, *, max_title: int, capped: bool) -> PageTitle:
+    def result(self, body: bytes, *, max_title: int, capped: bool, hints: Hints | None = None) -> PageTitle:
         """``page_title(body, ...)`` without scanning again: ``body`` is everything that was fed.
 
         (After True, bytes past ``stop_at`` may follow; they are ignored.)
@@ -325,7 +333,7 @@ class TitleSniffer:
         if self._stop is not None:
             body = body[:self._stop]
         markup = self._scanner.markup(self._stop_units)
-        charset, source = choose_encoding(body, self._header_charset, markup)
+        charset, source = choose_encoding(body, self._header_charset, markup, hints)
         if self._mode != "bytes":
             title, unclosed = _title_from(markup, str, max_title, capped)
         elif charset in ("utf-16le", "utf-16be"):
@@ -350,7 +358,8 @@ class PageTitle:
     unclosed: bool          # a <title> was opened but not closed in what was read
 
 
-def page_title(body: bytes, header_charset: str | None, *, max_title: int, capped: bool) -> PageTitle:
+def page_title(body: bytes, header_charset: str | None, *, max_title: int, capped: bool,
+               hints: Hints | None = None) -> PageTitle:
     """Title of a page from the bytes read.
 
     ``capped``: reading stopped at the byte cap, so a ``<title>`` still open is
@@ -358,7 +367,10 @@ def page_title(body: bytes, header_charset: str | None, *, max_title: int, cappe
     Otherwise the body really ended (or the server cut it) and an open title
     runs to the end, as in browsers.  Only the bytes ``TitleSniffer`` needed
     count, so the answer does not depend on how far past that the fetcher read.
+    ``hints`` (Content-Language, final URL, the reader's Accept-Language) help
+    choose the encoding of a short page that declares none (see
+    ``linkfilter.decode.choose_encoding``).
     """
     sniffer = TitleSniffer(header_charset)
     sniffer.feed(body)
-    return sniffer.result(body, max_title=max_title, capped=capped)
+    return sniffer.result(body, max_title=max_title, capped=capped, hints=hints)

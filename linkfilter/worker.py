@@ -31,6 +31,7 @@ def describe(
     fetcher, fetch_url: str, url: str, line: int, host: str, settings: Settings
 ) -> Result:
     """Fetch ``fetch_url`` and return its title, or why there is none, reported as ``url``."""
+    from linkfilter.hints import Hints
     from linkfilter.title import TitleSniffer, page_title
 
     started = time.monotonic()
@@ -45,17 +46,23 @@ def describe(
         title = charset = source = None
         if page.is_html:
             # a body cut by the deadline is like one cut by the cap: an open title is no title
-            limits = {"max_title": settings.max_title, "capped": page.capped or bool(page.timed_out)}
+            options = {
+                "max_title": settings.max_title,
+                "capped": page.capped or bool(page.timed_out),
+                # what a browser knows besides the bytes, for a short page that declares no charset
+                "hints": Hints(page.content_language, page.final_url, settings.accept_language),
+            }
             if sniffers:  # it has seen the body already: no second scan
-                found = sniffers[-1].result(page.body, **limits)
+                found = sniffers[-1].result(page.body, **options)
             else:
-                found = page_title(page.body, page.charset, **limits)
+                found = page_title(page.body, page.charset, **options)
             title, charset, source = found.title, found.charset, found.charset_source
             if page.timed_out and title is None:
                 raise FetchTimeout(page.timed_out, url=url)
-            if page.capped and title is None and not found.unclosed:
+            if page.capped and title is None:
+                what = "<title> still open after" if found.unclosed else "no title in"
                 raise TooLarge(
-                    f"no title in the first {human_size(settings.max_bytes)} "
+                    f"{what} the first {human_size(settings.max_bytes)} "
                     f"(--max-bytes {settings.max_bytes})",
                     url=url,
                 )
