@@ -23,6 +23,7 @@ def failure(url: str, line: int, host: str, error: FetchError, elapsed: float) -
         status=error.status if isinstance(error, HTTPStatusError) else None,
         error=error.code,
         reason=error.reason,
+        host_down=error.host_down,
         elapsed=elapsed,
     )
 
