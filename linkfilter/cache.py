@@ -1,50 +1,130 @@
-"""Reuse of results: a TTL cache that also joins occurrences of a URL in flight.
+"""Reuse of results: bounded TTL caches, and the joining of occurrences of a URL in flight.
 
 A URL pasted ten times is fetched once: the first occurrence claims it, the
 others wait on that fetch (without holding a worker) or reuse its result while
 it is fresh. Failures are kept for at most ``FAILURE_TTL`` seconds so that a
-passing outage heals.
+passing outage heals. Every cache here is an LRU of at most a fixed number of
+entries, expired or not, with O(1) operations: a week-long run over millions of
+distinct URLs stays flat in memory and in time per URL.
 """
 
 from __future__ import annotations
 
+import collections
+import sys
 import threading
 import time
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Generic, Hashable, TypeVar
 
 from linkfilter.result import Result
 
 #: Longest time a failed lookup is reused, whatever ``--cache-ttl`` says.
 FAILURE_TTL = 60.0
 
-#: Past this many stored results, expired ones are swept out on the next store.
-SWEEP_AT = 40_000
+#: Most results kept (least recently used go first).
+MAX_RESULTS = 100_000
+#: Most hosts remembered as down, and most failing URLs remembered as reported.
+MAX_HOSTS = 10_000
+MAX_REPORTED = 10_000
+
+V = TypeVar("V")
+Clock = Callable[[], float]
+
+
+def failure_ttl(ttl: float) -> float:
+    """How long a failure is remembered: the TTL, but never more than ``FAILURE_TTL``."""
+    return min(ttl, FAILURE_TTL)
+
+
+class LRU(Generic[V]):
+    """Keys to values that expire; at most ``size`` entries, least recently used go first.
+
+    Not thread-safe: callers hold their own lock. An entry is fresh strictly
+    before its expiry time and gone at it.
+    """
+
+    def __init__(self, size: int, clock: Clock) -> None:
+        self.size = size
+        self._clock = clock
+        self._items: collections.OrderedDict[Hashable, tuple[float, V]] = collections.OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: Hashable) -> V | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if item[0] <= self._clock():
+            del self._items[key]
+            return None
+        self._items.move_to_end(key)
+        return item[1]
+
+    def put(self, key: Hashable, value: V, ttl: float) -> None:
+        items = self._items
+        items[key] = (self._clock() + ttl, value)
+        items.move_to_end(key)
+        if len(items) > self.size:
+            items.popitem(last=False)
+
+    def pop(self, key: Hashable) -> None:
+        self._items.pop(key, None)
+
+
+def compact(key: str, result: Result) -> Result:
+    """What a cache keeps of a result: the outcome, not the occurrence (URL, line, host),
+    with repeated short strings shared."""
+    return result._replace(
+        url="",
+        line=0,
+        host="",
+        final_url=None if result.final_url == key else result.final_url,
+        content_type=_intern(result.content_type),
+        charset=_intern(result.charset),
+        charset_source=_intern(result.charset_source),
+        error=_intern(result.error),
+        elapsed=0.0,
+    )
+
+
+def _intern(text: str | None) -> str | None:
+    return sys.intern(text) if text is not None and len(text) < 64 else text
+
+
+def expand(key: str, kept: Result, *, url: str, line: int, host: str, elapsed: float) -> Result:
+    """A kept result reported for one occurrence, marked as cached."""
+    final_url = kept.final_url if kept.final_url is not None or not kept.ok else key
+    return kept._replace(
+        url=url, line=line, host=host, final_url=final_url, elapsed=elapsed, cached=True
+    )
+
 
 class ResultCache:
     """Thread-safe map from a normalised URL to its result, or to its waiters while in flight."""
 
-    def __init__(self, ttl: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl: float, *, clock: Clock = time.monotonic, size: int = MAX_RESULTS) -> None:
         self.ttl = ttl
-        self._clock = clock
         self._lock = threading.Lock()
-        self._done: dict[Hashable, tuple[float, Result]] = {}
+        self._done: LRU[Result] = LRU(size, clock)
         self._flying: dict[Hashable, list[Any]] = {}
 
-    def claim(self, key: Hashable, waiter: Any) -> Result | None | bool:
+    def __len__(self) -> int:
+        return len(self._done)
+
+    def claim(self, key: str, waiter: Any) -> Result | None | bool:
         """Ask for ``key`` on behalf of ``waiter``.
 
-        Returns a fresh cached Result; or False when the key is in flight and
-        ``waiter`` was queued for it; or None when the caller must fetch it
-        (the key is now in flight). With a TTL of 0 every claim fetches.
+        Returns a fresh kept Result (see ``expand``); or False when the key is in
+        flight and ``waiter`` was queued for it; or None when the caller must
+        fetch it (the key is now in flight). With a TTL of 0 every claim fetches.
         """
         if self.ttl <= 0:
             return None
         with self._lock:
             hit = self._done.get(key)
             if hit is not None:
-                if hit[0] > self._clock():
-                    return hit[1]
-                del self._done[key]
+                return hit
             waiters = self._flying.get(key)
             if waiters is not None:
                 waiters.append(waiter)
@@ -52,19 +132,67 @@ class ResultCache:
             self._flying[key] = []
             return None
 
-    def complete(self, key: Hashable, result: Result) -> list[Any]:
+    def store(self, key: str, result: Result) -> None:
+        """Keep a result got elsewhere (a persistent cache) as if fetched."""
+        if self.ttl > 0:
+            ttl = self.ttl if result.ok else failure_ttl(self.ttl)
+            with self._lock:
+                self._done.put(key, compact(key, result), ttl)
+
+    def complete(self, key: str, result: Result) -> list[Any]:
         """Store the result of a claimed key; return the waiters that joined it."""
         if self.ttl <= 0:
             return []
-        ttl = self.ttl if result.ok else min(self.ttl, FAILURE_TTL)
+        ttl = self.ttl if result.ok else failure_ttl(self.ttl)
+        kept = compact(key, result)
         with self._lock:
-            self._done[key] = (self._clock() + ttl, result)
-            if len(self._done) > SWEEP_AT:
-                self._expire()
+            self._done.put(key, kept, ttl)
             return self._flying.pop(key, [])
 
-    def _expire(self) -> None:
-        now = self._clock()
-        for key in [k for k, (t, _) in self._done.items() if t <= now]:
-            del self._done[key]
 
+class HostFailures:
+    """Hosts that failed at the network level, remembered for the failure TTL.
+
+    Keyed by (scheme, host, port); a success on the host forgets it.
+    """
+
+    def __init__(self, ttl: float, *, clock: Clock = time.monotonic, size: int = MAX_HOSTS) -> None:
+        self.ttl = failure_ttl(ttl)
+        self._lock = threading.Lock()
+        self._down: LRU[Result] = LRU(size, clock)
+
+    def get(self, host: Hashable) -> Result | None:
+        """The failure that put ``host`` down, while it is remembered."""
+        if self.ttl <= 0:
+            return None
+        with self._lock:
+            return self._down.get(host)
+
+    def failed(self, host: Hashable, result: Result) -> None:
+        if self.ttl > 0:
+            with self._lock:
+                self._down.put(host, compact("", result), self.ttl)
+
+    def succeeded(self, host: Hashable) -> None:
+        if self.ttl > 0:
+            with self._lock:
+                self._down.pop(host)
+
+
+class ReportOnce:
+    """Failing URLs already reported on stderr: each once per failure TTL."""
+
+    def __init__(self, ttl: float, *, clock: Clock = time.monotonic, size: int = MAX_REPORTED) -> None:
+        self.ttl = failure_ttl(ttl)
+        self._lock = threading.Lock()
+        self._seen: LRU[bool] = LRU(size, clock)
+
+    def first(self, url: str) -> bool:
+        """True the first time ``url`` fails within the failure TTL."""
+        if self.ttl <= 0:
+            return True
+        with self._lock:
+            if self._seen.get(url):
+                return False
+            self._seen.put(url, True, self.ttl)
+            return True

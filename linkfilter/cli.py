@@ -17,12 +17,15 @@ from linkfilter.settings import (
     DEFAULT_CACHE_TTL,
     DEFAULT_FORMAT,
     DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PENDING,
     DEFAULT_MAX_REDIRECTS,
     DEFAULT_MAX_TITLE,
+    DEFAULT_PER_HOST,
     DEFAULT_TIMEOUT,
     DEFAULT_USER_AGENT,
     DEFAULT_WORKERS,
     FORMAT_FIELDS,
+    MAX_WORKERS,
     Settings,
     SettingsError,
     compile_excludes,
@@ -82,8 +85,15 @@ def _fail(message: str, status: ExitStatus):
     },
 )
 @click.argument("files", nargs=-1, metavar="[FILE]...")
-@click.option("-w", "--workers", type=click.IntRange(min=1), default=DEFAULT_WORKERS,
-              show_default=True, metavar="N", help="Number of downloader threads.")
+@click.option("-w", "--workers", type=click.IntRange(1, MAX_WORKERS), default=DEFAULT_WORKERS,
+              show_default=True, metavar="N",
+              help=f"Number of downloader threads, 1 to {MAX_WORKERS}.")
+@click.option("--per-host", type=click.IntRange(min=1), default=DEFAULT_PER_HOST,
+              show_default=True, metavar="N",
+              help="Most fetches running at once to one host (scheme, name and port).")
+@click.option("--max-pending", type=click.IntRange(min=1), default=DEFAULT_MAX_PENDING,
+              show_default=True, metavar="N",
+              help="Most URLs waiting for a worker; past it reading pauses (the memory bound).")
 @click.option("-t", "--timeout", type=click.FloatRange(min=0, min_open=True),
               default=DEFAULT_TIMEOUT, show_default=True, metavar="SECONDS",
               help="Total time for one URL, all redirects, reads and decoding included.")
@@ -119,7 +129,7 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--stats", is_flag=True, default=False, help="Print a one-line summary on stderr at exit.")
 @click.version_option(__version__, "--version", prog_name="linkfilter",
                       message="%(prog)s %(version)s")
-def main(files, workers, timeout, max_bytes, max_redirects, template, as_json, no_echo,
+def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirects, template, as_json, no_echo,
          dry_run, allow_private, user_agent, accept_language, exclude, cache_ttl,
          max_title, quiet, stats):
     """Echo text from FILEs (or stdin) and print the titles of the web pages it links to.
@@ -131,6 +141,8 @@ def main(files, workers, timeout, max_bytes, max_redirects, template, as_json, n
     try:
         settings = Settings(
             workers=workers,
+            per_host=per_host,
+            max_pending=max_pending,
             timeout=timeout,
             max_bytes=max_bytes,
             max_redirects=max_redirects,
@@ -152,8 +164,12 @@ def main(files, workers, timeout, max_bytes, max_redirects, template, as_json, n
 
     from linkfilter.pipeline import Pipeline, install_signal_handlers, restore_signal_handlers
 
-    previous = install_signal_handlers()
+    stats_line = None
+    if settings.stats:
+        stats_line = lambda: pipeline.stats_line()  # noqa: E731
+    previous, wake_fd = install_signal_handlers(stats_line)
+    pipeline = Pipeline(settings, wake_fd=wake_fd)
     try:
-        return int(Pipeline(settings).run(list(files)))
+        return int(pipeline.run(list(files)))
     finally:
         restore_signal_handlers(previous)

@@ -20,6 +20,9 @@ class FetchError(LinkfilterError):
     """Raised when one URL yields no page; ``code`` is the stable JSON code."""
 
     code = "fetch"
+    #: True when the host itself failed at the network level (no name, no connection, no
+    #: TLS): the pipeline then fails the host's other URLs at once for a while.
+    host_down = False
 
     def __init__(self, reason: str, *, url: str | None = None) -> None:
         super().__init__(reason)
@@ -40,18 +43,21 @@ class DNSError(FetchError):
     """Raised when the host name does not resolve."""
 
     code = "dns"
+    host_down = True
 
 
 class ConnectError(FetchError):
     """Raised when no TCP connection could be made, or it was reset."""
 
     code = "connect"
+    host_down = True
 
 
 class TLSError(FetchError):
     """Raised when the TLS handshake or certificate check fails."""
 
     code = "tls"
+    host_down = True
 
 
 class FetchTimeout(FetchError):

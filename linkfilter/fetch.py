@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import email.utils
 import errno
 import http
 import http.client
@@ -29,10 +30,11 @@ import time
 from typing import Callable, Mapping, Protocol
 from urllib.parse import urljoin, urlsplit
 
-from linkfilter import content, netguard
+from linkfilter import challenge, content, netguard
 from linkfilter.errors import (
     BadResponse,
     BadURL,
+    Challenge,
     ConnectError,
     FetchError,
     FetchTimeout,
@@ -68,6 +70,12 @@ DRAIN_LIMIT = 64 * 1024
 DRAIN_WINDOW = 0.05
 #: Most idle connections one Fetcher keeps open (least recently used go first).
 POOL_SIZE = 8
+#: Statuses whose page may be a bot challenge, and the longest the first
+#: ``challenge.BODY_LIMIT`` bytes of such a page may take to read.
+CHALLENGE_STATUSES = frozenset({403, 429, 503})
+CHALLENGE_WINDOW = 2.0
+#: Statuses retried once when their Retry-After fits in the time left.
+RETRY_STATUSES = frozenset({429, 503})
 
 #: Resolver signature: ``netguard.resolve`` (tests may hand in their own).
 Resolver = Callable[..., "list[tuple[int, tuple]]"]
@@ -96,6 +104,8 @@ class Page:
     #: Set when the deadline ran out in the body after some of it came: the timeout's
     #: reason, for the caller to raise unless what came is enough (a whole title).
     timed_out: str | None = None
+    #: Content-Language header of the final response, as sent; None when absent.
+    content_language: str | None = None
 
     @property
     def is_html(self) -> bool:
@@ -552,6 +562,7 @@ class Fetcher:
             current = normalize_for_fetch(url)
             seen = {current}
             hops = 0
+            retried = False
             while True:
                 target = _Target.parse(current)
                 conn, response = self._exchange(target, clock)
@@ -573,9 +584,24 @@ class Fetcher:
                     hops += 1
                     continue
                 if status >= 400:
-                    self._finish(conn, response, clock)
-                    phrase = _printable(response.reason) or _phrase(status)
-                    raise HTTPStatusError(status, f"HTTP {status} {phrase}".rstrip())
+                    head = f"HTTP {status} {_printable(response.reason) or _phrase(status)}".rstrip()
+                    if status in CHALLENGE_STATUSES:
+                        service = self._challenge(conn, response, clock)
+                        if service:
+                            raise Challenge(f"HTTP {status}: {service} bot challenge")
+                    else:
+                        self._finish(conn, response, clock)
+                    if status in RETRY_STATUSES:
+                        wait, said = _retry_after(response.msg.get_all("Retry-After"))
+                        if wait is not None and not retried and wait < clock.deadline - time.monotonic():
+                            retried = True
+                            time.sleep(wait)
+                            continue
+                        if said is not None:
+                            left = max(clock.deadline - time.monotonic(), 0.0)
+                            why = "retried once already" if retried else f"{left:.1f} s left"
+                            head += f" (Retry-After: {said}; {why}, --timeout {clock.timeout:g} s)"
+                    raise HTTPStatusError(status, head)
                 return self._page(url, target, conn, response, sink_factory, clock)
         except FetchError as e:
             if e.url is None:
@@ -689,6 +715,7 @@ class Fetcher:
         clock: _Clock,
     ) -> Page:
         content_type, charset = parse_content_type(_last(response.msg.get_all("Content-Type")))
+        language = _last(response.msg.get_all("Content-Language"))
         page = Page(
             url=url,
             final_url=target.url,
@@ -699,6 +726,7 @@ class Fetcher:
             body=b"",
             capped=False,
             cut=False,
+            content_language=_header_text(language) if language is not None else None,
         )
         if not (page.is_html and response.status < 300):
             self._finish(conn, response, clock)
@@ -729,11 +757,35 @@ class Fetcher:
             self._discard(conn, response)
         return dataclasses.replace(page, body=data, capped=capped, cut=cut)
 
+    def _challenge(self, conn: _Connection, response: _Response, clock: _Clock) -> str | None:
+        """The service whose bot challenge this error page is, or None; reads at most
+        ``challenge.BODY_LIMIT`` bytes of it for ``CHALLENGE_WINDOW`` seconds."""
+        headers = {name.lower(): value for name, value in response.msg.items()}
+        data = b""
+        saved = clock.deadline
+        clock.deadline = min(saved, time.monotonic() + CHALLENGE_WINDOW)
+        try:
+            decoder = content.decoder_for(response.getheader("Content-Encoding"))
+            body = _Body(response)
+            data, capped, cut, _ = self._read_body(body, decoder, None, cap=challenge.BODY_LIMIT)
+            if body.done and not cut:
+                self._keep(conn, response)
+            else:
+                self._discard(conn, response)
+        except _Late as e:
+            data = e.data
+            self._discard(conn, response)
+        except (FetchError, OSError, http.client.HTTPException, content.DecodeError):
+            self._discard(conn, response)
+        finally:
+            clock.deadline = saved
+        return challenge.detect(response.status, headers, data)
+
     def _read_body(
-        self, body: _Body, decoder: content.Decoder, sink: Sink | None
+        self, body: _Body, decoder: content.Decoder, sink: Sink | None, cap: int | None = None
     ) -> tuple[bytes, bool, bool, bool]:
         """Read, decode and feed the body: ``(bytes, capped, cut, stopped by the sink)``."""
-        cap = self.settings.max_bytes
+        cap = self.settings.max_bytes if cap is None else cap
         out = bytearray()
 
         def take(piece: bytes) -> bool:
@@ -834,6 +886,28 @@ def _last(values: list[str] | None) -> str | None:
     return values[-1] if values else None
 
 
+#: Longest Retry-After taken at its word (a day); more is as good as "not in time".
+MAX_RETRY_AFTER = 86400.0
+
+
+def _retry_after(values: list[str] | None) -> tuple[float | None, str | None]:
+    """Seconds to wait from a Retry-After header (delay or HTTP date), and the value as
+    sent (printable), for the error's reason; ``(None, None)`` without one."""
+    if not values:
+        return None, None
+    said = _printable(_header_text(values[-1]).strip(), 40)
+    if said.isdigit():
+        return min(float(said), MAX_RETRY_AFTER), said
+    try:
+        when = email.utils.parsedate_to_datetime(said)
+    except (TypeError, ValueError, IndexError):
+        return None, said
+    if when.tzinfo is None:
+        return None, said
+    wait = when.timestamp() - time.time()
+    return min(max(wait, 0.0), MAX_RETRY_AFTER), said
+
+
 def _phrase(status: int) -> str:
     try:
         return http.HTTPStatus(status).phrase
@@ -857,9 +931,11 @@ def _translate(
         return error
     if isinstance(error, TimeoutError):
         doing = "connecting to" if connecting else "reading from" if reading else "waiting for"
-        return FetchTimeout(
+        timeout = FetchTimeout(
             f"timed out {doing} {peer} (--timeout {clock.timeout:g} s for the whole URL)"
         )
+        timeout.host_down = connecting
+        return timeout
     if isinstance(error, ssl.SSLCertVerificationError):
         return TLSError(f"certificate of {host} not accepted: {error.verify_message}")
     if isinstance(error, ssl.SSLError):

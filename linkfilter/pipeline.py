@@ -1,19 +1,24 @@
-"""reader -> queue -> workers -> writer: the program itself, without error handling.
+"""reader -> pending list -> workers -> writer: the program itself, without error handling.
 
-The main thread reads the input in large chunks, hands every byte to the
-writer at once, and queues the URLs it finds on a bounded queue (a full queue
-pauses reading; nothing is dropped). Downloader threads, started on the first
-URL, turn URLs into Results and hand them to the writer. At EOF the queue is
-drained, then a ``threading.Event`` and one sentinel per worker stop them.
-SIGINT and SIGTERM end the process at once, without draining.
+The main thread reads the input as it comes, hands every byte to the writer at
+once (a partial line too), and puts the URLs it finds on the pending list
+(``pending.py``): reading waits only when ``--max-pending`` URLs are waiting,
+never on the workers themselves. Downloader threads are started as URLs need
+them, up to ``--workers``, turn URLs into Results and hand them to the writer.
+A host that failed at the network level fails its other URLs at once for a
+while. At EOF the pending list is drained, then closed and a
+``threading.Event`` set. Every thread but the main one blocks SIGINT and
+SIGTERM, so the main thread gets them even while blocked on input, and they
+end the process at once, without draining.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
-import queue
+import select
 import signal
 import stat
 import sys
@@ -21,9 +26,10 @@ import threading
 import time
 from typing import BinaryIO, NamedTuple
 
-from linkfilter.cache import ResultCache
-from linkfilter.errors import BadURL
+from linkfilter.cache import HostFailures, ReportOnce, ResultCache, expand
+from linkfilter.errors import BadURL, LinkfilterError
 from linkfilter.output import dry_run_text, error_line, json_line, text_line
+from linkfilter.pending import Pending
 from linkfilter.result import Result
 from linkfilter.scan import CandidateLines, decode_block
 from linkfilter.settings import Settings
@@ -36,8 +42,12 @@ READ_SIZE = 256 * 1024
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
-#: URLs waiting for a worker, per worker, before reading pauses.
-QUEUE_PER_WORKER = 4
+#: Signals that only the main thread may receive.
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+class ThreadStartError(LinkfilterError):
+    """Raised when the system refuses to start another thread."""
 
 
 class Stats:
@@ -59,6 +69,7 @@ class _Job(NamedTuple):
     """One URL occurrence waiting for a worker."""
 
     key: str  # normalised URL, what is fetched and cached
+    site: str  # scheme://host[:port] of key: the unit of --per-host and of host failures
     url: str  # URL as reported
     line: int
     host: str
@@ -75,8 +86,12 @@ class Pipeline:
         stdin: BinaryIO | None = None,
         stdout: BinaryIO | None = None,
         stderr: BinaryIO | None = None,
+        wake_fd: int | None = None,
     ) -> None:
+        """``wake_fd`` is the read end of the ``signal.set_wakeup_fd`` pipe: waiting on it
+        with the input, the reader never sleeps through a signal."""
         self.settings = settings
+        self.wake_fd = wake_fd
         self.stdin = stdin if stdin is not None else _binary(sys.stdin)
         self.writer = Writer(
             stdout if stdout is not None else _binary(sys.stdout),
@@ -84,28 +99,41 @@ class Pipeline:
         )
         self.stats = Stats()
         self.cache = ResultCache(settings.cache_ttl)
-        self.jobs: queue.Queue[_Job | None] = queue.Queue(settings.workers * QUEUE_PER_WORKER)
+        self.down = HostFailures(settings.cache_ttl)
+        self.reported = ReportOnce(settings.cache_ttl)
+        self.pending: Pending[_Job] = Pending(settings.max_pending, settings.per_host)
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self._workers: list[threading.Thread] = []
+        self._lines = CandidateLines(count_lines=settings.needs_line_numbers)
 
     # -- main thread ----------------------------------------------------------------
     def run(self, names: list[str]) -> ExitStatus:
         status = ExitStatus.OK
-        lines = CandidateLines(count_lines=self.settings.needs_line_numbers)
-        self.writer.start()
-        for name in names or ["-"]:
-            if not self._read(name, lines):
-                status = ExitStatus.ERROR
-        self._dispatch_lines(lines.finish())
+        lines = self._lines
+        _start_thread(self.writer.thread)
+        try:
+            for name in names or ["-"]:
+                if not self._read(name, lines):
+                    status = ExitStatus.ERROR
+            self._dispatch_lines(lines.finish())
+        except ThreadStartError as e:
+            self.writer.err(f"linkfilter: {e}")
+            self.writer.close()
+            return ExitStatus.ERROR
         self.stats.lines = lines.lines
         self.writer.eof()
-        self.jobs.join()
+        self.pending.join()
         self._stop_workers()
         if self.settings.stats:
             self.writer.err(self.stats.line())
         self.writer.close()
         return status
+
+    def stats_line(self) -> str:
+        """The ``--stats`` line as of now (for a run cut short by a signal)."""
+        self.stats.lines = self._lines.lines
+        return self.stats.line()
 
     def _read(self, name: str, lines: CandidateLines) -> bool:
         """Copy one input to the writer and dispatch its URLs; False if it failed."""
@@ -117,7 +145,7 @@ class Pipeline:
             self.writer.err(f"linkfilter: {name}: {e.strerror or e}")
             return False
         echo = not self.settings.no_echo
-        read = getattr(stream, "read1", stream.read)
+        read = self._reader(stream)
         _widen_pipe(stream)
         try:
             while True:
@@ -135,6 +163,29 @@ class Pipeline:
         finally:
             if stream is not self.stdin:
                 stream.close()
+
+    def _reader(self, stream):
+        """The read function for ``stream``: on a pipe or terminal, one that waits on the
+        signal wake-up pipe too (a signal that lands just before ``read`` is not lost)."""
+        wake = self.wake_fd
+        try:
+            fd = stream.fileno()
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        except (OSError, ValueError, AttributeError):
+            regular = True
+        if wake is None or regular:
+            return getattr(stream, "read1", stream.read)
+
+        def read(size: int) -> bytes:
+            while True:
+                ready = select.select([fd, wake], [], [])[0]
+                if wake in ready:  # the handler runs as soon as this returns; then go on
+                    with contextlib.suppress(OSError):
+                        os.read(wake, 512)
+                if fd in ready:
+                    return os.read(fd, size)
+
+        return read
 
     def _dispatch_lines(self, found: list[tuple[int, bytes]]) -> None:
         """Queue or report the URLs of a batch of candidate lines from ``CandidateLines``."""
@@ -180,27 +231,39 @@ class Pipeline:
             except BadURL as e:
                 ready.append(failure(found.url, number, host, e, 0.0))
                 continue
-            job = _Job(key, found.url, number, host, time.monotonic())
+            site = key[: key.find("/", key.find("//") + 2)]
+            job = _Job(key, site, found.url, number, host, time.monotonic())
             hit = self.cache.claim(key, job)
             if isinstance(hit, Result):
-                ready.append(hit.reused(url=job.url, line=number, host=host, elapsed=0.0))
+                ready.append(expand(key, hit, url=job.url, line=number, host=host, elapsed=0.0))
             elif hit is None:
-                self._start_worker()
-                self.jobs.put(job)
+                down = self.down.get(site)
+                if down is not None:  # fail at once: no worker, no lookup, no connection
+                    ready.extend(self._complete(job, expand(
+                        key, down, url=job.url, line=number, host=host, elapsed=0.0)))
+                elif self.pending.put(site, job):
+                    self._start_worker()
 
     def _start_worker(self) -> None:
-        """Start the downloader threads on the first URL, so plain text never pays for them."""
-        if self._workers:
+        """Start one more downloader thread, up to ``--workers``: plain text pays for none,
+        one URL for one."""
+        if len(self._workers) >= self.settings.workers:
             return
-        for i in range(self.settings.workers):
-            t = threading.Thread(target=self._work, name=f"linkfilter-worker-{i}", daemon=True)
-            t.start()
-            self._workers.append(t)
+        t = threading.Thread(
+            target=self._work, name=f"linkfilter-worker-{len(self._workers)}", daemon=True
+        )
+        try:
+            _start_thread(t)
+        except RuntimeError as e:
+            raise ThreadStartError(
+                f"cannot start downloader thread {len(self._workers) + 1} of "
+                f"{self.settings.workers} ({e}); try fewer --workers"
+            ) from e
+        self._workers.append(t)
 
     def _stop_workers(self) -> None:
         self.stop.set()
-        for _ in self._workers:
-            self.jobs.put(None)
+        self.pending.close()
         for t in self._workers:
             t.join()
 
@@ -211,29 +274,43 @@ class Pipeline:
         fetcher = Fetcher(self.settings)
         try:
             while True:
-                job = self.jobs.get()
+                got = self.pending.get()
+                if got is None or self.stop.is_set():
+                    return
+                site, job = got
                 try:
-                    if job is None or self.stop.is_set():
-                        return
                     self._fetch(fetcher, job)
                 except Exception as e:  # a worker must not die: the EOF drain waits on it
                     self.writer.err(f"linkfilter: {job.url}: internal error: {type(e).__name__}: {e}")
                 finally:
-                    self.jobs.task_done()
+                    self.pending.done(site)
         finally:
             fetcher.close()
 
     def _fetch(self, fetcher, job: _Job) -> None:
         """Look one URL up and report it, with every occurrence that waited for it."""
-        with self._lock:
-            self.stats.fetched += 1
-        result = describe(fetcher, job.key, job.url, job.line, job.host, self.settings)
+        down = self.down.get(job.site)
+        if down is not None:  # the host went down while this URL waited
+            result = expand(job.key, down, url=job.url, line=job.line, host=job.host,
+                            elapsed=time.monotonic() - job.queued)
+        else:
+            with self._lock:
+                self.stats.fetched += 1
+            result = describe(fetcher, job.key, job.url, job.line, job.host, self.settings)
+            if result.host_down:
+                self.down.failed(job.site, result)
+            else:
+                self.down.succeeded(job.site)
+        self._emit(self._complete(job, result))
+
+    def _complete(self, job: _Job, result: Result) -> list[Result]:
+        """Store a claimed URL's result: it, and every occurrence that waited for it."""
         now = time.monotonic()
         waiters = self.cache.complete(job.key, result)
-        self._emit(
-            [result]
-            + [result.reused(url=w.url, line=w.line, host=w.host, elapsed=now - w.queued) for w in waiters]
-        )
+        return [result] + [
+            expand(job.key, result, url=w.url, line=w.line, host=w.host, elapsed=now - w.queued)
+            for w in waiters
+        ]
 
     # -- any thread -------------------------------------------------------------------
     def _emit(self, results: list[Result]) -> None:
@@ -248,7 +325,7 @@ class Pipeline:
                 line = text_line(result, settings.format)
                 if line is not None:
                     out.append(line)
-            if not result.ok and not settings.quiet:
+            if not result.ok and not settings.quiet and self.reported.first(result.url):
                 err.append(error_line(result))
         with self._lock:
             self.stats.cached += sum(r.cached for r in results)
@@ -276,18 +353,42 @@ def _binary(stream) -> BinaryIO | None:
     return getattr(stream, "buffer", stream)
 
 
-def install_signal_handlers() -> dict:
+def _start_thread(thread: threading.Thread) -> None:
+    """Start ``thread`` with SIGINT and SIGTERM blocked in it (and in the threads it starts),
+    so that they are always delivered to the main thread, whose handler ends the run."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def install_signal_handlers(last_words=None) -> tuple[dict, int]:
     """SIGINT and SIGTERM end the process at once: no draining, no traceback.
 
-    Returns the previous handlers, for ``restore_signal_handlers``.
+    ``last_words()``, if given, returns a line for stderr on the way out (the
+    ``--stats`` line) or None. Returns the previous handlers, for
+    ``restore_signal_handlers``, and the read end of the wake-up pipe, for
+    ``Pipeline(wake_fd=...)``.
     """
 
     def handler(signum, frame):
+        with contextlib.suppress(Exception):
+            line = last_words() if last_words is not None else None
+            if line:
+                os.write(2, line.encode("utf-8", "replace") + b"\n")
         os._exit(ExitStatus.INTERRUPTED if signum == signal.SIGINT else ExitStatus.TERMINATED)
 
-    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    previous["wakeup"] = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    previous["pipe"] = (wake_r, wake_w)
+    return previous, wake_r
 
 
 def restore_signal_handlers(previous: dict) -> None:
+    signal.set_wakeup_fd(previous.pop("wakeup"))
+    for fd in previous.pop("pipe"):
+        os.close(fd)
     for sig, handler in previous.items():
         signal.signal(sig, handler)

@@ -28,6 +28,9 @@ class Result(NamedTuple):
     reason: str | None = None
     elapsed: float = 0.0
     cached: bool = False
+    #: The host itself failed (no name, no connection, no TLS): not printed, but the
+    #: pipeline fails the host's other URLs at once for a while.
+    host_down: bool = False
 
     @property
     def ok(self) -> bool:

@@ -10,6 +10,9 @@ from typing import Pattern
 from linkfilter import __version__
 
 DEFAULT_WORKERS = 8
+MAX_WORKERS = 512
+DEFAULT_MAX_PENDING = 10_000
+DEFAULT_PER_HOST = 4
 DEFAULT_TIMEOUT = 10
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
@@ -57,10 +60,16 @@ class Settings:
     quiet: bool = False
     stats: bool = False
     max_title: int = DEFAULT_MAX_TITLE
+    max_pending: int = DEFAULT_MAX_PENDING
+    per_host: int = DEFAULT_PER_HOST
 
     def __post_init__(self) -> None:
-        if self.workers < 1:
-            raise SettingsError("--workers must be at least 1")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise SettingsError(f"--workers must be from 1 to {MAX_WORKERS}")
+        if self.max_pending < 1:
+            raise SettingsError("--max-pending must be at least 1")
+        if self.per_host < 1:
+            raise SettingsError("--per-host must be at least 1")
         if not self.timeout > 0:
             raise SettingsError("--timeout must be more than 0 seconds")
         if self.max_bytes < 1:

@@ -51,11 +51,12 @@ class Writer:
         self._ended = False
         self._held: list[tuple[BinaryIO, bytes]] = []
         self._on_fatal = on_fatal or _exit_now
-        self._thread = threading.Thread(target=self._run, name="linkfilter-writer", daemon=True)
+        #: The writer thread: ``start()`` it, or start it your own way.
+        self.thread = threading.Thread(target=self._run, name="linkfilter-writer", daemon=True)
 
     # -- called from other threads ------------------------------------------------
     def start(self) -> None:
-        self._thread.start()
+        self.thread.start()
 
     def echo(self, data: bytes) -> None:
         """Input bytes to copy to stdout exactly."""
@@ -77,7 +78,11 @@ class Writer:
     def close(self, timeout: float | None = None) -> None:
         """Write what is queued, then stop the thread."""
         self._queue.put((_Op.STOP, b""))
-        self._thread.join(timeout)
+        if timeout is not None:
+            self.thread.join(timeout)
+            return
+        while self.thread.is_alive():  # in steps: a signal's handler must not wait on it
+            self.thread.join(0.25)
 
     # -- the writer thread --------------------------------------------------------
     def _run(self) -> None:

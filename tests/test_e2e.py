@@ -330,14 +330,14 @@ def test_a_full_queue_pauses_reading_and_drops_nothing(http_server):
         return page(f"<title>{request.target}</title>")
 
     http_server.route("/held", held)
-    proc = start(["--allow-private", "-w", "1", "-t", "30"])
+    proc = start(["--allow-private", "-w", "1", "-t", "30", "--max-pending", "4"])
     try:
         lines = [f"{http_server.url('/held')}?n={i}\n".encode() for i in range(20)]
         proc.stdin.write(b"".join(lines))
         proc.stdin.flush()
         echoed = [read_line(proc.stdout) for _ in range(20)]
         assert echoed == lines
-        # one worker, a queue of four: the reader is stuck on a later URL, so a line
+        # one worker, four pending: the reader is stuck on a later URL, so a line
         # sent now is not read (nor echoed) until the queue moves
         proc.stdin.write(b"sentinel\n")
         proc.stdin.flush()

@@ -57,7 +57,7 @@ def test_write_errors_end_the_run_with_the_right_status(errno_, status):
     w = Writer(Broken(errno_), io.BytesIO(), on_fatal=lambda s, m: seen.append((s, m)))
     w.start()
     w.echo(b"x\n")
-    w._thread.join(timeout=5)
+    w.thread.join(timeout=5)
     assert seen and seen[0][0] == status
     if status == ExitStatus.PIPE:
         assert seen[0][1] is None
