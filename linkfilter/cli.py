@@ -7,9 +7,11 @@ itself (``pipeline.py``) runs without error handling of its own.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
+from click.core import ParameterSource
 
 from linkfilter import __version__
 from linkfilter.settings import (
@@ -28,6 +30,7 @@ from linkfilter.settings import (
     MAX_WORKERS,
     Settings,
     SettingsError,
+    check_template,
     compile_excludes,
 )
 from linkfilter.writer import ExitStatus
@@ -38,11 +41,93 @@ EPILOG = f"""Every option can also be set in the environment as {ENV_PREFIX}_<OP
 e.g. {ENV_PREFIX}_WORKERS=16 or {ENV_PREFIX}_JSON=1; several --exclude
 patterns go in {ENV_PREFIX}_EXCLUDE, separated by spaces.
 
---format fields: {", ".join(FORMAT_FIELDS)}.
+--format and --fallback fields: {", ".join(FORMAT_FIELDS)}.
 
 Exit status: 0 done (failed fetches included), 1 an input or output error,
 2 usage, 130 SIGINT, 141 stdout closed, 143 SIGTERM.
 """
+
+
+class _Bad(click.BadParameter):
+    """Raised by our parameter types and checks: the reason, and the value it is about."""
+
+    def __init__(self, reason: str, value) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.bad_value = value
+
+
+class _Number(click.ParamType):
+    """A number within bounds, with a reason that says what was expected."""
+
+    def __init__(self, kind, what: str, low=None, high=None, *, above: bool = False) -> None:
+        self.kind, self.what, self.low, self.high, self.above = kind, what, low, high, above
+        self.name = what
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = self.kind(str(value).strip())
+            except ValueError:
+                raise _Bad(f"not {self.what}", value) from None
+            if self.kind is float and number != number:  # NaN
+                raise _Bad(f"not {self.what}", value)
+        low, high = self.low, self.high
+        if low is not None and (number <= low if self.above else number < low) \
+                or high is not None and number > high:
+            if self.above:
+                need = f"more than {low:g}"
+            elif high is not None:
+                need = f"from {low} to {high}"
+            else:
+                need = f"at least {low:g}"
+            raise _Bad(f"must be {need}", value)
+        return number
+
+
+class _Flag(click.types.BoolParamType):
+    """A boolean flag whose error lists only the words it takes."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            raise _Bad("not a yes/no value (1/0, true/false, yes/no, on/off)", value) from None
+
+
+FLAG = _Flag()
+SECONDS = _Number(float, "a number of seconds", 0, above=True)
+SECONDS_OR_ZERO = _Number(float, "a number of seconds", 0)
+
+
+def _count(low, high=None):
+    return _Number(int, "a whole number", low, high)
+
+
+def _template(ctx, param, value):
+    """Check a template where it is given, so an error names its flag or variable."""
+    if value is not None:
+        try:
+            check_template(value, "--" + param.name.replace("_", "-"))
+        except SettingsError as e:
+            raise _Bad(str(e).split(": ", 1)[1] if ": " in str(e) else str(e), value) from e
+    return value
+
+
+def _where(error: click.BadParameter) -> str | None:
+    """``LINKFILTER_X=value`` or ``--x value`` for an error about one parameter."""
+    param, ctx = error.param, error.ctx
+    if param is None or ctx is None or not isinstance(error, _Bad):
+        return None
+    value = error.bad_value
+    if ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT:
+        name = param.envvar if isinstance(param.envvar, str) else \
+            f"{ENV_PREFIX}_{param.name.upper()}"
+        return f"{name}={os.environ.get(name, value)}"
+    flag = max(getattr(param, "opts", [param.name]), key=len)
+    return f"{flag} {value}"
 
 
 class _OneLineErrors(click.Command):
@@ -57,6 +142,11 @@ class _OneLineErrors(click.Command):
                 standalone_mode=False,
                 **extra,
             )
+        except click.BadParameter as e:
+            where = _where(e)
+            if where is None:
+                _fail(e.format_message(), ExitStatus.USAGE)
+            _fail(f"{where}: {e.reason}", ExitStatus.USAGE)
         except click.exceptions.UsageError as e:
             _fail(e.format_message(), ExitStatus.USAGE)
         except click.exceptions.Abort:
@@ -85,33 +175,42 @@ def _fail(message: str, status: ExitStatus):
     },
 )
 @click.argument("files", nargs=-1, metavar="[FILE]...")
-@click.option("-w", "--workers", type=click.IntRange(1, MAX_WORKERS), default=DEFAULT_WORKERS,
+@click.option("-w", "--workers", type=_count(1, MAX_WORKERS), default=DEFAULT_WORKERS,
               show_default=True, metavar="N",
               help=f"Number of downloader threads, 1 to {MAX_WORKERS}.")
-@click.option("--per-host", type=click.IntRange(min=1), default=DEFAULT_PER_HOST,
+@click.option("--per-host", type=_count(1), default=DEFAULT_PER_HOST,
               show_default=True, metavar="N",
               help="Most fetches running at once to one host (scheme, name and port).")
-@click.option("--max-pending", type=click.IntRange(min=1), default=DEFAULT_MAX_PENDING,
+@click.option("--max-pending", type=_count(1), default=DEFAULT_MAX_PENDING,
               show_default=True, metavar="N",
               help="Most URLs waiting for a worker; past it reading pauses (the memory bound).")
-@click.option("-t", "--timeout", type=click.FloatRange(min=0, min_open=True),
-              default=DEFAULT_TIMEOUT, show_default=True, metavar="SECONDS",
+@click.option("-t", "--timeout", type=SECONDS, default=DEFAULT_TIMEOUT, show_default=True,
+              metavar="SECONDS",
               help="Total time for one URL, all redirects, reads and decoding included.")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES,
+@click.option("--max-bytes", type=_count(1), default=DEFAULT_MAX_BYTES,
               show_default=True, metavar="N",
               help="Most bytes of a page to read, after decompression.")
-@click.option("--max-redirects", type=click.IntRange(min=0), default=DEFAULT_MAX_REDIRECTS,
+@click.option("--max-redirects", type=_count(0), default=DEFAULT_MAX_REDIRECTS,
               show_default=True, metavar="N", help="Redirects to follow.")
-@click.option("-f", "--format", "template", default=DEFAULT_FORMAT, show_default=True,
-              envvar=f"{ENV_PREFIX}_FORMAT",
-              metavar="TEMPLATE",
+@click.option("-f", "--format", "template", default=None, show_default=DEFAULT_FORMAT,
+              envvar=f"{ENV_PREFIX}_FORMAT", metavar="TEMPLATE", callback=_template,
               help="Result line as a str.format template over the fields listed below.")
-@click.option("--json", "as_json", is_flag=True, default=False, envvar=f"{ENV_PREFIX}_JSON",
-              help="Print results as JSON Lines, one object per URL, instead of --format.")
-@click.option("-n", "--no-echo", is_flag=True, default=False, help="Do not echo input lines; print results only.")
-@click.option("--dry-run", is_flag=True, default=False,
-              help="Fetch nothing; report each URL found (text mode prints the URL).")
-@click.option("--allow-private", is_flag=True, default=False,
+@click.option("--fallback", default=None, envvar=f"{ENV_PREFIX}_FALLBACK", metavar="TEMPLATE",
+              callback=_template,
+              help="Line printed for a URL without a title (a failure, or no title), "
+                   "with the --format fields.")
+@click.option("--json", "as_json", is_flag=True, type=FLAG, default=False,
+              envvar=f"{ENV_PREFIX}_JSON",
+              help="Print results as JSON Lines, one object per URL, and nothing else "
+                   "(implies --no-echo).")
+@click.option("-n", "--no-echo", is_flag=True, type=FLAG, default=False,
+              help="Do not echo input lines; print results only.")
+@click.option("--ordered", is_flag=True, type=FLAG, default=False,
+              help="Print each line's results right after it (with -n, in input order), "
+                   "in the order of its URLs.")
+@click.option("--dry-run", is_flag=True, type=FLAG, default=False,
+              help="Fetch nothing; report each URL found (text mode prints the URL, or --format).")
+@click.option("--allow-private", is_flag=True, type=FLAG, default=False,
               help="Allow loopback, private, link-local, multicast and reserved addresses.")
 @click.option("-A", "--user-agent", default=DEFAULT_USER_AGENT, show_default=True,
               metavar="TEXT", help="User-Agent header to send.")
@@ -119,19 +218,30 @@ def _fail(message: str, status: ExitStatus):
               metavar="TEXT", help="Accept-Language header to send.")
 @click.option("--exclude", multiple=True, metavar="REGEX",
               help="Skip URLs matching this regular expression (repeatable).")
-@click.option("--cache-ttl", type=click.FloatRange(min=0), default=DEFAULT_CACHE_TTL,
+@click.option("--cache-ttl", type=SECONDS_OR_ZERO, default=DEFAULT_CACHE_TTL,
               show_default=True, metavar="SECONDS",
               help="Reuse a URL's result for this long (failures at most 60 s); 0 disables.")
-@click.option("--max-title", type=click.IntRange(min=0), default=DEFAULT_MAX_TITLE,
+@click.option("--cache", "cache_path", default=None, metavar="PATH",
+              envvar=f"{ENV_PREFIX}_CACHE",
+              help="Keep results across runs in this SQLite file (made 0600).")
+@click.option("--max-title", type=_count(0), default=DEFAULT_MAX_TITLE,
               show_default=True, metavar="N",
               help="Cut titles to N characters, the ellipsis included; 0 means no cap.")
-@click.option("-q", "--quiet", is_flag=True, default=False, help="Do not report failures on stderr.")
-@click.option("--stats", is_flag=True, default=False, help="Print a one-line summary on stderr at exit.")
+@click.option("-q", "--quiet", is_flag=True, type=FLAG, default=False,
+              help="Do not report failures on stderr.")
+@click.option("--stats", is_flag=True, type=FLAG, default=False,
+              help="Print a one-line summary on stderr at exit.")
+@click.option("--progress/--no-progress", default=None, type=FLAG,
+              help="Show a progress line on stderr [default: when stderr is a terminal and "
+                   "stdout is not].")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, envvar=f"{ENV_PREFIX}_COLOR",
+              help="Colour result and failure lines: auto means on a terminal, unless NO_COLOR is set.")
 @click.version_option(__version__, "--version", prog_name="linkfilter",
-                      message="%(prog)s %(version)s")
-def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirects, template, as_json, no_echo,
-         dry_run, allow_private, user_agent, accept_language, exclude, cache_ttl,
-         max_title, quiet, stats):
+                      message="%(prog)s %(version)s", allow_from_autoenv=False)
+def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirects, template,
+         fallback, as_json, no_echo, ordered, dry_run, allow_private, user_agent, accept_language,
+         exclude, cache_ttl, cache_path, max_title, quiet, stats, progress, color):
     """Echo text from FILEs (or stdin) and print the titles of the web pages it links to.
 
     Reads the FILEs in order, like cat ('-' or no FILE means stdin), copies every
@@ -147,17 +257,22 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
             max_bytes=max_bytes,
             max_redirects=max_redirects,
             format=template,
+            fallback=fallback,
             json=as_json,
-            no_echo=no_echo,
+            no_echo=no_echo or as_json,
+            ordered=ordered,
             dry_run=dry_run,
             allow_private=allow_private,
             user_agent=user_agent,
             accept_language=accept_language,
             exclude=compile_excludes(exclude),
             cache_ttl=cache_ttl,
+            cache_path=os.path.expanduser(cache_path) if cache_path else None,
             quiet=quiet,
             stats=stats,
             max_title=max_title,
+            progress=progress,
+            color=_color(color),
         )
     except SettingsError as e:
         raise click.UsageError(str(e)) from e
@@ -173,3 +288,10 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
         return int(pipeline.run(list(files)))
     finally:
         restore_signal_handlers(previous)
+
+
+def _color(choice: str) -> str:
+    """``auto`` becomes ``never`` when NO_COLOR is set (to anything but the empty string)."""
+    if choice == "auto" and os.environ.get("NO_COLOR"):
+        return "never"
+    return choice

@@ -12,6 +12,8 @@ from linkfilter.result import Result
 
 # C0 and C1 controls, DEL, and the bidi embeddings/overrides/isolates.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Bytes of a URL that were not UTF-8 (kept as surrogate escapes when the line was decoded).
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
 
 #: Fields of the JSON record, in the order they are written.
 JSON_FIELDS = (
@@ -33,10 +35,16 @@ JSON_FIELDS = (
 
 
 def safe(text: str | None) -> str | None:
-    """Drop characters that could move the cursor, retitle the terminal or reorder a line."""
+    """Drop characters that could move the cursor, retitle the terminal or reorder a line;
+    bytes that were not UTF-8 are shown percent-encoded (``caf%E9``), as they are fetched."""
     if text is None or (text.isascii() and text.isprintable()):
         return text
+    text = _RAW_BYTE.sub(_percent, text)
     return _UNSAFE.sub("", text)
+
+
+def _percent(m: re.Match[str]) -> str:
+    return f"%{ord(m.group()) - 0xDC00:02X}"
 
 
 def human_size(n: int) -> str:
@@ -59,30 +67,49 @@ def summary(content_type: str | None, content_length: int | None) -> str:
     return "[" + ", ".join(parts) + "]"
 
 
-def text_line(result: Result, template: str) -> str | None:
+def text_line(result: Result, template: str, fallback: str | None = None) -> str | None:
     """The ``--format`` line for a result, or None when there is nothing to print.
 
-    A failure, or an HTML page without a title, prints nothing on stdout.
+    A failure, or an HTML page without a title, prints its ``fallback`` line
+    (``title`` empty, ``error`` and ``reason`` saying why), or nothing.
     """
-    if not result.ok:
-        return None
     title = result.title
-    if title is None and result.content_type is not None and not is_html_type(result.content_type):
+    if result.ok and title is None and result.content_type is not None \
+            and not is_html_type(result.content_type):
         title = summary(result.content_type, result.content_length)
-    if title is None:
-        return None
-    fields = {
+    if title is None or not result.ok:
+        if fallback is None:
+            return None
+        template, title = fallback, ""
+    return safe(template.format(**fields(result, title)))
+
+
+def fields(result: Result, title: str | None) -> dict:
+    """The values a template sees: every JSON field, null as an empty string."""
+    return {
         "url": safe(result.url),
         "final_url": safe(result.final_url) or "",
         "host": safe(result.host),
-        "title": safe(title),
-        "status": result.status if result.status is not None else "",
-        "content_type": safe(result.content_type) or "",
-        "charset": result.charset or "",
         "line": result.line,
+        "status": result.status if result.status is not None else "",
+        "title": safe(title) or "",
+        "content_type": safe(result.content_type) or "",
+        "content_length": result.content_length if result.content_length is not None else "",
+        "charset": result.charset or "",
+        "charset_source": result.charset_source or "",
+        "error": result.error or "",
+        "reason": safe(result.reason) or "",
         "elapsed": round(result.elapsed, 3),
+        "cached": "true" if result.cached else "false",
     }
-    return safe(template.format(**fields))
+
+
+def dry_run_format(result: Result, template: str) -> str:
+    """Text mode under ``--dry-run`` with a ``--format``: ``url``, ``host`` and ``line``
+    filled in, every other field empty."""
+    values = dict.fromkeys(fields(result, None), "")
+    values.update(url=safe(result.url), host=safe(result.host), line=result.line)
+    return safe(template.format(**values)) or ""
 
 
 def dry_run_line(result: Result) -> str:

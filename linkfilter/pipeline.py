@@ -26,9 +26,11 @@ import threading
 import time
 from typing import BinaryIO, NamedTuple
 
-from linkfilter.cache import HostFailures, ReportOnce, ResultCache, expand
+from linkfilter import progress
+from linkfilter.cache import FAILURE_TTL, HostFailures, ReportOnce, ResultCache, expand
 from linkfilter.errors import BadURL, LinkfilterError
-from linkfilter.output import dry_run_text, error_line, json_line, text_line
+from linkfilter.ordered import InOrder, Slot
+from linkfilter.output import dry_run_format, dry_run_text, error_line, json_line, text_line
 from linkfilter.pending import Pending
 from linkfilter.result import Result
 from linkfilter.scan import CandidateLines, decode_block
@@ -50,11 +52,18 @@ class ThreadStartError(LinkfilterError):
     """Raised when the system refuses to start another thread."""
 
 
+#: Colours of result lines on stdout and failure lines on stderr (SGR sequences).
+RESULT_COLOR = "\x1b[36m"
+FAILURE_COLOR = "\x1b[31m"
+RESET = "\x1b[0m"
+
+
 class Stats:
-    """Counters for ``--stats``; updated under the pipeline's lock."""
+    """Counters for ``--stats`` and the progress line; updated under the pipeline's lock."""
 
     def __init__(self) -> None:
         self.lines = self.urls = self.fetched = self.cached = self.failed = 0
+        self.bytes = self.done = 0
         self.started = time.monotonic()
 
     def line(self) -> str:
@@ -74,6 +83,7 @@ class _Job(NamedTuple):
     line: int
     host: str
     queued: float
+    slot: Slot | None  # its place in --ordered output
 
 
 class Pipeline:
@@ -93,11 +103,24 @@ class Pipeline:
         self.settings = settings
         self.wake_fd = wake_fd
         self.stdin = stdin if stdin is not None else _binary(sys.stdin)
-        self.writer = Writer(
-            stdout if stdout is not None else _binary(sys.stdout),
-            stderr if stderr is not None else _binary(sys.stderr),
-        )
+        out = stdout if stdout is not None else _binary(sys.stdout)
+        err = stderr if stderr is not None else _binary(sys.stderr)
+        out_tty, err_tty = _isatty(out), _isatty(err)
         self.stats = Stats()
+        self.progress: progress.Progress | None = None
+        if progress.wanted(settings.progress, settings.quiet, out_tty, err_tty):
+            self.progress = progress.Progress(self.stats, None)
+        self.writer = Writer(
+            out,
+            err,
+            status=self.progress.line if self.progress else None,
+            interval=progress.INTERVAL,
+            shared_terminal=out_tty,
+        )
+        self.out_color = settings.color == "always" or (settings.color == "auto" and out_tty)
+        self.err_color = settings.color == "always" or (settings.color == "auto" and err_tty)
+        self.inorder = InOrder(self.writer) if settings.ordered else None
+        self.store = None
         self.cache = ResultCache(settings.cache_ttl)
         self.down = HostFailures(settings.cache_ttl)
         self.reported = ReportOnce(settings.cache_ttl)
@@ -111,7 +134,10 @@ class Pipeline:
     def run(self, names: list[str]) -> ExitStatus:
         status = ExitStatus.OK
         lines = self._lines
+        if self.progress is not None:
+            self.progress.total = progress.input_size(names, self.stdin)
         _start_thread(self.writer.thread)
+        self._open_store()
         try:
             for name in names or ["-"]:
                 if not self._read(name, lines):
@@ -125,10 +151,49 @@ class Pipeline:
         self.writer.eof()
         self.pending.join()
         self._stop_workers()
+        if self.store is not None:
+            self.store.close()
         if self.settings.stats:
             self.writer.err(self.stats.line())
         self.writer.close()
         return status
+
+    def _open_store(self) -> None:
+        """Open the ``--cache`` file, or say in one line why the run goes on without it."""
+        settings = self.settings
+        if not settings.cache_path or settings.cache_ttl <= 0 or settings.dry_run:
+            return
+        from linkfilter import store
+
+        try:
+            self.store = store.Store.open(
+                settings.cache_path,
+                ttl=settings.cache_ttl,
+                failure_ttl=FAILURE_TTL,
+                namespace=store.namespace(
+                    max_bytes=settings.max_bytes,
+                    max_title=settings.max_title,
+                    accept_language=settings.accept_language,
+                    user_agent=settings.user_agent,
+                    allow_private=settings.allow_private,
+                ),
+            )
+        except store.StoreError as e:
+            self._store_failed(e)
+
+    def _store_failed(self, error: Exception) -> None:
+        """Give up on the ``--cache`` file for the rest of the run, saying so once."""
+        with self._lock:
+            failed, self.store = self.store, None
+            first = not getattr(self, "_store_reported", False)
+            self._store_reported = True
+        if failed is not None:
+            with contextlib.suppress(Exception):
+                failed.close()
+        if first:
+            self.writer.err(
+                f"linkfilter: cache {self.settings.cache_path}: {error}; continuing without it"
+            )
 
     def stats_line(self) -> str:
         """The ``--stats`` line as of now (for a run cut short by a signal)."""
@@ -148,10 +213,16 @@ class Pipeline:
         read = self._reader(stream)
         _widen_pipe(stream)
         try:
+            inorder = self.inorder
+            stats = self.stats
             while True:
                 data = read(READ_SIZE)
                 if not data:
                     return True
+                stats.bytes += len(data)
+                if inorder is not None:
+                    self._feed_in_order(data, lines, echo)
+                    continue
                 if echo:
                     self.writer.echo(data)
                 found = lines.feed(data)
@@ -187,12 +258,32 @@ class Pipeline:
 
         return read
 
+    def _feed_in_order(self, data: bytes, lines: CandidateLines, echo: bool) -> None:
+        """``--ordered``: echo up to the end of each line with URLs, then reserve its slots."""
+        inorder = self.inorder
+        seen = lines.lines  # lines complete before this chunk (line N ends at the Nth newline)
+        found = lines.feed(data)
+        done = pos = 0
+        for number, raw in found:
+            if echo:
+                while seen < number:
+                    pos = data.find(b"\n", pos) + 1
+                    seen += 1
+                if pos > done:
+                    inorder.echo(data[done:pos])
+                    done = pos
+            self._dispatch_lines([(number, raw)])
+        if echo and done < len(data):
+            inorder.echo(data[done:])
+
     def _dispatch_lines(self, found: list[tuple[int, bytes]]) -> None:
         """Queue or report the URLs of a batch of candidate lines from ``CandidateLines``."""
-        if self.settings.dry_run and not self.settings.json:
+        settings = self.settings
+        if settings.dry_run and not settings.json and settings.format is None \
+                and self.inorder is None:
             self._dry_run_text(found)
             return
-        ready: list[Result] = []
+        ready: list[tuple[Result, Slot | None]] = []
         for number, raw in found:
             self._dispatch(number, raw, ready)
         if ready:
@@ -212,37 +303,52 @@ class Pipeline:
             urls = [f.url for f in founds]
         if urls:
             self.stats.urls += len(urls)  # only this thread counts URLs
+            self.stats.done += len(urls)
             self.writer.out(dry_run_text(urls))
 
-    def _dispatch(self, number: int, raw: bytes, ready: list[Result]) -> None:
+    def _dispatch(self, number: int, raw: bytes, ready: list) -> None:
         """Queue the URLs of one line; results known at once go to ``ready``."""
         text = raw.decode("utf-8", "surrogateescape")
         settings = self.settings
+        inorder = self.inorder
         for found in find_urls(text):
             if settings.exclude and settings.excluded(found.text):
                 continue
             self.stats.urls += 1  # only this thread counts URLs
             host = display_host(found.url)
+            slot = inorder.slot() if inorder is not None else None
             if settings.dry_run:
-                ready.append(Result(url=found.url, line=number, host=host))
+                ready.append((Result(url=found.url, line=number, host=host), slot))
                 continue
             try:
                 key = normalize_for_fetch(found.url)
             except BadURL as e:
-                ready.append(failure(found.url, number, host, e, 0.0))
+                ready.append((failure(found.url, number, host, e, 0.0), slot))
                 continue
             site = key[: key.find("/", key.find("//") + 2)]
-            job = _Job(key, site, found.url, number, host, time.monotonic())
+            job = _Job(key, site, found.url, number, host, time.monotonic(), slot)
             hit = self.cache.claim(key, job)
             if isinstance(hit, Result):
-                ready.append(expand(key, hit, url=job.url, line=number, host=host, elapsed=0.0))
+                ready.append(
+                    (expand(key, hit, url=job.url, line=number, host=host, elapsed=0.0), slot))
             elif hit is None:
-                down = self.down.get(site)
-                if down is not None:  # fail at once: no worker, no lookup, no connection
+                kept = self._from_store(key)
+                down = self.down.get(site) if kept is None else None
+                if kept is not None or down is not None:  # no worker, lookup nor connection
                     ready.extend(self._complete(job, expand(
-                        key, down, url=job.url, line=number, host=host, elapsed=0.0)))
+                        key, kept or down, url=job.url, line=number, host=host, elapsed=0.0)))
                 elif self.pending.put(site, job):
                     self._start_worker()
+
+    def _from_store(self, key: str) -> Result | None:
+        store = self.store
+        if store is None:
+            return None
+        try:
+            return store.get(key)
+        except Exception as e:  # noqa: BLE001 - any failure of the file costs the file only
+            self._store_failed(e)
+            return None
 
     def _start_worker(self) -> None:
         """Start one more downloader thread, up to ``--workers``: plain text pays for none,
@@ -301,35 +407,52 @@ class Pipeline:
                 self.down.failed(job.site, result)
             else:
                 self.down.succeeded(job.site)
+                store = self.store
+                if store is not None:
+                    try:
+                        store.put(job.key, result)
+                    except Exception as e:  # noqa: BLE001 - see _from_store
+                        self._store_failed(e)
         self._emit(self._complete(job, result))
 
-    def _complete(self, job: _Job, result: Result) -> list[Result]:
+    def _complete(self, job: _Job, result: Result) -> list[tuple[Result, Slot | None]]:
         """Store a claimed URL's result: it, and every occurrence that waited for it."""
         now = time.monotonic()
         waiters = self.cache.complete(job.key, result)
-        return [result] + [
-            expand(job.key, result, url=w.url, line=w.line, host=w.host, elapsed=now - w.queued)
+        return [(result, job.slot)] + [
+            (expand(job.key, result, url=w.url, line=w.line, host=w.host,
+                    elapsed=now - w.queued), w.slot)
             for w in waiters
         ]
 
     # -- any thread -------------------------------------------------------------------
-    def _emit(self, results: list[Result]) -> None:
-        """Hand results to the writer in the chosen output mode, one write per stream."""
+    def _emit(self, results: list[tuple[Result, Slot | None]]) -> None:
+        """Hand results to the writer (or to their --ordered slots) in the chosen output
+        mode, one write per stream."""
         settings = self.settings
         out: list[str] = []
         err: list[str] = []
-        for result in results:
+        for result, slot in results:
             if settings.json:
-                out.append(json_line(result))
-            elif result.ok:  # text --dry-run never gets here: see _dry_run_text
-                line = text_line(result, settings.format)
-                if line is not None:
-                    out.append(line)
+                line = json_line(result)
+            elif settings.dry_run:
+                line = dry_run_format(result, settings.format) if settings.format is not None \
+                    else dry_run_text([result.url])
+            else:
+                line = text_line(result, settings.template, settings.fallback)
+                if line is not None and self.out_color:
+                    line = f"{RESULT_COLOR}{line}{RESET}"
+            if slot is not None:
+                self.inorder.fill(slot, line)
+            elif line is not None:
+                out.append(line)
             if not result.ok and not settings.quiet and self.reported.first(result.url):
-                err.append(error_line(result))
+                text = error_line(result)
+                err.append(f"{FAILURE_COLOR}{text}{RESET}" if self.err_color else text)
         with self._lock:
-            self.stats.cached += sum(r.cached for r in results)
-            self.stats.failed += sum(not r.ok for r in results)
+            self.stats.done += len(results)
+            self.stats.cached += sum(r.cached for r, _ in results)
+            self.stats.failed += sum(not r.ok for r, _ in results)
         if out:
             self.writer.out("\n".join(out))
         if err:
@@ -344,6 +467,13 @@ def _widen_pipe(stream) -> None:
             fcntl.fcntl(fd, F_SETPIPE_SZ, READ_SIZE)
     except (OSError, ValueError, AttributeError):
         pass  # not a pipe, not Linux, or over the system's limit: reads are smaller
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _binary(stream) -> BinaryIO | None:

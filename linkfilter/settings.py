@@ -22,18 +22,26 @@ DEFAULT_ACCEPT_LANGUAGE = "en;q=0.9, *;q=0.5"
 DEFAULT_CACHE_TTL = 3600
 DEFAULT_MAX_TITLE = 200
 
-#: Fields a ``--format`` template may name.
+#: Fields a ``--format`` or ``--fallback`` template may name: every field of the JSON record.
 FORMAT_FIELDS = (
     "url",
     "final_url",
     "host",
-    "title",
-    "status",
-    "content_type",
-    "charset",
     "line",
+    "status",
+    "title",
+    "content_type",
+    "content_length",
+    "charset",
+    "charset_source",
+    "error",
+    "reason",
     "elapsed",
+    "cached",
 )
+#: Fields a ``--dry-run`` template gets values for; the others are empty.
+DRY_RUN_FIELDS = ("url", "host", "line")
+COLOR_CHOICES = ("auto", "always", "never")
 
 
 class SettingsError(ValueError):
@@ -48,7 +56,7 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
     max_redirects: int = DEFAULT_MAX_REDIRECTS
-    format: str = DEFAULT_FORMAT
+    format: str | None = None  # None: DEFAULT_FORMAT, and the bare URL under --dry-run
     json: bool = False
     no_echo: bool = False
     dry_run: bool = False
@@ -62,6 +70,11 @@ class Settings:
     max_title: int = DEFAULT_MAX_TITLE
     max_pending: int = DEFAULT_MAX_PENDING
     per_host: int = DEFAULT_PER_HOST
+    fallback: str | None = None
+    ordered: bool = False
+    cache_path: str | None = None
+    progress: bool | None = None  # None: when stderr is a terminal and stdout is not
+    color: str = "auto"
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= MAX_WORKERS:
@@ -83,12 +96,30 @@ class Settings:
         for text in (self.user_agent, self.accept_language):
             if any(ord(c) < 32 or ord(c) == 127 for c in text):
                 raise SettingsError("header values may not hold control characters")
-        check_template(self.format)
+        if self.color not in COLOR_CHOICES:
+            raise SettingsError(f"--color must be one of {', '.join(COLOR_CHOICES)}")
+        if self.format is not None:
+            check_template(self.format)
+        if self.fallback is not None:
+            check_template(self.fallback, "--fallback")
+        if self.json:  # JSON Lines only: echo would break the stream
+            object.__setattr__(self, "no_echo", True)
+
+    @property
+    def template(self) -> str:
+        """The ``--format`` template in force."""
+        return DEFAULT_FORMAT if self.format is None else self.format
 
     @property
     def needs_line_numbers(self) -> bool:
         """Counting lines costs time on bulk input; only some outputs show them."""
-        return self.json or self.stats or "line" in template_fields(self.format)
+        return (
+            self.json
+            or self.stats
+            or self.ordered
+            or "line" in template_fields(self.template)
+            or (self.fallback is not None and "line" in template_fields(self.fallback))
+        )
 
     def excluded(self, found: str) -> bool:
         """Tell whether a URL, as found in the text, matches an ``--exclude``."""
@@ -96,31 +127,36 @@ class Settings:
 
 
 def template_fields(template: str) -> list[str]:
-    """Base names of the fields a template uses; ValueError when it does not parse."""
-    names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    return [re.split(r"[.\[]", name, maxsplit=1)[0] for name in names]
+    """Names of the fields a template uses, as written; ValueError when it does not parse."""
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
 
 
-def check_template(template: str) -> None:
-    """Raise SettingsError unless ``template`` formats with the known fields."""
+def check_template(template: str, option: str = "--format") -> None:
+    """Raise SettingsError unless ``template`` formats with the known fields, by name only
+    (attribute and index access, ``{title.upper}`` or ``{title[0]}``, is refused)."""
     try:
         names = template_fields(template)
     except ValueError as e:
-        raise SettingsError(f"bad --format template: {e}") from e
-    for base in names:
-        if base == "" or base.isdigit():
-            raise SettingsError("bad --format template: fields must be named, e.g. {title}")
-        if base not in FORMAT_FIELDS:
+        raise SettingsError(f"bad {option} template: {e}") from e
+    for name in names:
+        if name == "" or name.isdigit():
+            raise SettingsError(f"bad {option} template: fields must be named, e.g. {{title}}")
+        if re.search(r"[.\[]", name):
             raise SettingsError(
-                f"bad --format template: unknown field {{{base}}} "
+                f"bad {option} template: {{{name}}}: fields are used by name only, "
+                "without attributes or indexes"
+            )
+        if name not in FORMAT_FIELDS:
+            raise SettingsError(
+                f"bad {option} template: unknown field {{{name}}} "
                 f"(known: {', '.join(FORMAT_FIELDS)})"
             )
     sample = dict.fromkeys(FORMAT_FIELDS, "x")
-    sample.update(status=200, line=1, elapsed=0.5)
+    sample.update(status=200, line=1, elapsed=0.5, content_length=10)
     try:
         template.format(**sample)
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:
-        raise SettingsError(f"bad --format template: {e}") from e
+        raise SettingsError(f"bad {option} template: {e}") from e
 
 
 def compile_excludes(patterns: tuple[str, ...] | list[str]) -> tuple[Pattern[str], ...]:

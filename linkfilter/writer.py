@@ -14,7 +14,8 @@ import errno
 import os
 import queue
 import threading
-from typing import BinaryIO
+import time
+from typing import BinaryIO, Callable
 
 #: Items the queue holds before senders wait (back-pressure from a slow stdout);
 #: an echoed chunk can be 1 MiB.
@@ -43,7 +44,24 @@ class _Op(enum.Enum):
 class Writer:
     """Serialises all output on its own thread; see the module docstring."""
 
-    def __init__(self, out: BinaryIO | None, err: BinaryIO | None, *, on_fatal=None) -> None:
+    def __init__(
+        self,
+        out: BinaryIO | None,
+        err: BinaryIO | None,
+        *,
+        on_fatal=None,
+        status: Callable[[], str] | None = None,
+        interval: float = 0.1,
+        shared_terminal: bool = False,
+    ) -> None:
+        """``status()``, if given, is a line kept on stderr (a progress line): drawn at most
+        every ``interval`` seconds, erased before any other stderr line and at the end (and
+        before stdout lines too when ``shared_terminal``: both go to one terminal)."""
+        self._status = status
+        self._interval = interval
+        self._shared = shared_terminal
+        self._shown = False
+        self._next_draw = 0.0
         self._stdout = out if out is not None else _Closed()
         self._stderr = err if err is not None else _Closed()
         self._queue: queue.Queue = queue.Queue(QUEUE_ITEMS)
@@ -87,7 +105,14 @@ class Writer:
     # -- the writer thread --------------------------------------------------------
     def _run(self) -> None:
         while True:
-            op, data = self._queue.get()
+            if self._status is None:
+                op, data = self._queue.get()
+            else:
+                try:
+                    op, data = self._queue.get(timeout=max(self._next_draw - time.monotonic(), 0.001))
+                except queue.Empty:
+                    self._draw()
+                    continue
             try:
                 if op is _Op.ECHO:
                     if self._held:  # release held results at the first line end
@@ -115,10 +140,29 @@ class Writer:
                         self._end_line()
                     self._release()
                 else:
+                    self._erase()
                     return
+                if self._status is not None and time.monotonic() >= self._next_draw:
+                    self._draw()
             except OSError as e:
+                self._erase()
                 self._fail(e)
                 return
+
+    def _draw(self) -> None:
+        """Redraw the status line in place."""
+        self._next_draw = time.monotonic() + self._interval
+        try:
+            line = self._status() if self._status is not None else ""
+        except Exception:  # a glance at counters must never stop the output
+            return
+        self._write(self._stderr, b"\r" + line.encode("utf-8", "replace") + b"\x1b[K")
+        self._shown = True
+
+    def _erase(self) -> None:
+        if self._shown:
+            self._shown = False
+            self._write(self._stderr, b"\r\x1b[K")
 
     def _end_line(self) -> None:
         """The one byte linkfilter adds: a newline after an unfinished last line."""
@@ -131,6 +175,8 @@ class Writer:
             self._write(stream, data)
 
     def _write(self, stream: BinaryIO, data: bytes) -> None:
+        if self._shown and (stream is self._stderr or self._shared) and not data.startswith(b"\r"):
+            self._erase()
         if stream is self._stderr:
             try:
                 stream.write(data)

@@ -99,9 +99,11 @@ def test_files_are_read_in_order_and_line_numbers_run_on(tmp_path):
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_bytes(b"1\nhttp://a.example\n")
     b.write_bytes(b"3\nhttp://b.example\n")
+    echoed = run(["--dry-run", "-f", "{line} {url}", str(a), "-", str(b)], b"stdin http://s.example\n")
+    assert echoed.stdout == (b"1\nhttp://a.example\n2 http://a.example\nstdin http://s.example\n"
+                             b"3 http://s.example\n3\nhttp://b.example\n5 http://b.example\n")
     p = run(["--dry-run", "--json", str(a), "-", str(b)], b"stdin http://s.example\n")
-    assert p.stdout.startswith(b"1\nhttp://a.example\n")
-    records = [json.loads(x) for x in p.stdout.splitlines() if x.startswith(b"{")]
+    records = [json.loads(x) for x in p.stdout.splitlines()]  # JSON Lines only: no echo
     assert [(r["url"], r["line"]) for r in records] == [
         ("http://a.example", 2),
         ("http://s.example", 3),
@@ -153,7 +155,7 @@ def test_bad_values_are_one_line_usage_errors_before_reading(args):
 
 def test_environment_supplies_options():
     p = run([], b"http://a.example\n", env={"LINKFILTER_WORKERS": "0"})
-    assert p.returncode == ExitStatus.USAGE and b"workers" in p.stderr
+    assert p.returncode == ExitStatus.USAGE and b"LINKFILTER_WORKERS=0" in p.stderr
     p = run([], b"x http://a.example\n", env={"LINKFILTER_DRY_RUN": "1", "LINKFILTER_NO_ECHO": "true"})
     assert p.stdout == b"http://a.example\n"
     p = run([], b"x http://a.example www.b.example\n",
