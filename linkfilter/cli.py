@@ -192,7 +192,7 @@ def _fail(message: str, status: ExitStatus):
               help="Most bytes of a page to read, after decompression.")
 @click.option("--max-redirects", type=_count(0), default=DEFAULT_MAX_REDIRECTS,
               show_default=True, metavar="N", help="Redirects to follow.")
-@click.option("-f", "--format", "template", default=None, show_default=DEFAULT_FORMAT,
+@click.option("-f", "--format", "template", default=DEFAULT_FORMAT, show_default=True,
               envvar=f"{ENV_PREFIX}_FORMAT", metavar="TEMPLATE", callback=_template,
               help="Result line as a str.format template over the fields listed below.")
 @click.option("--fallback", default=None, envvar=f"{ENV_PREFIX}_FALLBACK", metavar="TEMPLATE",
@@ -256,7 +256,7 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
             timeout=timeout,
             max_bytes=max_bytes,
             max_redirects=max_redirects,
-            format=template,
+            format=None if _defaulted("template") else template,
             fallback=fallback,
             json=as_json,
             no_echo=no_echo or as_json,
@@ -288,6 +288,12 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
         return int(pipeline.run(list(files)))
     finally:
         restore_signal_handlers(previous)
+
+
+def _defaulted(name: str) -> bool:
+    """Whether a parameter was left at its default (neither flag nor variable gave it)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
 def _color(choice: str) -> str:
