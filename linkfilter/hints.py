@@ -1,4 +1,4 @@
-"""The encodings a browser would fall back to for a page: by its language, its country domain, the reader's locale.
+"""The encoding a browser falls back to for a page: by its language, its country domain, the reader's locale.
 
 A page that declares no encoding and is not UTF-8 is a legacy page, and browsers
 do not read its bytes alone: the HTML standard suggests a fallback encoding for
@@ -96,7 +96,7 @@ def family(encoding: str) -> frozenset[str]:
 
 
 def language_encoding(tag: str | None) -> str | None:
-    """The fallback encoding for a language tag (``fr``, ``zh-TW``, ``sr-Latn-RS``); None if it names no language.
+    """The fallback encoding for a language tag (``fr``, ``zh-TW``, ``sr-Latn-RS``); None for no language.
 
     Languages whose legacy encoding is not windows-1252 are in ``LANGUAGE_ENCODINGS``;
     every other language is windows-1252. Private-use (``x-...``) and undetermined

@@ -148,7 +148,7 @@ def _plain(text: str) -> bool:
 
 
 def _blank(raw: str) -> bool:
-    """A scanned title that is no title in any encoding: ASCII, and only whitespace once entities are decoded."""
+    """A scanned title that is none in any encoding: ASCII, and only whitespace once entities are decoded."""
     return _plain(raw) and clean_title(html.unescape(raw), 0) is None
 
 
@@ -162,7 +162,8 @@ class TitleSniffer:
     declared (BOM, header, ``<meta>``, XML declaration), or the title is plain
     ASCII, or everything read is valid UTF-8; otherwise reading goes on until
     chardet has ``DETECT_BYTES`` after the first non-ASCII byte of the title.
-    When the head ends first (``<body>``, or content after ``</head>``), that is
+    When the head ends first (``<body>``, or content after ``</head>``), or the
+    title is blank (ASCII whitespace and entities of it only), the head's end is
     enough if no og:title/twitter:title was seen, else the same rule applies to
     that fallback.  Unless the BOM or the header declared the encoding, it never
     stops before ``PRESCAN_MIN_BYTES`` (a ``<meta>`` there still counts, as in

@@ -11,14 +11,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkfilter.decode import (
+    HINT_MAX_EVIDENCE,
     PRESCAN_MIN_BYTES,
     Decoded,
+    browser_hints,
     codec_for_label,
     decode_bytes,
+    credible,
     decode_page,
     encoding_for_chardet,
     encoding_for_label,
+    mixes_alphabets,
+    page_language,
+    pick_encoding,
 )
+from linkfilter.hints import Hints
 from linkfilter.markup import MarkupScanner, scan_markup
 
 # Realistic text, several sentences per language, so that chardet has something to work on.
@@ -411,6 +418,266 @@ def test_no_answer_from_chardet_is_windows_1252() -> None:
         result = decode_page(body, None)
         assert (result.charset, result.source) == ("windows-1252", "fallback")
         assert result.text == decode_bytes(body, "windows-1252")
+
+
+# --------------------------------------------------------------------------- hints for short undeclared pages
+
+# Short titles, each under 40 bytes of non-ASCII text: (language tag, country domain,
+# Python codec that makes the bytes, WHATWG name).  None: no country domain hints that
+# language (Israel's does not take part in the browsers' table).
+SHORT = [
+    ("fr", "fr", "cp1252", "windows-1252", "Café à la crème — été"),
+    ("fr", "fr", "cp1252", "windows-1252", "Les élèves découvrent l'été à Paris"),
+    ("de", "de", "cp1252", "windows-1252", "Schöne Grüße aus München"),
+    ("es", "es", "cp1252", "windows-1252", "Años de cañón: la canción española"),
+    ("pt-BR", "br", "cp1252", "windows-1252", "Coração não é pão: informações"),
+    ("it", "it", "cp1252", "windows-1252", "Perché la città è più bella"),
+    ("sv", "se", "cp1252", "windows-1252", "Smörgåsbord på färjan till Åland"),
+    ("da", "dk", "cp1252", "windows-1252", "Rødgrød med fløde på Ærø"),
+    ("is", "is", "cp1252", "windows-1252", "Þjóðhátíð í Vestmannaeyjum"),
+    ("cs", "cz", "cp1250", "windows-1250", "Příliš žluťoučký kůň úpěl"),
+    ("pl", "pl", "cp1250", "windows-1250", "Zażółć gęślą jaźń w środę"),
+    ("pl", "pl", "iso8859_2", "iso-8859-2", "Wiadomości z Łodzi i Gdańska"),
+    ("hu", "hu", "iso8859_2", "iso-8859-2", "Árvíztűrő tükörfúrógép"),
+    ("sk", "sk", "cp1250", "windows-1250", "Ďaleko za horami: príbeh"),
+    ("hr", "hr", "cp1250", "windows-1250", "Čudesna šuma: Đakovo i Žumberak"),
+    ("ru", "ru", "cp1251", "windows-1251", "Привет, мир"),
+    ("ru", "ru", "koi8_r", "koi8-r", "Новости культуры"),
+    ("uk", "ua", "cp1251", "windows-1251", "Київ і Львів сьогодні"),
+    ("bg", "bg", "cp1251", "windows-1251", "Здравей, свят"),
+    ("el", "gr", "iso8859_7", "iso-8859-7", "Ειδήσεις από την Αθήνα"),
+    ("el", "gr", "cp1253", "windows-1253", "Καλημέρα κόσμε"),
+    ("tr", "tr", "cp1254", "windows-1254", "Türkçe haberler: yağmur"),
+    ("tr", "tr", "cp1254", "windows-1254", "İstanbul'da güneşli gün"),
+    ("he", None, "cp1255", "windows-1255", "חדשות היום"),
+    ("ar", "eg", "cp1256", "windows-1256", "أخبار اليوم"),
+    ("fa", "ir", "cp1256", "windows-1256", "اخبار امروز ايران"),
+    ("lt", "lt", "cp1257", "windows-1257", "Šiandien Vilniuje"),
+    ("lv", "lv", "cp1257", "windows-1257", "Ziņas no Rīgas šodien"),
+    ("et", "ee", "cp1257", "windows-1257", "Tänased uudised Tõrvast"),
+    ("vi", "vn", "cp1258", "windows-1258", "Tin t\u01b0\u0301c h\u00f4m nay"),  # tones as combining marks
+    ("th", "th", "cp874", "windows-874", "ข่าววันนี้"),
+    ("ja", "jp", "cp932", "shift_jis", "東京の天気"),
+    ("ja", "jp", "euc_jp", "euc-jp", "日本語のページ"),
+    ("zh-CN", "cn", "gb18030", "gbk", "北京今日新闻"),
+    ("zh-TW", "tw", "big5", "big5", "台北今日新聞"),
+    ("ko", "kr", "cp949", "euc-kr", "서울 시내 교통"),
+]
+SHORT_IDS = [f"{lang}-{name}-{i}" for i, (lang, _, _, name, _) in enumerate(SHORT)]
+DEFAULT_ACCEPT_LANGUAGE = "en;q=0.9, *;q=0.5"
+
+
+def short_page(raw: bytes, html_attrs: bytes = b"") -> bytes:
+    return (b"<!DOCTYPE html><html" + html_attrs + b"><head><title>" + raw
+            + b"</title></head><body></body></html>")
+
+
+def test_the_short_titles_are_short() -> None:
+    names = {name for _, _, _, name, _ in SHORT}
+    languages = {lang.split("-")[0] for lang, _, _, _, _ in SHORT}
+    assert len(names - {"windows-1252"}) >= 10 and len(languages) >= 8
+    for _, _, codec, _, title in SHORT:
+        raw = title.encode(codec)
+        assert 0 < sum(b > 127 for b in raw) < 40  # "short", as the issue measures it
+
+
+HINTED = [(*s, place) for s in SHORT for place in ("lang", "meta", "content-language", "tld", "locale")
+          if place != "tld" or s[1] is not None]
+
+
+@pytest.mark.parametrize("lang, tld, codec, name, title, place", HINTED,
+                         ids=[f"{lang}-{name}-{place}" for lang, _, _, name, _, place in HINTED])
+def test_a_hint_makes_every_short_title_right(lang, tld, codec, name, title, place) -> None:
+    raw = title.encode(codec)
+    want = raw.decode(codec)
+    body, hints, source = short_page(raw), Hints(accept_language=DEFAULT_ACCEPT_LANGUAGE), place
+    if place == "lang":
+        body, source = short_page(raw, f' lang="{lang}"'.encode()), "lang"
+    elif place == "meta":  # the pragma-set default language, when <html> has none
+        body = short_page(raw).replace(b"<head>", f'<head><meta http-equiv="Content-Language" content="{lang}">'
+                                       .encode())
+        source = "lang"
+    elif place == "content-language":
+        hints, source = hints._replace(content_language=f"{lang}, en"), "lang"
+    elif place == "tld":
+        hints = hints._replace(url=f"http://news.example.{tld}/today")
+    else:  # the reader's own language
+        hints = Hints(accept_language=f"{lang};q=0.9, en;q=0.5")
+    result = decode_page(body, None, hints)
+    assert want in result.text
+    assert result.source in (source, "chardet")
+    if result.source == "chardet":  # the hint agreed with chardet's best
+        assert decode_page(body, None).charset == result.charset
+
+
+@pytest.mark.parametrize("lang, tld, codec, name, title",
+                         [s for s in SHORT if s[3] == "windows-1252"],
+                         ids=[i for s, i in zip(SHORT, SHORT_IDS) if s[3] == "windows-1252"])
+def test_without_hints_the_default_locale_makes_western_titles_right(lang, tld, codec, name, title) -> None:
+    raw = title.encode(codec)
+    for url in (None, "http://example.com/", "http://127.0.0.1:8080/"):
+        result = decode_page(short_page(raw), None, Hints(None, url, DEFAULT_ACCEPT_LANGUAGE))
+        assert raw.decode(codec) in result.text
+        assert result.charset == "windows-1252" and result.source in ("locale", "chardet")
+
+
+@pytest.mark.parametrize("hints", [None, Hints(accept_language=DEFAULT_ACCEPT_LANGUAGE),
+                                   Hints("ru", "http://example.ru/", "ru"), Hints("he", None, "he, en")])
+def test_the_issue_title_never_comes_out_cyrillic_or_hebrew(hints: Hints | None) -> None:
+    raw = "Café à la crème — été".encode("cp1252")
+    for wrong in ("windows-1251", "iso-8859-8"):  # the issue's "Cafй а la crиme — йtй", "Cafי א la crטme"
+        assert mixes_alphabets(decode_bytes(raw, wrong))
+    result = decode_page(short_page(raw), None, hints)
+    assert "Café à la crème — été" in result.text and result.charset == "windows-1252"
+
+
+@pytest.mark.parametrize("text, mixed", [
+    ("Cafй а la crиme", True), ("Cafי א la crטme", True), ("Perchй", True), ("Ελλάδαs", True),
+    ("Café à la crème — été", False), ("Москва Moscow", False), ("Новости: news", False),
+    ("iPhone手机", False), ("東京Tower", False), ("Vie\u0323\u0302t Nam", False), ("Ελλάδα", False),
+    ("אבג—abc", False), ("", False),
+])
+def test_mixes_alphabets(text: str, mixed: bool) -> None:
+    assert mixes_alphabets(text) is mixed
+
+
+def test_credible_drops_what_the_bytes_speak_against() -> None:
+    cafe = b"<title>Caf\xe9 \xe0 la cr\xe8me \x97 \xe9t\xe9</title>"
+    candidates = [("iso-8859-8", 0.015), ("windows-1251", 0.0145), ("windows-1252", 0.013)]
+    hints = [("tld", "windows-1251"), ("locale", "windows-1252")]
+    assert credible(candidates, hints, cafe) == ([("windows-1252", 0.013)], hints)
+    # when every candidate mixes alphabets, none is dropped
+    assert credible(candidates[:2], hints, cafe) == (candidates[:2], hints)
+    # three non-ASCII bytes in a row: not Western European, whatever the hints say
+    kanji = "東京の天気".encode("cp932")
+    ranked = [("shift_jis", 0.05), ("windows-1252", 0.006)]
+    assert credible(ranked, hints, kanji) == (ranked, [("tld", "windows-1251")])
+    assert credible([("utf-16le", 0.9)], hints, "Caf\xe9".encode("utf-16-le")) == ([("utf-16le", 0.9)], hints)
+
+
+# A hint that the bytes speak against: its encoding has less than half chardet's best confidence.
+CONTRADICTED = [
+    ("ru", "cp1251", "Новости культуры: выставка в Москве", Hints("fr", "http://example.fr/", "de")),
+    ("ru", "koi8_r", "Новости культуры", Hints("ja", "http://example.jp/", "el")),
+    ("el", "iso8859_7", "Ειδήσεις από την Αθήνα", Hints("ru", "http://example.tr/", "en")),
+    ("ja", "cp932", "東京の天気と週末", Hints("ko", "http://example.ru/", "en")),
+    ("ko", "cp949", "서울 시내 교통", Hints("zh-CN", "http://example.cn/", "ja")),
+    ("zh", "gb18030", "北京今日新闻", Hints("ja", "http://example.kr/", "th")),
+    ("he", "cp1255", "חדשות היום מירושלים", Hints("ar", "http://example.eg/", "en")),
+    ("ar", "cp1256", "أخبار اليوم من القاهرة", Hints("he", "http://example.ru/", "en")),
+    ("th", "cp874", "ข่าววันนี้จากกรุงเทพ", Hints("fr", "http://example.jp/", "en")),
+]
+
+
+@pytest.mark.parametrize("lang, codec, title, hints", CONTRADICTED, ids=[c[0] for c in CONTRADICTED])
+def test_a_hint_the_bytes_contradict_keeps_their_encoding(lang, codec, title, hints) -> None:
+    raw = title.encode(codec)
+    alone = decode_page(short_page(raw), None)
+    assert title in alone.text
+    for body in (short_page(raw), short_page(raw, f' lang="{hints.content_language}"'.encode())):
+        result = decode_page(body, None, hints)
+        assert (result.charset, result.source) == (alone.charset, "chardet")
+
+
+# Hints that name another encoding than the page's for every long page of ENCODINGS.
+WRONG_HINTS = [Hints("ru", "http://example.jp/", "el"), Hints("cs", "http://example.lt/", "tr"),
+               Hints("fr", "http://example.cz/", DEFAULT_ACCEPT_LANGUAGE), Hints("ar", "http://example.th/", "ko")]
+
+
+@pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
+def test_long_pages_keep_chardets_answer_whatever_the_hints(lang: str, label: str, codec: str,
+                                                            name: str) -> None:
+    body = page(lang).encode(codec)
+    alone = decode_page(body, None)
+    for hints in WRONG_HINTS:
+        _check(decode_page(body, None, hints), lang, alone.charset, alone.source)
+    tagged = page(lang).replace("<html>", '<html lang="he">').encode(codec)
+    _check(decode_page(tagged, None, WRONG_HINTS[0]), lang, alone.charset, alone.source)
+
+
+def test_hints_stop_at_the_evidence_limit() -> None:
+    # French under a Czech domain: while the text is short, windows-1250 is a near-tie
+    hints = Hints(url="http://example.cz/")
+    words = TEXTS["fr"][1].split()
+    short, long = [], []
+    for n in range(1, len(words)):
+        text = " ".join(words[:n])
+        raw = text.encode("cp1252")
+        high = sum(b > 127 for b in raw)
+        if high:
+            result = decode_page(short_page(raw), None, hints)
+            (short if high < HINT_MAX_EVIDENCE else long).append((text, result))
+    assert any(r.source == "tld" for _, r in short)  # the hint chose, and chose wrong
+    assert long and all(r.source == "chardet" and text in r.text for text, r in long)
+
+
+@pytest.mark.parametrize("candidates, hints, expected", [
+    ([], [("tld", "windows-1251")], ("windows-1252", "fallback")),
+    ([("iso-8859-8", 0.015), ("windows-1251", 0.0145), ("windows-1252", 0.013)], [],
+     ("iso-8859-8", "chardet")),
+    ([("iso-8859-8", 0.015), ("windows-1251", 0.0145), ("windows-1252", 0.013)],
+     [("locale", "windows-1252")], ("windows-1252", "locale")),
+    # strongest first: the page's language beats the domain
+    ([("iso-8859-8", 0.015), ("windows-1251", 0.0145), ("windows-1252", 0.013)],
+     [("lang", "windows-1251"), ("tld", "windows-1252")], ("windows-1251", "lang")),
+    # a hint under half the best share does not decide; the next one may
+    ([("windows-1251", 0.02), ("windows-1252", 0.006)], [("lang", "windows-1252")], ("windows-1251", "chardet")),
+    ([("windows-1251", 0.02), ("iso-8859-7", 0.011), ("windows-1252", 0.006)],
+     [("lang", "windows-1252"), ("tld", "iso-8859-7")], ("iso-8859-7", "tld")),
+    # a hint for a family member of chardet's best: the bytes choose within the family
+    ([("windows-1251", 0.02), ("koi8-r", 0.011)], [("tld", "koi8-r")], ("windows-1251", "chardet")),
+    # within a family the bytes choose; a tie goes to the hint's own encoding
+    ([("iso-8859-16", 0.02), ("iso-8859-2", 0.018), ("windows-1250", 0.015)], [("tld", "windows-1250")],
+     ("iso-8859-2", "tld")),
+    ([("iso-8859-16", 0.02), ("iso-8859-2", 0.018), ("windows-1250", 0.018)], [("tld", "windows-1250")],
+     ("windows-1250", "tld")),
+    ([("gb18030", 0.03), ("windows-1252", 0.006)], [("tld", "gbk")], ("gb18030", "chardet")),
+    # a hint that agrees with chardet's best changes nothing: chardet decided
+    ([("windows-1251", 0.02), ("x-mac-cyrillic", 0.019)], [("lang", "windows-1251")], ("windows-1251", "chardet")),
+    # what chardet knows by structure stands
+    ([("utf-16le", 0.95), ("windows-1252", 0.9)], [("lang", "windows-1252")], ("utf-16le", "chardet")),
+])
+def test_pick_encoding(candidates, hints, expected) -> None:
+    assert pick_encoding(candidates, hints) == expected
+
+
+@pytest.mark.parametrize("head, lang", [
+    (b'<html lang="ru">', "ru"), (b"<HTML LANG=pl-PL class=x>", "pl-PL"), (b"<html class='a' lang='el'>", "el"),
+    (b'<html\nlang = "ja"\n>', "ja"), (b'<html xml:lang="de" lang="fr">', "fr"), (b'<html xml:lang="de">', None),
+    (b'<html data-lang="de">', None), (b'<!-- <html lang="de"> --><html lang="tr">', "tr"),
+    (b'<html lang="">', None), (b"<html>", None), (b"<htmlx lang=ru>", None),
+    (b'<html><meta http-equiv="content-language" content="uk">', "uk"),
+    (b'<html lang="cs"><meta http-equiv="Content-Language" content="uk">', "cs"),
+    (b'<html lang=""><meta http-equiv="Content-Language" content=" sk ">', "sk"),
+    (b'<html><meta http-equiv="content-language" content="de, fr">', None),
+])
+def test_page_language(head: bytes, lang: str | None) -> None:
+    body = head + b"<head><title>x</title></head>"
+    assert page_language(body, scan_markup(body.decode("latin-1"))) == lang
+
+
+def test_a_lang_after_the_title_does_not_count() -> None:
+    body = b'<head><title>x</title></head><html lang="ru">'
+    assert page_language(body, scan_markup(body.decode("latin-1"))) is None
+
+
+def test_hints_never_count_for_declared_or_utf8_pages() -> None:
+    hints = Hints("ru", "http://example.ru/", "ru")
+    raw = "Café".encode("cp1252")
+    assert decode_page(short_page(raw), "windows-1252", hints).source == "header"
+    assert decode_page(b'<meta charset="iso-8859-15">' + short_page(raw), None, hints).source == "meta"
+    assert decode_page(short_page("Café".encode()), None, hints).source == "utf-8"
+
+
+def test_browser_hints_order_and_sources() -> None:
+    body = short_page(b"caf\xe9", b' lang="tr"')
+    markup = scan_markup(body.decode("latin-1"))
+    assert browser_hints(body, markup, Hints("ru", "http://a.gr/", "ja, en")) == [
+        ("lang", "windows-1254"), ("tld", "iso-8859-7"), ("locale", "shift_jis")]
+    plain = short_page(b"caf\xe9")
+    markup = scan_markup(plain.decode("latin-1"))
+    assert browser_hints(plain, markup, Hints("ru", "http://a.com/", "*")) == [("lang", "windows-1251")]
+    assert browser_hints(plain, markup, None) == []
 
 
 @settings(max_examples=200, deadline=None)
