@@ -10,6 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from linkfilter.decode import DETECT_BYTES, PRESCAN_MIN_BYTES, utf8_prefix_valid
+from linkfilter.hints import Hints
 from linkfilter.markup import MarkupScanner, scan_markup
 from linkfilter.title import (
     ELLIPSIS,
@@ -355,6 +356,56 @@ def test_feed_after_enough_stays_enough() -> None:
     sniffer = TitleSniffer("utf-8")
     assert sniffer.feed(b"<title>x</title>" + b" " * 2000)
     assert sniffer.feed(b"<title>other</title>") and sniffer.stop_at == len(b"<title>x</title>")
+
+
+@pytest.mark.parametrize("blank", ["", "  \n\t ", "&nbsp;", "&#32;&#x20;&NewLine;", "&#9;&nbsp;&#160;"])
+@pytest.mark.parametrize("fallback", ['<meta property="og:title" content="The real title">',
+                                      '<meta name="twitter:title" content="The real title">'])
+def test_a_blank_title_reads_on_to_og_title(blank: str, fallback: str) -> None:
+    # the og:title comes after the first 1024 bytes, where the sniffer used to stop
+    html = (f"<html><head><title>{blank}</title>" + "<link rel=stylesheet href=/a.css>\n" * 60
+            + fallback + "</head><body>" + "<p>text</p>" * 500)
+    body = html.encode()
+    assert body.index(b"<meta") > PRESCAN_MIN_BYTES
+    for chunk in (1, 7, 100, 4096, len(body)):
+        sniffer = TitleSniffer("utf-8")
+        feed_all(sniffer, body, chunk)
+        assert body[:sniffer.stop_at].endswith(b"<body>")
+        assert sniffer.result(body, max_title=200, capped=False).title == "The real title"
+    assert title_of(html) == "The real title"
+
+
+def test_a_blank_title_without_fallback_stops_at_the_head_end() -> None:
+    body = ("<html><head><title> </title>" + " " * 2000 + "</head><body>" + "<p>x</p>" * 1000).encode()
+    sniffer = TitleSniffer(None)
+    feed_all(sniffer, body, 64)
+    assert body[:sniffer.stop_at].endswith(b"<body>")
+    assert page_title(body, None, max_title=200, capped=False) == PageTitle(None, "utf-8", "utf-8", False)
+
+
+def test_a_title_of_other_characters_is_not_blank() -> None:
+    # non-ASCII bytes may be letters: the title counts, it is not skipped for og:title
+    body = ('<html><head><title>\u00e9</title><meta property="og:title" content="OG"></head>'
+            .encode("cp1252"))
+    assert page_title(body, "windows-1252", max_title=200, capped=False).title == "\u00e9"
+
+
+def test_hints_reach_the_encoding_of_an_undeclared_short_page() -> None:
+    raw = "\u0160iandien Vilniuje".encode("cp1257")  # chardet alone reads a Croatian windows-1250
+    body = b"<html><head><title>" + raw + b"</title></head><body></body></html>"
+    alone = page_title(body, None, max_title=200, capped=False)
+    assert alone.title != "\u0160iandien Vilniuje"
+    for hints in (Hints(content_language="lt"), Hints(url="http://naujienos.lt/"),
+                  Hints(accept_language="lt, en;q=0.5")):
+        found = page_title(body, None, max_title=200, capped=False, hints=hints)
+        assert (found.title, found.charset) == ("\u0160iandien Vilniuje", "windows-1257")
+        sniffer = TitleSniffer(None)
+        sniffer.feed(body)
+        assert sniffer.result(body, max_title=200, capped=False, hints=hints) == found
+    assert page_title(b'<html lang="lt">' + body[6:], None, max_title=200, capped=False).charset_source == "lang"
+    # a declared page keeps its declaration whatever the hints
+    declared = page_title(body, "iso-8859-13", max_title=200, capped=False, hints=Hints("ru", "http://a.ru/"))
+    assert (declared.title, declared.charset_source) == ("\u0160iandien Vilniuje", "header")
 
 
 # --------------------------------------------------------------------------- any split, same answer
