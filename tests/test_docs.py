@@ -25,7 +25,7 @@ README = ROOT / "README.rst"
 MAN = ROOT / "man" / "linkfilter.1"
 
 #: The test command CI runs (.ci/run); the README must show it exactly.
-TEST_COMMAND = "pip install -e '.[test]' && pytest"
+TEST_COMMAND = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && pytest"
 
 #: Macros that alternate fonts between their arguments, which troff joins without spaces.
 _ALTERNATING = {"BR", "RB", "BI", "IB", "IR", "RI"}
