@@ -1,0 +1,104 @@
+"""End to end through the CLI: short undeclared pages read with a browser's hints, titles hidden or cut.
+
+Local servers only; a country domain reaches the local server through the local
+proxy, which gets the name unresolved under --allow-private.
+"""
+
+from __future__ import annotations
+
+from command import records, run
+from servers import ProxyServer, Reply, page
+
+CAFE = "Café à la crème — été"
+ITALIAN = "Perché la città è più bella"      # chardet alone: iso-8859-4 ("cittā")
+LITHUANIAN = "Šiandien Vilniuje"           # chardet alone: iso-8859-16 ("Ðiandien")
+RUSSIAN = "Привет, мир"
+
+
+def short(title: str, codec: str, html_attrs: str = "") -> bytes:
+    """A short page that declares no charset (no charset in the Content-Type either)."""
+    return (f"<!DOCTYPE html><html{html_attrs}><head><title>".encode() + title.encode(codec)
+            + b"</title></head><body><p>Bonjour</p></body></html>")
+
+
+def by_path(recs: list[dict]) -> dict[str, dict]:
+    return {r["url"].split("/", 3)[3]: r for r in recs}
+
+
+def test_short_undeclared_pages_with_the_pages_own_hints(http_server):
+    http_server.route("/it", page(short(ITALIAN, "cp1252")))
+    http_server.route("/cafe", page(short(CAFE, "cp1252")))
+    http_server.route("/lt-header", page(short(LITHUANIAN, "cp1257"), headers=[("Content-Language", "lt")]))
+    http_server.route("/lt-attr", page(short(LITHUANIAN, "cp1257", ' lang="lt-LT"')))
+    http_server.route("/ru-said-fr", page(short(RUSSIAN, "cp1251"), headers=[("Content-Language", "fr")]))
+    http_server.route("/declared", page(short(LITHUANIAN, "cp1257"), "text/html; charset=windows-1257",
+                                        headers=[("Content-Language", "ru")]))
+    paths = ["it", "cafe", "lt-header", "lt-attr", "ru-said-fr", "declared"]
+    data = "".join(f"{http_server.url('/' + p)}\n" for p in paths).encode()
+    got = by_path(records(run(["--json", "--allow-private"], data).stdout))
+    assert {p: (r["title"], r["charset"], r["charset_source"]) for p, r in got.items()} == {
+        "it": (ITALIAN, "windows-1252", "locale"),          # the default --accept-language is en
+        "cafe": (CAFE, "windows-1252", "chardet"),           # never "Cafй а la crиme"
+        "lt-header": (LITHUANIAN, "windows-1257", "lang"),
+        "lt-attr": (LITHUANIAN, "windows-1257", "lang"),
+        "ru-said-fr": (RUSSIAN, "windows-1251", "chardet"),  # the bytes speak against French
+        "declared": (LITHUANIAN, "windows-1257", "header"),
+    }
+    text = run(["-n", "--allow-private"], f"{http_server.url('/it')}\n".encode()).stdout.decode()
+    assert text == f"{http_server.authority}: {ITALIAN}\n"
+
+
+def test_the_readers_language(http_server):
+    http_server.route("/lt", page(short(LITHUANIAN, "cp1257")))
+    data = f"{http_server.url('/lt')}\n".encode()
+    default = records(run(["--json", "--allow-private"], data).stdout)[0]
+    assert default["title"] != LITHUANIAN  # to an English reader's browser it is windows-1252
+    mine = records(run(["--json", "--allow-private", "--accept-language", "lt, en;q=0.5"], data).stdout)[0]
+    assert (mine["title"], mine["charset"], mine["charset_source"]) == (LITHUANIAN, "windows-1257", "locale")
+    assert http_server.requests_for("/lt")[-1].header("Accept-Language") == "lt, en;q=0.5"
+
+
+def test_the_country_domain_through_a_proxy(http_server):
+    http_server.route("/lt", page(short(LITHUANIAN, "cp1257")))
+    http_server.route("/cafe", page(short(CAFE, "cp1252")))
+    with ProxyServer(route=lambda host, port: ("127.0.0.1", http_server.port)) as proxy:
+        urls = ["http://naujienos.lt/lt", "http://kavine.example.ru/cafe", "http://site.example.com/lt"]
+        p = run(["--json", "--allow-private"], "".join(f"{u}\n" for u in urls).encode(),
+                env={"http_proxy": proxy.url("/")})
+        assert sorted(r.target for r in proxy.requests) == sorted(urls)  # names sent unresolved
+    got = {r["url"]: r for r in records(p.stdout)}
+    assert (got[urls[0]]["title"], got[urls[0]]["charset_source"]) == (LITHUANIAN, "tld")
+    # a Russian domain does not make French Cyrillic
+    assert (got[urls[1]]["title"], got[urls[1]]["charset"]) == (CAFE, "windows-1252")
+    # a generic domain gives no hint: windows-1252, as to an English reader's browser
+    assert got[urls[2]]["charset"] == "windows-1252" and got[urls[2]]["charset_source"] != "tld"
+
+
+def test_a_title_still_open_at_the_byte_cap_is_too_large(http_server):
+    http_server.route("/open", page(b"<html><head><title>" + b"x" * 10000))
+    http_server.route("/none", page(b"<html><head>" + b"<!-- x -->" * 1000))
+    http_server.route("/og", page(b'<html><head><meta property="og:title" content="OG wins"><title>'
+                                  + b"x" * 10000))
+    paths = ["open", "none", "og"]
+    data = "".join(f"{http_server.url('/' + p)}\n" for p in paths).encode()
+    p = run(["--json", "--allow-private", "--max-bytes", "4096"], data)
+    got = by_path(records(p.stdout))
+    assert got["open"]["error"] == got["none"]["error"] == "too-large"
+    assert got["open"]["title"] is None
+    assert "<title> still open" in got["open"]["reason"] and "(--max-bytes 4096)" in got["open"]["reason"]
+    assert got["none"]["reason"].startswith("no title in the first")
+    assert (got["og"]["title"], got["og"]["error"]) == ("OG wins", None)
+    assert f"{http_server.url('/open')}: <title> still open" in p.stderr.decode()
+
+
+def test_a_blank_title_gives_way_to_og_title(http_server):
+    filler = "<link rel=stylesheet href=/a.css>\n" * 60
+    http_server.route("/blank", page(f"<html><head><title> &nbsp; </title>{filler}"
+                                     '<meta property="og:title" content="Real title"></head><body>'
+                                     + "<p>text</p>" * 3000))
+    http_server.route("/empty", Reply(200, [("Content-Type", "text/html; charset=utf-8")],
+                                      f"<title></title>{filler}<meta name=twitter:title content=Tweet>"
+                                      "</head><body>".encode()))
+    data = f"{http_server.url('/blank')}\n{http_server.url('/empty')}\n".encode()
+    got = by_path(records(run(["--json", "--allow-private"], data).stdout))
+    assert (got["blank"]["title"], got["empty"]["title"]) == ("Real title", "Tweet")
