@@ -1,0 +1,387 @@
+"""Fetch speed against the simplest alternative, a stdlib thread pool, in one process tree.
+
+    python bench/bench_speed.py [--urls 500] [--delay 0.1] [--workers 32] [--rounds 3]
+                                [--source DIR]
+
+``--source DIR`` runs the linkfilter package found in DIR (put first on PYTHONPATH) instead
+of the installed one: to time a commit, ``git archive COMMIT linkfilter | tar -x -C DIR``.
+
+Three measures, each a median over rounds run in alternating order (ours first in even
+rounds, the baseline first in odd ones), each printed with its ratio and the target:
+
+1. bulk: 500 URLs that each answer after 100 ms, ``linkfilter -n -q -w 32 --allow-private
+   --per-host 32`` fed the URL lines on stdin, against a script with
+   ``ThreadPoolExecutor(32)``, ``urllib.request.urlopen`` and a ``<title>`` regex: wall
+   time (target 1.0x) and CPU time (children's user + sys from ``getrusage``, target 1.1x).
+   ``--per-host 32`` because every URL is on one local server and the pool has no per-host
+   cap; the time the first request reaches the server is printed too.
+2. one URL, start to end: ``echo URL | linkfilter -n --allow-private`` against a stdlib
+   one-URL script, on a page that answers at once (target 1.1x).
+3. start-up on empty input against ``python -c 'import click'`` (target 1.2x).
+
+How it avoids the traps of measuring on this machine:
+
+- Bytecode: every child runs with ``PYTHONPYCACHEPREFIX`` set to a private directory and
+  ``PYTHONDONTWRITEBYTECODE`` removed (it is set in this environment, and without a cache
+  each run would compile linkfilter's modules again, 26-30 ms). ``compileall`` fills the
+  cache for linkfilter, one untimed warm-up run of every command fills it for the rest
+  (stdlib, click, chardet), and the bench checks that no .pyc was written while timing.
+  The private directory leaves the source tree's ``__pycache__`` alone.
+- The server sends each response in ONE write (head and body built first): a response
+  split in two writes waits for a delayed ACK on a reused connection, about 40 ms. The
+  100 ms delay is a timer on an asyncio loop, so the 32 requests in flight overlap and
+  the accept loop never blocks. The server runs in a thread of this process, so its CPU
+  is not in the children's figures. Every URL has its own path (linkfilter's cache would
+  answer repeats without a request); the server checks it served each one once.
+- ``PYTHONUNBUFFERED`` and proxy variables are removed from the children's environment:
+  neither is what a user's shell has, and a proxy would take loopback traffic elsewhere.
+
+Echo latency and the bulk echo / URL-finding figures are measured by bench/bench_pipe.py
+(and the live pipe by bench/bench_live.py), not again here. Exits 0 unless a run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "linkfilter"
+
+#: The installed console script when there is one (what a user runs), else ``-m``.
+_SCRIPT = Path(sys.executable).with_name("linkfilter")
+LINKFILTER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "linkfilter"]
+
+#: The simplest alternative: a stdlib pool, urlopen, a regex; prints results as they come.
+POOL_SCRIPT = r"""
+import re, sys, urllib.request
+from concurrent.futures import ThreadPoolExecutor, as_completed
+TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+def fetch(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            m = TITLE.search(r.read(1 << 20))
+        return m.group(1).decode("utf-8", "replace").strip() if m else ""
+    except Exception as e:
+        return f"error: {e}"
+urls = [line.strip() for line in sys.stdin if line.strip()]
+with ThreadPoolExecutor(int(sys.argv[1])) as pool:
+    for f in as_completed([pool.submit(fetch, u) for u in urls]):
+        print(f.result())
+"""
+
+#: The same for one URL, without the pool.
+ONE_SCRIPT = r"""
+import re, sys, urllib.request
+TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+url = sys.stdin.readline().strip()
+with urllib.request.urlopen(url, timeout=10) as r:
+    m = TITLE.search(r.read(1 << 20))
+print(m.group(1).decode("utf-8", "replace").strip() if m else "")
+"""
+
+_PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
+def child_env(pycache: str, source: str | None) -> dict[str, str]:
+    """The environment of every timed child: a private, writable bytecode cache, and
+    ``source`` first on the module path if given."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+        and k.lower() not in _PROXY_VARIABLES
+    }
+    env["PYTHONPYCACHEPREFIX"] = pycache
+    if source:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
+    return env
+
+
+# -- the server ------------------------------------------------------------------------
+
+
+def page(path: str, size: int) -> bytes:
+    """The full response for ``path``: head and body in one bytes object."""
+    body = (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Page {path}</title>'
+        "</head><body>"
+    ).encode()
+    body += b"<p>Some text of the page, as a page has.</p>\n" * max(0, (size - len(body)) // 44)
+    body += b"</body></html>\n"
+    head = (
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+    ).encode()
+    return head + b"\r\n" + body
+
+
+class Server:
+    """HTTP/1.1 keep-alive on 127.0.0.1: ``/slow/...`` answers after ``delay`` seconds
+    (an asyncio timer), anything else at once; every response is one write."""
+
+    def __init__(self, delay: float, page_size: int) -> None:
+        self.delay = delay
+        self.page_size = page_size
+        self.paths: dict[str, int] = {}
+        self.connections = 0
+        self.first_request: float | None = None
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self.thread.start()
+        if not ready.wait(10):
+            raise SystemExit("the bench server did not start within 10 s")
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(
+            self.loop.create_server(lambda: _Connection(self), "127.0.0.1", 0, backlog=512)
+        )
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def reset(self) -> None:
+        self.loop.call_soon_threadsafe(self._reset)
+        done = threading.Event()
+        self.loop.call_soon_threadsafe(done.set)
+        done.wait(10)
+
+    def _reset(self) -> None:
+        self.paths = {}
+        self.connections = 0
+        self.first_request = None
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.server.connections += 1
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\r\n\r\n" in self.buffer:
+            head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+            self._answer(head)
+
+    def _answer(self, head: bytes) -> None:
+        server = self.server
+        if server.first_request is None:
+            server.first_request = time.perf_counter()
+        path = head.split(b"\r\n", 1)[0].split(b" ")[1].decode("ascii", "replace")
+        server.paths[path] = server.paths.get(path, 0) + 1
+        close = b"\r\nconnection: close" in head.lower()
+        response = page(path, server.page_size)
+        if close:
+            response = response.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1)
+        if path.startswith("/slow/"):
+            server.loop.call_later(server.delay, self._send, response, close)
+        else:
+            self._send(response, close)
+
+    def _send(self, response: bytes, close: bool) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.transport.write(response)  # one write: head and body together
+        if close:
+            self.transport.close()
+
+    def connection_lost(self, exc) -> None:
+        self.transport = None
+
+
+# -- timing ------------------------------------------------------------------------------
+
+
+class Run:
+    """Wall and CPU seconds of one child, its output, and when its first request came."""
+
+    def __init__(self, argv: list[str], data: bytes, env: dict, server: Server | None) -> None:
+        if server is not None:
+            server.reset()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(argv, input=data, capture_output=True, env=env)
+        self.wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        self.first = None
+        if server is not None and server.first_request is not None:
+            self.first = server.first_request - started
+        if done.returncode != 0:
+            raise SystemExit(
+                f"{' '.join(argv[:3])}... exited {done.returncode}: {done.stderr.decode()[-800:]}"
+            )
+        self.lines = done.stdout.decode("utf-8", "replace").splitlines()
+
+
+def ratio_line(name: str, ours: float, base: float, target: float, unit: str = "s") -> str:
+    ratio = ours / base
+    verdict = "ok" if ratio <= target else "OVER TARGET"
+    scale, digits = (1000, 1) if unit == "ms" else (1, 3)
+    return (
+        f"{name}: linkfilter {ours * scale:.{digits}f} {unit} vs {base * scale:.{digits}f} {unit} "
+        f"= {ratio:.2f}x (target <= {target}x, {verdict})"
+    )
+
+
+def alternate(rounds: int, sides: dict[str, callable]) -> dict[str, list[Run]]:
+    """Run each side once per round, in alternating order; the runs of each side."""
+    runs: dict[str, list[Run]] = {name: [] for name in sides}
+    names = list(sides)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            runs[name].append(sides[name](r))
+    return runs
+
+
+def median(runs: list[Run], what: str) -> float:
+    return statistics.median(getattr(run, what) for run in runs)
+
+
+def pyc_files(pycache: str) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime for p in Path(pycache).rglob("*.pyc")}
+
+
+# -- the measures ----------------------------------------------------------------------
+
+
+def bulk(server: Server, env: dict, args) -> None:
+    n = args.urls
+
+    def urls(side: str, r: int) -> bytes:
+        return "".join(f"{server.url(f'/slow/{side}{r}/{i}')}\n" for i in range(n)).encode()
+
+    def check(run: Run, side: str, r: int) -> Run:
+        titles = {line.rsplit(": ", 1)[-1] if side == "lf" else line for line in run.lines}
+        want = {f"Page /slow/{side}{r}/{i}" for i in range(n)}
+        if titles != want or len(run.lines) != n:
+            raise SystemExit(f"{side}: {len(run.lines)} lines, not the {n} titles wanted; "
+                             f"e.g. {sorted(titles - want)[:3]}")
+        if len(server.paths) != n or max(server.paths.values()) != 1:
+            raise SystemExit(f"{side}: the server saw {len(server.paths)} paths, not {n} once each")
+        run.connections = server.connections
+        return run
+
+    w = str(args.workers)
+    ours = LINKFILTER + ["-n", "-q", "-w", w, "--per-host", w, "--allow-private"]
+    base = [sys.executable, "-c", POOL_SCRIPT, w]
+    runs = alternate(args.rounds, {
+        "lf": lambda r: check(Run(ours, urls("lf", r), env, server), "lf", r),
+        "pool": lambda r: check(Run(base, urls("pool", r), env, server), "pool", r),
+    })
+    what = f"{n} URLs x {args.delay * 1000:.0f} ms, -w {w}"
+    print(ratio_line(f"bulk wall, {what}", median(runs["lf"], "wall"),
+                     median(runs["pool"], "wall"), 1.0))
+    print(ratio_line(f"bulk CPU, {what}", median(runs["lf"], "cpu"),
+                     median(runs["pool"], "cpu"), 1.1))
+    print(f"  first request at the server after: linkfilter "
+          f"{median(runs['lf'], 'first') * 1000:.0f} ms, pool "
+          f"{median(runs['pool'], 'first') * 1000:.0f} ms; connections: linkfilter "
+          f"{runs['lf'][-1].connections}, pool {runs['pool'][-1].connections}")
+    for side in ("lf", "pool"):
+        print(f"  {side:4} rounds: " + ", ".join(
+            f"{run.wall:.2f} s wall / {run.cpu:.2f} s CPU" for run in runs[side]))
+
+
+def one_url(server: Server, env: dict, rounds: int) -> None:
+    def ours(r: int) -> Run:
+        run = Run(LINKFILTER + ["-n", "--allow-private"],
+                  f"{server.url(f'/fast/lf{r}')}\n".encode(), env, server)
+        if len(run.lines) != 1 or not run.lines[0].endswith(f": Page /fast/lf{r}"):
+            raise SystemExit(f"linkfilter printed {run.lines!r} for one URL")
+        return run
+
+    def base(r: int) -> Run:
+        run = Run([sys.executable, "-c", ONE_SCRIPT],
+                  f"{server.url(f'/fast/one{r}')}\n".encode(), env, server)
+        if run.lines != [f"Page /fast/one{r}"]:
+            raise SystemExit(f"the one-URL script printed {run.lines!r}")
+        return run
+
+    runs = alternate(rounds, {"lf": ours, "one": base})
+    print(ratio_line("one URL, start to end (median)", median(runs["lf"], "wall"),
+                     median(runs["one"], "wall"), 1.1, "ms"))
+    print(f"  CPU: linkfilter {median(runs['lf'], 'cpu') * 1000:.0f} ms, "
+          f"script {median(runs['one'], 'cpu') * 1000:.0f} ms; first request after: "
+          f"linkfilter {median(runs['lf'], 'first') * 1000:.0f} ms, "
+          f"script {median(runs['one'], 'first') * 1000:.0f} ms")
+
+
+def startup(env: dict, rounds: int) -> None:
+    def ours(r: int) -> Run:
+        return Run(LINKFILTER, b"", env, None)
+
+    def base(r: int) -> Run:
+        return Run([sys.executable, "-c", "import click"], b"", env, None)
+
+    runs = alternate(rounds, {"lf": ours, "click": base})
+    print(ratio_line("start-up on empty input vs python -c 'import click' (median)",
+                     median(runs["lf"], "wall"), median(runs["click"], "wall"), 1.2, "ms"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--urls", type=int, default=500)
+    parser.add_argument("--delay", type=float, default=0.1, help="seconds before each answer")
+    parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the bulk measure")
+    parser.add_argument("--quick-rounds", type=int, default=11,
+                        help="rounds of the one-URL and start-up measures")
+    parser.add_argument("--page-size", type=int, default=4096, help="bytes of each page")
+    parser.add_argument("--source", metavar="DIR",
+                        help="run the linkfilter package in DIR instead of the installed one")
+    parser.add_argument("--only", choices=("bulk", "one", "startup"), action="append")
+    args = parser.parse_args()
+    only = set(args.only or ("bulk", "one", "startup"))
+
+    server = Server(args.delay, args.page_size)
+    with tempfile.TemporaryDirectory(prefix="bench-speed-pyc-") as pycache:
+        env = child_env(pycache, args.source)
+        package = Path(args.source, "linkfilter") if args.source else PACKAGE
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)],
+                       env=env, check=True)
+        # untimed warm-ups: every module any command imports gets its .pyc
+        Run(LINKFILTER + ["-n", "-q", "--allow-private"],
+            f"{server.url('/fast/warm')}\n".encode(), env, server)
+        Run([sys.executable, "-c", ONE_SCRIPT], f"{server.url('/fast/warm')}\n".encode(), env,
+            server)
+        Run([sys.executable, "-c", POOL_SCRIPT, "2"], f"{server.url('/fast/warm2')}\n".encode(),
+            env, server)
+        Run([sys.executable, "-c", "import click"], b"", env, None)
+        cached = pyc_files(pycache)
+        print(f"{sys.executable} (Python {sys.version.split()[0]}), {os.cpu_count()} CPUs; "
+              f"{len(cached)} .pyc files cached before timing")
+        print(f"linkfilter = {' '.join(LINKFILTER)}, package from {package}")
+        if "bulk" in only:
+            bulk(server, env, args)
+        if "one" in only:
+            one_url(server, env, args.quick_rounds)
+        if "startup" in only:
+            startup(env, args.quick_rounds)
+        written = {p for p, t in pyc_files(pycache).items() if cached.get(p) != t}
+        print(f"bytecode written while timing: {len(written)} file(s)"
+              + (f" (a source changed? {sorted(written)[:3]})" if written else ""))
+    print("echo latency and bulk echo / URL finding: see bench/bench_pipe.py (not repeated here)")
+
+
+if __name__ == "__main__":
+    main()
