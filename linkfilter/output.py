@@ -84,30 +84,51 @@ def text_line(result: Result, template: str, fallback: str | None = None) -> str
     return safe(template.format(**fields(result, title)))
 
 
+class _Null(str):
+    """A null field in a template: the empty string, whatever format spec a template
+    gives it (``{status:d}`` is valid for a page and must not fail for a failure)."""
+
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        try:
+            return format("", spec)
+        except ValueError:  # a spec for numbers: nothing to show
+            return ""
+
+
+#: What a null field formats as.
+NULL = _Null()
+
+
 def fields(result: Result, title: str | None) -> dict:
     """The values a template sees: every JSON field, null as an empty string."""
     return {
         "url": safe(result.url),
-        "final_url": safe(result.final_url) or "",
+        "final_url": _or_null(safe(result.final_url)),
         "host": safe(result.host),
         "line": result.line,
-        "status": result.status if result.status is not None else "",
-        "title": safe(title) or "",
-        "content_type": safe(result.content_type) or "",
-        "content_length": result.content_length if result.content_length is not None else "",
-        "charset": result.charset or "",
-        "charset_source": result.charset_source or "",
-        "error": result.error or "",
-        "reason": safe(result.reason) or "",
+        "status": _or_null(result.status),
+        "title": safe(title) or NULL,
+        "content_type": _or_null(safe(result.content_type)),
+        "content_length": _or_null(result.content_length),
+        "charset": _or_null(result.charset),
+        "charset_source": _or_null(result.charset_source),
+        "error": _or_null(result.error),
+        "reason": _or_null(safe(result.reason)),
         "elapsed": round(result.elapsed, 3),
         "cached": "true" if result.cached else "false",
     }
 
 
+def _or_null(value):
+    return NULL if value is None else value
+
+
 def dry_run_format(result: Result, template: str) -> str:
     """Text mode under ``--dry-run`` with a ``--format``: ``url``, ``host`` and ``line``
     filled in, every other field empty."""
-    values = dict.fromkeys(fields(result, None), "")
+    values = dict.fromkeys(fields(result, None), NULL)
     values.update(url=safe(result.url), host=safe(result.host), line=result.line)
     return safe(template.format(**values)) or ""
 

@@ -135,10 +135,16 @@ def check_template(template: str, option: str = "--format") -> None:
     """Raise SettingsError unless ``template`` formats with the known fields, by name only
     (attribute and index access, ``{title.upper}`` or ``{title[0]}``, is refused)."""
     try:
-        names = template_fields(template)
+        parts = list(string.Formatter().parse(template))
     except ValueError as e:
         raise SettingsError(f"bad {option} template: {e}") from e
-    for name in names:
+    for _, name, spec, _ in parts:
+        if name is None:
+            continue
+        if spec and "{" in spec:  # evaluated like a field, and sized by a value at run time
+            raise SettingsError(
+                f"bad {option} template: {{{name}:{spec}}}: no fields inside a format spec"
+            )
         if name == "" or name.isdigit():
             raise SettingsError(f"bad {option} template: fields must be named, e.g. {{title}}")
         if re.search(r"[.\[]", name):
