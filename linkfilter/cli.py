@@ -15,6 +15,7 @@ from click.core import ParameterSource
 
 from linkfilter import __version__
 from linkfilter.settings import (
+    COLOR_CHOICES,
     DEFAULT_ACCEPT_LANGUAGE,
     DEFAULT_CACHE_TTL,
     DEFAULT_FORMAT,
@@ -97,6 +98,22 @@ class _Flag(click.types.BoolParamType):
             raise _Bad("not a yes/no value (1/0, true/false, yes/no, on/off)", value) from None
 
 
+class _Choice(click.ParamType):
+    """One of a few words, with a reason that lists them."""
+
+    def __init__(self, choices) -> None:
+        self.choices = tuple(choices)
+        self.name = "|".join(self.choices)
+
+    def get_metavar(self, param, ctx=None):
+        return "[" + "|".join(self.choices) + "]"
+
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        raise _Bad(f"not one of {', '.join(self.choices)}", value)
+
+
 FLAG = _Flag()
 SECONDS = _Number(float, "a number of seconds", 0, above=True)
 SECONDS_OR_ZERO = _Number(float, "a number of seconds", 0)
@@ -114,6 +131,18 @@ def _template(ctx, param, value):
         except SettingsError as e:
             raise _Bad(str(e).split(": ", 1)[1] if ": " in str(e) else str(e), value) from e
     return value
+
+
+def _excludes(ctx, param, value):
+    """Compile the ``--exclude`` patterns where they are given, so an error names its flag or
+    variable."""
+    compiled = []
+    for pattern in value or ():
+        try:
+            compiled += compile_excludes([pattern])
+        except SettingsError as e:
+            raise _Bad(f"bad regex {pattern!r}: {e.__cause__}", pattern) from e
+    return tuple(compiled)
 
 
 def _where(error: click.BadParameter) -> str | None:
@@ -216,7 +245,7 @@ def _fail(message: str, status: ExitStatus):
               metavar="TEXT", help="User-Agent header to send.")
 @click.option("--accept-language", default=DEFAULT_ACCEPT_LANGUAGE, show_default=True,
               metavar="TEXT", help="Accept-Language header to send.")
-@click.option("--exclude", multiple=True, metavar="REGEX",
+@click.option("--exclude", multiple=True, metavar="REGEX", callback=_excludes,
               help="Skip URLs matching this regular expression (repeatable).")
 @click.option("--cache-ttl", type=SECONDS_OR_ZERO, default=DEFAULT_CACHE_TTL,
               show_default=True, metavar="SECONDS",
@@ -234,7 +263,7 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--progress/--no-progress", default=None, type=FLAG,
               help="Show a progress line on stderr [default: when stderr is a terminal and "
                    "stdout is not].")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+@click.option("--color", type=_Choice(COLOR_CHOICES), default="auto",
               show_default=True, envvar=f"{ENV_PREFIX}_COLOR",
               help="Colour result and failure lines: auto means on a terminal, unless NO_COLOR is set.")
 @click.version_option(__version__, "--version", prog_name="linkfilter",
@@ -265,7 +294,7 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
             allow_private=allow_private,
             user_agent=user_agent,
             accept_language=accept_language,
-            exclude=compile_excludes(exclude),
+            exclude=exclude,
             cache_ttl=cache_ttl,
             cache_path=os.path.expanduser(cache_path) if cache_path else None,
             quiet=quiet,
