@@ -65,8 +65,12 @@ class Progress:
         return text[: max(self._width() - 1, 10)]
 
 
+#: Columns assumed when the terminal does not say (a pseudo-terminal nobody sized says 0).
+DEFAULT_WIDTH = 80
+
+
 def _terminal_width() -> int:
     try:
-        return os.get_terminal_size(2).columns
+        return os.get_terminal_size(2).columns or DEFAULT_WIDTH
     except OSError:
-        return 80
+        return DEFAULT_WIDTH
