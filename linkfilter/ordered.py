@@ -4,13 +4,21 @@ The reader appends echoed bytes and one slot per URL occurrence in the order
 they stand in the input; workers fill slots in any order. Whatever is at the
 front and ready goes to the writer, so each line's results follow it, in the
 order of its URLs, and a line waits only for its own URLs (each bounded by
-``--timeout``). Without ``--ordered`` nothing goes through here.
+``--timeout``). Later input queues behind it, up to ``MAX_HELD_BYTES`` of echo
+or ``MAX_HELD_SLOTS`` results; past that the reader waits (``wait_room``), so a
+slow line costs bounded memory, not the rest of the file. Without
+``--ordered`` nothing goes through here.
 """
 
 from __future__ import annotations
 
 import collections
 import threading
+
+#: Echoed bytes held behind an unfinished line before the reader waits.
+MAX_HELD_BYTES = 16 * 1024 * 1024
+#: Result slots held behind an unfinished line before the reader waits.
+MAX_HELD_SLOTS = 100_000
 
 
 class Slot:
@@ -26,16 +34,21 @@ class Slot:
 class InOrder:
     """Thread-safe sequence of echoed bytes and slots in front of a ``Writer``."""
 
-    def __init__(self, writer) -> None:
+    def __init__(self, writer, *, max_bytes: int = MAX_HELD_BYTES,
+                 max_slots: int = MAX_HELD_SLOTS) -> None:
         self._writer = writer
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
         self._items: collections.deque[bytes | Slot] = collections.deque()
+        self.max_bytes, self.max_slots = max_bytes, max_slots
+        self._held_bytes = self._held_slots = 0
 
     def echo(self, data: bytes) -> None:
         """Input bytes: written at once unless a slot before them is still open."""
         with self._lock:
             if self._items:
                 self._items.append(data)
+                self._held_bytes += len(data)
             else:
                 self._writer.echo(data)
 
@@ -44,7 +57,17 @@ class InOrder:
         slot = Slot()
         with self._lock:
             self._items.append(slot)
+            self._held_slots += 1
         return slot
+
+    def wait_room(self, timeout: float | None = None) -> bool:
+        """Wait while more than ``max_bytes`` of echo or ``max_slots`` results are held; True
+        once there is room, False at ``timeout``. Only the reader calls it, between lines (never
+        while results it found itself wait to be filled), so it always ends."""
+        with self._room:
+            return self._room.wait_for(
+                lambda: self._held_bytes <= self.max_bytes and self._held_slots <= self.max_slots,
+                timeout)
 
     def fill(self, slot: Slot, line: str | None) -> None:
         """The result line for ``slot``; releases everything ready at the front."""
@@ -52,18 +75,25 @@ class InOrder:
             slot.line, slot.ready = line, True
             items, writer = self._items, self._writer
             lines: list[str] = []
+            slots = size = 0
             while items:
                 item = items[0]
                 if isinstance(item, Slot):
                     if not item.ready:
                         break
+                    slots += 1
                     if item.line is not None:
                         lines.append(item.line)
                 else:
                     if lines:
                         writer.out("\n".join(lines))
                         lines = []
+                    size += len(item)
                     writer.echo(item)
                 items.popleft()
             if lines:
                 writer.out("\n".join(lines))
+            if slots or size:
+                self._held_slots -= slots
+                self._held_bytes -= size
+                self._room.notify_all()

@@ -261,6 +261,7 @@ class Pipeline:
     def _feed_in_order(self, data: bytes, lines: CandidateLines, echo: bool) -> None:
         """``--ordered``: echo up to the end of each line with URLs, then reserve its slots."""
         inorder = self.inorder
+        inorder.wait_room()  # a line still waiting holds only so much input behind it
         seen = lines.lines  # lines complete before this chunk (line N ends at the Nth newline)
         found = lines.feed(data)
         done = pos = 0
