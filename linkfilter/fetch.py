@@ -42,7 +42,7 @@ from linkfilter.errors import (
     TLSError,
     TooManyRedirects,
 )
-from linkfilter.proxy import Proxy, proxy_for
+from linkfilter.proxy import Proxies, Proxy
 from linkfilter.settings import Settings
 from linkfilter.urls import normalize_for_fetch
 
@@ -527,11 +527,11 @@ class Fetcher:
         environ: Mapping[str, str] | None = None,
         resolver: Resolver | None = None,
     ) -> None:
-        """``environ`` is where proxy variables are read (default ``os.environ``);
+        """``environ`` is where proxy variables are read, once, here (default ``os.environ``);
         ``resolver`` replaces ``netguard.resolve`` (a test seam: a fake DNS)."""
         self.settings = settings
         self._ssl_context = ssl_context
-        self._environ = environ
+        self._proxies = Proxies(environ)
         self._resolve = resolver or netguard.resolve
         self._pool: collections.OrderedDict[tuple, _Connection] = collections.OrderedDict()
 
@@ -616,7 +616,7 @@ class Fetcher:
         A kept connection is tried first; if it fails before the first byte of a response
         (the server closed it while idle), the request is sent once more on a new one.
         """
-        proxy = proxy_for(target.scheme, target.host, target.port, env=self._environ)
+        proxy = self._proxies.proxy_for(target.scheme, target.host, target.port)
         key = (target.scheme, target.host, target.port, proxy.url if proxy else None)
         conn = self._pool.pop(key, None)
         if conn is not None:

@@ -11,6 +11,9 @@
   scheme (``https://``, ``socks5://``, ...) is a BadURL rather than a silent direct
   connection, which the user set a proxy to avoid.
 
+A ``Proxies`` reads the variables once (a Fetcher makes one): choosing for a request
+then costs no environment lookups.
+
 Pure: nothing here does I/O.
 """
 
@@ -53,18 +56,36 @@ def proxy_for(
     ``env`` defaults to ``os.environ``. Raises BadURL when the proxy variable that applies
     holds an unusable URL (other scheme, bad port, no host); the message names the variable.
     """
-    env = os.environ if env is None else env
-    scheme = scheme.lower()
-    if scheme not in ("http", "https"):
-        return None
-    upper = scheme != "http" or "REQUEST_METHOD" not in env
-    found = _lookup(env, f"{scheme}_proxy", upper=upper) or _lookup(env, "all_proxy")
-    if found is None:
-        return None
-    no_proxy = _lookup(env, "no_proxy")
-    if no_proxy is not None and no_proxy_matches(host, port, no_proxy[1]):
-        return None
-    return parse_proxy_url(found[1], variable=found[0])
+    return Proxies(env).proxy_for(scheme, host, port)
+
+
+class Proxies:
+    """The proxy variables of one environment, read once: ``proxy_for`` then chooses for
+    each request without reading the environment again (a Fetcher keeps one)."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        env = os.environ if env is None else env
+        cgi = "REQUEST_METHOD" in env
+        self._found = {
+            "http": _lookup(env, "http_proxy", upper=not cgi) or _lookup(env, "all_proxy"),
+            "https": _lookup(env, "https_proxy") or _lookup(env, "all_proxy"),
+        }
+        no_proxy = _lookup(env, "no_proxy")
+        self._no_proxy = no_proxy[1] if no_proxy is not None else None
+        self._parsed: dict[str, Proxy] = {}
+
+    def proxy_for(self, scheme: str, host: str, port: int) -> Proxy | None:
+        """As the module's ``proxy_for``, from the variables read when this was made."""
+        scheme = scheme.lower()
+        found = self._found.get(scheme)
+        if found is None:
+            return None
+        if self._no_proxy is not None and no_proxy_matches(host, port, self._no_proxy):
+            return None
+        proxy = self._parsed.get(scheme)
+        if proxy is None:  # a bad URL is parsed (and refused) again on every request
+            proxy = self._parsed[scheme] = parse_proxy_url(found[1], variable=found[0])
+        return proxy
 
 
 def _lookup(env: Mapping[str, str], name: str, upper: bool = True) -> tuple[str, str] | None:

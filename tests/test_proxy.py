@@ -9,6 +9,7 @@ import pytest
 from linkfilter.errors import BadURL
 from linkfilter.proxy import (
     DEFAULT_PROXY_PORT,
+    Proxies,
     Proxy,
     no_proxy_matches,
     parse_proxy_url,
@@ -223,6 +224,24 @@ def test_env_defaults_to_os_environ(monkeypatch):
     )
     monkeypatch.setenv("no_proxy", "example.com")
     assert proxy_for("http", "example.com", 80) is None
+
+
+def test_proxies_read_the_environment_once():
+    env = {"http_proxy": P, "no_proxy": "direct.test"}
+    proxies = Proxies(env)
+    env.clear()  # what a Fetcher sees was fixed when it was made
+    assert proxies.proxy_for("HTTP", "example.com", 80) == Proxy("proxy.test", 3128, P)
+    assert proxies.proxy_for("http", "example.com", 80) is proxies.proxy_for("http", "a.test", 80)
+    assert proxies.proxy_for("http", "direct.test", 80) is None
+    assert proxies.proxy_for("https", "example.com", 443) is None
+    assert Proxies(env).proxy_for("http", "example.com", 80) is None
+
+
+def test_proxies_refuse_a_bad_proxy_url_on_every_request():
+    proxies = Proxies({"https_proxy": "socks5://proxy.test"})
+    for _ in range(2):
+        with pytest.raises(BadURL, match="^https_proxy=socks5://"):
+            proxies.proxy_for("https", "example.com", 443)
 
 
 def test_parse_proxy_url_names_the_variable():
