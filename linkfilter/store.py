@@ -8,6 +8,8 @@ on when pruning happened.
 
 Several processes may share one file: WAL mode and a busy timeout; a lock held
 past the timeout makes a ``get`` a miss and drops a ``put``, it never fails a URL.
+A lock held that long costs one wait, not one per URL: after it, writes are
+tried without waiting (and dropped while the lock stays) until one succeeds.
 The file stays bounded: expired rows are pruned on open and every
 ``PRUNE_EVERY`` stores, and past ``MAX_ROWS`` rows the oldest stored go first
 (an exact count kept in the file, so the cap holds across processes).
@@ -108,7 +110,8 @@ class Store:
     """
 
     def __init__(self, db: sqlite3.Connection, path: str, *, ttl: float, failure_ttl: float,
-                 namespace: str, clock: Callable[[], float], max_rows: int) -> None:
+                 namespace: str, clock: Callable[[], float], max_rows: int,
+                 busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path
         self.ttl = max(ttl, 0.0)
         self.failure_ttl = max(min(ttl, failure_ttl), 0.0)
@@ -118,6 +121,8 @@ class Store:
         self._clock = clock
         self._lock = threading.Lock()
         self._puts = 0
+        self._busy_ms = max(int(busy_timeout * 1000), 0)
+        self._waiting = True  # writes wait for a lock (up to the busy timeout)
 
     @classmethod
     def open(cls, path: str, *, ttl: float, failure_ttl: float, namespace: str,
@@ -146,7 +151,7 @@ class Store:
         try:
             _prepare(db)
             store = cls(db, path, ttl=ttl, failure_ttl=failure_ttl, namespace=namespace,
-                        clock=clock, max_rows=max_rows)
+                        clock=clock, max_rows=max_rows, busy_timeout=busy_timeout)
             store._write(store._prune)
         except BaseException as e:
             db.close()
@@ -224,6 +229,7 @@ class Store:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
                 if _is_busy(e):
+                    self._wait_for_locks(db, False)
                     return
                 raise StoreError(_reason(e)) from e
             try:
@@ -237,9 +243,18 @@ class Store:
                         pass  # SQLite may have rolled back already; the first error is the one to tell
                 if isinstance(e, sqlite3.Error):
                     if _is_busy(e):
+                        self._wait_for_locks(db, False)
                         return
                     raise StoreError(_reason(e)) from e
                 raise
+            self._wait_for_locks(db, True)
+
+    def _wait_for_locks(self, db: sqlite3.Connection, wait: bool) -> None:
+        """Wait up to the busy timeout for another process's lock, or (after a wait that
+        ran out, until a write gets through) not at all."""
+        if wait != self._waiting:
+            db.execute(f"PRAGMA busy_timeout = {self._busy_ms if wait else 0}")
+            self._waiting = wait
 
     def _store(self, db: sqlite3.Connection, row: tuple, now: float) -> None:
         replaced = db.execute("DELETE FROM results WHERE key = ?", (row[0],)).rowcount
