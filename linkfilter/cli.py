@@ -308,10 +308,7 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
 
     from linkfilter.pipeline import Pipeline, install_signal_handlers, restore_signal_handlers
 
-    stats_line = None
-    if settings.stats:
-        stats_line = lambda: pipeline.stats_line()  # noqa: E731
-    previous, wake_fd = install_signal_handlers(stats_line)
+    previous, wake_fd = install_signal_handlers(lambda: pipeline.last_words())
     pipeline = Pipeline(settings, wake_fd=wake_fd)
     try:
         return int(pipeline.run(list(files)))

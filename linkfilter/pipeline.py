@@ -200,6 +200,14 @@ class Pipeline:
         self.stats.lines = self._lines.lines
         return self.stats.line()
 
+    def last_words(self) -> str:
+        """What stderr gets when a signal ends the run: the progress line erased, then the
+        ``--stats`` line, if either is on."""
+        text = progress.ERASE if self.progress is not None else ""
+        if self.settings.stats:
+            text += self.stats_line() + "\n"
+        return text
+
     def _read(self, name: str, lines: CandidateLines) -> bool:
         """Copy one input to the writer and dispatch its URLs; False if it failed."""
         try:
@@ -497,17 +505,17 @@ def _start_thread(thread: threading.Thread) -> None:
 def install_signal_handlers(last_words=None) -> tuple[dict, int]:
     """SIGINT and SIGTERM end the process at once: no draining, no traceback.
 
-    ``last_words()``, if given, returns a line for stderr on the way out (the
-    ``--stats`` line) or None. Returns the previous handlers, for
+    ``last_words()``, if given, returns text for stderr on the way out
+    (``Pipeline.last_words``), written as it is. Returns the previous handlers, for
     ``restore_signal_handlers``, and the read end of the wake-up pipe, for
     ``Pipeline(wake_fd=...)``.
     """
 
     def handler(signum, frame):
         with contextlib.suppress(Exception):
-            line = last_words() if last_words is not None else None
-            if line:
-                os.write(2, line.encode("utf-8", "replace") + b"\n")
+            text = last_words() if last_words is not None else None
+            if text:
+                os.write(2, text.encode("utf-8", "replace"))
         os._exit(ExitStatus.INTERRUPTED if signum == signal.SIGINT else ExitStatus.TERMINATED)
 
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
