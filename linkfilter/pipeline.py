@@ -313,7 +313,10 @@ class Pipeline:
         if urls:
             self.stats.urls += len(urls)  # only this thread counts URLs
             self.stats.done += len(urls)
-            self.writer.out(dry_run_text(urls))
+            text = dry_run_text(urls)
+            if self.out_color:
+                text = "\n".join(f"{RESULT_COLOR}{line}{RESET}" for line in text.split("\n"))
+            self.writer.out(text)
 
     def _dispatch(self, number: int, raw: bytes, ready: list) -> None:
         """Queue the URLs of one line; results known at once go to ``ready``."""
@@ -444,11 +447,12 @@ class Pipeline:
         for result, slot in results:
             if settings.json:
                 line = json_line(result)
-            elif settings.dry_run:
-                line = dry_run_format(result, settings.format) if settings.format is not None \
-                    else dry_run_text([result.url])
             else:
-                line = text_line(result, settings.template, settings.fallback)
+                if settings.dry_run:
+                    line = dry_run_format(result, settings.format) if settings.format is not None \
+                        else dry_run_text([result.url])
+                else:
+                    line = text_line(result, settings.template, settings.fallback)
                 if line is not None and self.out_color:
                     line = f"{RESULT_COLOR}{line}{RESET}"
             if slot is not None:
