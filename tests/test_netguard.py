@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 
 import pytest
@@ -266,6 +267,40 @@ def test_many_lookups_leave_no_thread_behind():
         resolve("localhost", 80, deadline=soon(), allow_private=True)
     assert netguard._slots.acquire(blocking=False)  # slots came back
     netguard._slots.release()
+
+
+def _dns_threads() -> int:
+    return sum(t.name == "linkfilter-dns" for t in threading.enumerate())
+
+
+def test_a_lookup_thread_waits_for_the_next_lookup():
+    resolve("localhost", 80, deadline=soon(), allow_private=True)
+    kept = _dns_threads()
+    assert kept >= 1
+    for _ in range(20):
+        assert resolve("localhost", 80, deadline=soon(), allow_private=True)
+    assert _dns_threads() == kept  # no thread started per lookup
+
+
+def test_lookups_at_once_never_make_more_than_dns_threads():
+    errors: list[BaseException] = []
+    go = threading.Event()
+
+    def look() -> None:
+        go.wait(5)
+        try:
+            resolve("localhost", 80, deadline=soon(), allow_private=True)
+        except BaseException as e:
+            errors.append(e)
+
+    callers = [threading.Thread(target=look) for _ in range(3 * netguard.DNS_THREADS)]
+    for t in callers:
+        t.start()
+    go.set()
+    for t in callers:
+        t.join(10)
+    assert not errors
+    assert 1 <= _dns_threads() <= netguard.DNS_THREADS
 
 
 @pytest.mark.parametrize(
