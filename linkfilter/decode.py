@@ -29,10 +29,11 @@ PRESCAN_MIN_BYTES = 1024
 DETECT_BYTES = 64 * 1024
 #: Hints choose among chardet's candidates only while what chardet saw has fewer
 #: non-ASCII bytes than this (a short title on a short page).  Past it chardet's
-#: answer stands: on titles cut from real text in 19 languages, a hint that matched
-#: the text changed none of its answers past 12 such bytes, while a wrong hint still
-#: won near-ties between Latin code pages; so a hint never overrules it on a long page.
-HINT_MAX_EVIDENCE = 16
+#: answer stands: on short titles cut from the test texts in 14 languages
+#: (``bench/bench_title.py --hints``), the page's own language fixed none of
+#: chardet's answers from 12 such bytes on, while a wrong one still broke some.
+#: So a hint never overrules chardet on a long page.
+HINT_MAX_EVIDENCE = 12
 #: ... and only a candidate with at least this share of the best one's confidence:
 #: a hint breaks near-ties, it never picks an encoding the bytes speak against.
 HINT_SHARE = 0.5

@@ -5,7 +5,7 @@ the bytes read into a ``PageTitle``.  Both are pure: no I/O, no global state.
 
 The title is the content of the first ``<title>`` element of the document (see
 :class:`linkfilter.decode.MarkupScanner` for what "first" excludes), entities
-decoded; without one, ``<meta property="og:title">``, then
+decoded; without one (or with a blank one), ``<meta property="og:title">``, then
 ``<meta name="twitter:title">``.  ``clean_title`` collapses whitespace, removes
 control and bidi characters and cuts to ``--max-title``.
 """
