@@ -10,12 +10,21 @@ registered an atexit callback (coverage, for one), or when a non-daemon thread s
 """
 
 import atexit
+import gc
 import os
 import sys
 import threading
 
 
+#: Allocations between two collections of the young generation (Python's default: 700).
+#: Start-up makes tens of thousands of objects that all live on; collecting every 700 of
+#: them cost a one-URL run about 7 ms of CPU. Cycles are still collected, just less often.
+GC_YOUNG_THRESHOLD = 10_000
+
+
 def main() -> None:
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
     from linkfilter.cli import main as command
 
     try:
