@@ -7,7 +7,7 @@ decoding costs with and without chardet, and what the browser hints cost on a
 short undeclared page.
 
 ``--hints`` prints instead how often short titles cut from the test texts
-(tests/test_decode.py, 19 languages) come out right: chardet alone, with the
+(tests/test_decode.py, 14 languages) come out right: chardet alone, with the
 default --accept-language, with the page's own language, with a wrong one, and
 by how many non-ASCII bytes chardet saw (the ground for
 ``decode.HINT_MAX_EVIDENCE``); it takes a few minutes.
