@@ -102,27 +102,24 @@ NULL = _Null()
 
 
 def fields(result: Result, title: str | None) -> dict:
-    """The values a template sees: every JSON field, null as an empty string."""
+    """The values a template sees: every JSON field, null as ``NULL`` (an empty string)."""
+    final_url, status, length = result.final_url, result.status, result.content_length
     return {
         "url": safe(result.url),
-        "final_url": _or_null(safe(result.final_url)),
+        "final_url": NULL if final_url is None else safe(final_url),
         "host": safe(result.host),
         "line": result.line,
-        "status": _or_null(result.status),
+        "status": NULL if status is None else status,
         "title": safe(title) or NULL,
-        "content_type": _or_null(safe(result.content_type)),
-        "content_length": _or_null(result.content_length),
-        "charset": _or_null(result.charset),
-        "charset_source": _or_null(result.charset_source),
-        "error": _or_null(result.error),
-        "reason": _or_null(safe(result.reason)),
+        "content_type": safe(result.content_type) or NULL,
+        "content_length": NULL if length is None else length,
+        "charset": result.charset or NULL,
+        "charset_source": result.charset_source or NULL,
+        "error": result.error or NULL,
+        "reason": safe(result.reason) or NULL,
         "elapsed": round(result.elapsed, 3),
         "cached": "true" if result.cached else "false",
     }
-
-
-def _or_null(value):
-    return NULL if value is None else value
 
 
 def dry_run_format(result: Result, template: str) -> str:
