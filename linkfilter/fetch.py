@@ -56,8 +56,12 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 #: Raw bytes asked of the socket per read.
 READ_SIZE = 16 * 1024
-#: Most decoded bytes produced (and fed to the sink) per step.
+#: Most decoded bytes produced per step.
 DECODE_STEP = 64 * 1024
+#: Most bytes handed to the sink per ``feed``: the title sniffer scans all it is given,
+#: so a 16 KiB read whose title is in its first line cost it 320 us fed whole, 85 us fed
+#: in these steps (a title 14 KiB in: about the same either way).
+SINK_STEP = 2 * 1024
 #: Longest status, header or chunk-size line, and most header lines: the limits
 #: http.client enforces (``http.client._MAXLINE``, ``_MAXHEADERS``), quoted in our errors.
 MAX_LINE = 65536
@@ -82,7 +86,9 @@ Resolver = Callable[..., "list[tuple[int, tuple]]"]
 
 
 class Sink(Protocol):
-    """Where the decoded body of an HTML page goes while it is read."""
+    """Where the decoded body of an HTML page goes while it is read, in pieces of at most
+    ``SINK_STEP`` bytes; what it decides must not depend on where they split. The Page's
+    body is then exactly what it was fed."""
 
     def feed(self, data: bytes) -> bool:
         """Take the next decoded bytes; return True when nothing more is needed."""
@@ -790,8 +796,15 @@ class Fetcher:
 
         def take(piece: bytes) -> bool:
             """Keep ``piece``; True when reading should stop."""
-            out.extend(piece)
-            return bool(piece) and sink is not None and bool(sink.feed(piece))
+            if sink is None:
+                out.extend(piece)
+                return False
+            for at in range(0, len(piece), SINK_STEP):
+                part = piece[at : at + SINK_STEP]
+                out.extend(part)  # the body kept is what the sink was fed
+                if sink.feed(part):
+                    return True
+            return False
 
         try:
             while True:

@@ -42,7 +42,14 @@ from linkfilter.errors import (
     TLSError,
     TooManyRedirects,
 )
-from linkfilter.fetch import ACCEPT, Fetcher, Page, parse_content_length, parse_content_type
+from linkfilter.fetch import (
+    ACCEPT,
+    SINK_STEP,
+    Fetcher,
+    Page,
+    parse_content_length,
+    parse_content_type,
+)
 from linkfilter.settings import Settings
 
 #: Slack allowed past a deadline (thread scheduling, closing sockets).
@@ -622,6 +629,16 @@ def test_sink_is_fed_until_it_has_enough(fetcher, raw_server, sinks):
     result = fetcher(timeout=2).fetch(server.url("/"), sink_factory=StopAtTitle)
     assert result.body.startswith(b"<title>Endless</title>") and not result.capped
     assert len(sinks) == 1 and bytes(sinks[0].data) == result.body
+
+
+def test_sink_is_fed_in_small_pieces_and_reading_stops_at_the_one_with_the_title(
+    fetcher, http_server, sinks
+):
+    http_server.route("/", page(b"<title>Early</title>" + b"<p>filler</p>" * 5000))
+    result = fetcher().fetch(http_server.url("/"), sink_factory=StopAtTitle)
+    assert len(sinks) == 1 and sinks[0].feeds == 1
+    assert result.body == bytes(sinks[0].data) and len(result.body) <= SINK_STEP
+    assert result.body.startswith(b"<title>Early</title>") and not result.capped
 
 
 def test_sink_is_not_made_for_redirects_or_errors(fetcher, http_server, sinks):
