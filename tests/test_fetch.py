@@ -51,6 +51,7 @@ from linkfilter.fetch import (
     parse_content_type,
 )
 from linkfilter.settings import Settings
+from linkfilter.urls import normalize_for_fetch
 
 #: Slack allowed past a deadline (thread scheduling, closing sockets).
 MARGIN = 0.35
@@ -629,6 +630,26 @@ def test_sink_is_fed_until_it_has_enough(fetcher, raw_server, sinks):
     result = fetcher(timeout=2).fetch(server.url("/"), sink_factory=StopAtTitle)
     assert result.body.startswith(b"<title>Endless</title>") and not result.capped
     assert len(sinks) == 1 and bytes(sinks[0].data) == result.body
+
+
+def test_a_normalized_url_is_not_normalized_again_but_a_redirect_is(
+    monkeypatch, fetcher, http_server
+):
+    normalized: list[str] = []
+
+    def counting(url: str) -> str:
+        normalized.append(url)
+        return normalize_for_fetch(url)
+
+    monkeypatch.setattr(fetch_module, "normalize_for_fetch", counting)
+    http_server.route("/a", redirect("/B b", 302))
+    http_server.route("/B%20b", page(TITLE_PAGE))
+    start = http_server.url("/a")
+    result = fetcher().fetch(start, normalized=True)
+    assert result.status == 200 and result.final_url == http_server.url("/B%20b")
+    assert normalized == [http_server.url("/B b")]  # the Location only
+    fetcher().fetch(start)
+    assert normalized[1] == start
 
 
 def test_sink_is_fed_in_small_pieces_and_reading_stops_at_the_one_with_the_title(
