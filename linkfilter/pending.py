@@ -4,7 +4,10 @@ The reader puts jobs here and never waits while fewer than ``max_pending`` are
 waiting: that bound, not the number of workers, is what pauses reading on bulk
 input. Workers take jobs host by host in turn, and never more than ``per_host``
 jobs of one host run at once, so a paste of 100 links to one site leaves the
-other workers to the other sites. Every operation is O(1).
+other workers to the other sites. Every job a worker could take at once wakes one
+waiting worker, and ``put`` asks for a new worker only when such a job has no idle
+worker to go to, so 100 jobs of one host need ``per_host`` workers, not all of them.
+Every operation is O(1).
 """
 
 from __future__ import annotations
@@ -33,8 +36,11 @@ class Pending(Generic[T]):
         self._running: dict[Hashable, int] = {}
         self._ready: collections.deque[Hashable] = collections.deque()  # hosts with a job and room
         self._waiting = 0  # jobs put and not yet taken
+        self._takeable = 0  # of those, jobs whose host has room: sum of min(queued, per_host - running)
+        self._busy = 0  # jobs taken and not yet done
         self._unfinished = 0  # jobs put and not yet done
         self._takers = 0  # workers blocked in get()
+        self._requested = 0  # workers asked for: times put returned True
         self._closed = False
 
     @property
@@ -45,21 +51,29 @@ class Pending(Generic[T]):
     def put(self, host: Hashable, job: T) -> bool:
         """Add a job for ``host``; waits only while ``max_pending`` jobs are waiting.
 
-        Returns True when more jobs wait than workers wait for jobs (start another).
+        Returns True when the caller should start one more worker: more jobs could be
+        taken at once than there are idle workers (waiting in ``get``, or asked for by
+        an earlier True and not running a job).
         """
         with self._lock:
             while self._waiting >= self.max_pending:
                 self._room.wait(POLL)
             queue = self._queues.get(host)
+            room = self.per_host - self._running.get(host, 0)
             if queue is None:
                 queue = self._queues[host] = collections.deque()
-                if self._running.get(host, 0) < self.per_host:
+                if room > 0:
                     self._ready.append(host)
-                    self._jobs.notify()
+            if len(queue) < room:  # this job can be taken at once: wake a waiting worker
+                self._takeable += 1
+                self._jobs.notify()
             queue.append(job)
             self._waiting += 1
             self._unfinished += 1
-            return self._waiting > self._takers
+            more = self._takeable > max(self._takers, self._requested - self._busy)
+            if more:
+                self._requested += 1
+            return more
 
     def get(self) -> tuple[Hashable, T] | None:
         """The next job whose host has room, as ``(host, job)``; None once closed and empty."""
@@ -82,6 +96,8 @@ class Pending(Generic[T]):
             elif running < self.per_host:
                 self._ready.append(host)  # behind the other hosts: take turns
             self._waiting -= 1
+            self._takeable -= 1
+            self._busy += 1
             self._room.notify()
             return host, job
 
@@ -93,8 +109,12 @@ class Pending(Generic[T]):
                 self._running[host] = running
             else:
                 del self._running[host]
-            if running == self.per_host - 1 and host in self._queues:
-                self._ready.append(host)
+            self._busy -= 1
+            queue = self._queues.get(host)
+            if queue is not None and len(queue) >= self.per_host - running:
+                self._takeable += 1  # one more of the host's jobs can be taken at once
+                if running == self.per_host - 1:
+                    self._ready.append(host)  # it had no room: back in turn
                 self._jobs.notify()
             self._unfinished -= 1
             if not self._unfinished:
