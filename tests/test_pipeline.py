@@ -266,6 +266,11 @@ def test_reading_pauses_only_past_max_pending_from_the_environment(http_server):
 
 # -- hosts: polite, and dead ones fail fast ---------------------------------------------------
 
+def threads(proc) -> int:
+    """How many threads the process runs (main and writer included)."""
+    return len(os.listdir(f"/proc/{proc.pid}/task"))
+
+
 @pytest.mark.parametrize("per_host", [None, 2])
 def test_per_host_cap_leaves_the_other_workers_to_other_sites(per_host):
     gate = Gate("Slow site")
@@ -273,13 +278,15 @@ def test_per_host_cap_leaves_the_other_workers_to_other_sites(per_host):
         slow_site.route("/p", gate)
         fast_site.route("/p", page("<title>Fast site</title>"))
         cap = per_host or 4  # the documented default
-        args = ["--allow-private", "-n", "-w", str(cap + 2), "-t", "30"]
-        with Live(args + (["--per-host", str(per_host)] if per_host else [])) as lf:
+        args = ["--allow-private", "-n", "-t", "30"] + (["--per-host", str(per_host)] if per_host else [])
+        with Live(args) as lf:  # -w 8
             lf.send("".join(f"{slow_site.url('/p')}?n={i}\n" for i in range(100)))
             assert gate.wait_for(lambda g: g.in_flight == cap)
             lf.send("".join(f"{fast_site.url('/p')}?n={i}\n" for i in range(20)))
             fast = [lf.out.line() for _ in range(20)]  # while the slow site holds its workers
             assert gate.in_flight == cap and gate.answered == 0
+            # 100 links to one site took `cap` workers; the other site's at most as many more
+            assert threads(lf.proc) <= 2 + 2 * cap
             gate.open()
             slow = [lf.out.line() for _ in range(100)]
             lf.proc.stdin.close()
@@ -289,7 +296,24 @@ def test_per_host_cap_leaves_the_other_workers_to_other_sites(per_host):
         assert gate.most == cap
         assert len(slow_site.requests) == 100
         # keep-alive stays per worker: a worker reuses its own connection
-        assert slow_site.connections <= cap + 2
+        assert slow_site.connections <= 8
+
+
+def test_idle_workers_each_take_one_of_a_burst_of_links_to_one_site(http_server):
+    """Workers waiting for jobs are all woken by a burst (they used to take it one by one)."""
+    warm, burst = Gate("Warm"), Gate("Burst")
+    http_server.route("/warm", warm)
+    http_server.route("/burst", burst)
+    with Live(["--allow-private", "-n", "-t", "30"]) as lf:
+        lf.send("".join(f"{http_server.url('/warm')}?n={i}\n" for i in range(3)))
+        assert warm.wait_for(lambda g: g.in_flight == 3)  # three workers started
+        warm.open()
+        assert [lf.out.line() for _ in range(3)] == [f"{http_server.authority}: Warm\n".encode()] * 3
+        lf.send("".join(f"{http_server.url('/burst')}?n={i}\n" for i in range(3)))  # to idle workers
+        assert burst.wait_for(lambda g: g.in_flight == 3), f"{burst.in_flight} of 3 links fetched at once"
+        assert threads(lf.proc) == 5  # main, writer and the same three workers
+        burst.open()
+        assert [lf.out.line() for _ in range(3)] == [f"{http_server.authority}: Burst\n".encode()] * 3
 
 
 def test_a_dead_host_fails_at_once_until_a_success_on_it_forgets_it():
