@@ -53,6 +53,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "linkfilter"
@@ -243,7 +244,7 @@ def ratio_line(name: str, ours: float, base: float, target: float, unit: str = "
     )
 
 
-def alternate(rounds: int, sides: dict[str, callable]) -> dict[str, list[Run]]:
+def alternate(rounds: int, sides: dict[str, Callable[[int], Run]]) -> dict[str, list[Run]]:
     """Run each side once per round, in alternating order; the runs of each side."""
     runs: dict[str, list[Run]] = {name: [] for name in sides}
     names = list(sides)
