@@ -108,6 +108,7 @@ _RAW_END = {
     for name in ("title", "textarea", "style", "xmp", "iframe", "noembed", "noframes", "noscript")
 }
 _TITLE_END = "</title"
+_TITLE_CLOSE = _RAW_END["title"]
 # Longest token a raw-text search looks for ("</noscript" and its delimiter), minus one.
 _RESUME_BACK = 10
 
@@ -120,9 +121,32 @@ _BREAKOUT = frozenset({"b", "big", "blockquote", "body", "br", "center", "code",
                        "listing", "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span",
                        "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var"})
 
-_DATA, _RAW, _SCRIPT, _COMMENT, _BOGUS, _CDATA, _PLAIN = range(7)
-# Trim the consumed head of the buffer once it is this long.
-_TRIM_AT = 1 << 16
+_DATA, _RAW, _SCRIPT, _COMMENT, _BOGUS, _CDATA, _PLAIN, _TAG = range(8)
+# Feeding in pieces costs what feeding whole does, give or take a bounded
+# factor: nothing is read again more than a few times.  An unfinished tag no
+# longer than this, without a ">" yet, waits in the buffer and is read again
+# once a ">" arrives; a longer one, or one that a ">" did not finish (a quoted
+# ">"), is followed token by token (_TAG state, _tag_end).  Likewise the last
+# "<" fed waits unread, held back with what follows it (see feed), when no ">"
+# follows it and it is followed by a letter, "/", "!", "?" or nothing: a tag
+# cannot end without a ">", and a comment or bogus comment that starts there
+# ends nothing a caller sees.  Not so "</title" and a space or "/", which ends
+# a title (_TITLE_CLOSE), nor "<" and any other character, which is text (text
+# after </head> ends the head).
+_WAIT_LIMIT = 1024
+
+# Where _tag_end stands inside an unfinished tag: the tokenizer states of _parse_tag.
+_T_NAME, _T_SEP, _T_ATTR, _T_AFTER_ATTR, _T_BEFORE_VALUE, _T_QUOTED, _T_UNQUOTED = range(7)
+# Complete attributes as _parse_tag reads them, skipped in C.  Each one ends
+# where _parse_tag is back in _T_SEP whatever follows: after a closed quote, an
+# unquoted value followed by a space or ">", or a name (and spaces) followed by
+# something other than "=" or a space.  So where the match stops, _T_SEP holds,
+# and it never stops inside an attribute because the data ran out.  No two ways
+# to match: every run is followed by a character it cannot take.
+_ATTRIBUTES = re.compile(
+    r"""(?:[\t\n\f\r /]*[^\t\n\f\r />][^\t\n\f\r />=]*(?=[\t\n\f\r />=])[\t\n\f\r ]*"""
+    r"""(?:=[\t\n\f\r ]*(?:"[^"]*"|'[^']*'|[^\t\n\f\r >"'][^\t\n\f\r >]*(?=[\t\n\f\r >]))"""
+    r"""|(?=[^\t\n\f\r =])))*""")
 
 
 def _parse_tag(buf: str, i: int) -> tuple[str, dict[str, str], int, bool] | None:
@@ -168,6 +192,54 @@ def _parse_tag(buf: str, i: int) -> tuple[str, dict[str, str], int, bool] | None
         attrs.setdefault(attr, value)
 
 
+def _tag_end(buf: str, j: int, step: int, quote: str) -> tuple[int, int, str]:
+    """Follow an unfinished tag from ``buf[j]`` in state ``step``: (end or -1, state, quote) at the end.
+
+    End is just past the ">" that ends the tag, the one _parse_tag finds; -1
+    when ``buf`` runs out first, with the state and quote to resume from on the
+    next piece.  Each character is read once: the caller keeps the pieces.
+    """
+    n = len(buf)
+    while True:
+        if step == _T_SEP:
+            j = _SEP.match(buf, _ATTRIBUTES.match(buf, j).end()).end()
+            if j >= n:
+                return -1, step, quote
+            if buf[j] == ">":
+                return j + 1, step, quote
+            j += 1              # the first character of a name, whatever it is
+            step = _T_ATTR
+        elif step == _T_QUOTED:
+            close = buf.find(quote, j)
+            if close < 0:
+                return -1, step, quote
+            j = close + 1
+            step = _T_SEP
+        elif step == _T_NAME or step == _T_ATTR or step == _T_UNQUOTED:
+            rx = _TAG_NAME if step == _T_NAME else _ATTR_NAME_REST if step == _T_ATTR else _UNQUOTED
+            j = rx.match(buf, j).end()
+            if j >= n:
+                return -1, step, quote
+            step = _T_AFTER_ATTR if step == _T_ATTR else _T_SEP
+        else:  # _T_AFTER_ATTR, _T_BEFORE_VALUE: spaces, then "=" or a value
+            j = _WS.match(buf, j).end()
+            if j >= n:
+                return -1, step, quote
+            c = buf[j]
+            if step == _T_AFTER_ATTR:
+                if c == "=":
+                    j += 1
+                    step = _T_BEFORE_VALUE
+                else:
+                    step = _T_SEP
+            elif c == '"' or c == "'":
+                quote = c
+                j += 1
+                step = _T_QUOTED
+            else:
+                step = _T_SEP if c == ">" else _T_UNQUOTED
+
+
 def _tag_attributes(buf: str, i: int) -> dict[str, str]:
     """Attributes of the complete tag at ``buf[i]``."""
     return _parse_tag(buf, i)[1]  # type: ignore[index]
@@ -190,7 +262,10 @@ class MarkupScanner:
     """Resumable scanner over a document that arrives in pieces (``feed`` any split, same result).
 
     Keeps offsets, never rescans: each feed continues from where the last one
-    stopped, and the consumed text is dropped (except an open title's content).
+    stopped, and the consumed text is dropped; the buffer keeps only the few
+    characters not decided yet, so a feed costs what its own piece costs,
+    whatever the piece size.  An open title's content and an unfinished long
+    tag are kept as lists of pieces, joined once when they end.
     Rules, after the HTML tokenizer and tree builder:
 
     - the title is the first ``<title>`` not inside SVG/MathML, ``<template>``,
@@ -206,9 +281,8 @@ class MarkupScanner:
     """
 
     def __init__(self) -> None:
-        self._buf = ""
-        self._base = 0              # absolute offset of _buf[0]
-        self._pos = 0               # absolute offset where scanning resumes
+        self._buf = ""              # what is not decided yet: a short rest, see _run's end
+        self._base = 0              # absolute offset of _buf[0], where scanning resumes
         self._state = _DATA
         self._end_re: re.Pattern[str] | None = None
         self._recording = False     # inside the first title's content
@@ -217,6 +291,11 @@ class MarkupScanner:
         self._template = 0
         self._after_head = False
         self._wait_gt = -1          # an incomplete tag: no retry before a ">" after this offset
+        self._tag_start = 0         # _TAG state: offset of the unfinished tag's "<",
+        self._tag_parts: list[str] = []   # its text so far,
+        self._tag_step = _T_NAME    # and where _tag_end stands in it
+        self._tag_quote = ""
+        self._title_parts: list[str] = []  # an open title's content before _base
         self.length = 0
         self.metas: list[Meta] = []
         self.title_start: int | None = None
@@ -232,10 +311,19 @@ class MarkupScanner:
         """Scan ``text``, the continuation of what was fed before."""
         if not text:
             return
-        self._buf += text
+        buf = self._buf + text
         self.length += len(text)
-        self._run()
-        self._trim()
+        # An unfinished tag at the end waits unread for its ">" (see _WAIT_LIMIT).
+        k = buf.rfind("<")
+        if k >= 0 and buf.find(">", k) < 0 and len(buf) - k <= _WAIT_LIMIT:
+            c = buf[k + 1:k + 2]
+            if "a" <= c <= "z" or "A" <= c <= "Z" or (c in "/!?" and not _TITLE_CLOSE.match(buf, k)):
+                if k:
+                    self._run(buf[:k], buf[k:])
+                else:
+                    self._buf = buf
+                return
+        self._run(buf, "")
 
     @property
     def title_closed(self) -> bool:
@@ -251,7 +339,11 @@ class MarkupScanner:
             if upto >= self.title_close:  # type: ignore[operator]
                 return self._title_raw
             return (self._title_raw + self._title_tail)[:max(0, upto - self.title_open)]
-        return self._buf[self.title_open - self._base:upto - self._base]
+        if len(self._title_parts) > 1:
+            self._title_parts = ["".join(self._title_parts)]
+        before = self._title_parts[0] if self._title_parts else ""
+        content = before + self._buf[max(0, self.title_open - self._base):]
+        return content[:max(0, upto - self.title_open)]
 
     def markup(self, length: int | None = None) -> Markup:
         """Everything found in the first ``length`` characters (default: all fed), end of data there.
@@ -275,23 +367,16 @@ class MarkupScanner:
 
     # -- scanning ---------------------------------------------------------
 
-    def _trim(self) -> None:
-        keep = self._pos
-        if self._recording and self.title_open is not None:
-            keep = min(keep, self.title_open)
-        if keep - self._base >= _TRIM_AT:
-            self._buf = self._buf[keep - self._base:]
-            self._base = keep
-
-    def _run(self) -> None:
-        buf, base = self._buf, self._base
+    def _run(self, buf: str, held: str) -> None:
+        """Scan ``buf`` (from offset _base); keep what is not decided, then ``held``, for the next feed."""
+        base = self._base
         n = len(buf)
-        i = self._pos - base
+        i = 0
         while i < n:
             state = self._state
             if state == _DATA:
                 if self._wait_gt >= 0:
-                    if buf.find(">", self._wait_gt - base) < 0:
+                    if buf.find(">", self._wait_gt - base) < 0 and n - i <= _WAIT_LIMIT:
                         self._wait_gt = base + n
                         break
                     self._wait_gt = -1
@@ -323,7 +408,10 @@ class MarkupScanner:
                     break
                 if self._recording:
                     self._recording = False
-                    self._title_raw = buf[self.title_open - base:m.start()]
+                    start = self.title_open - base  # type: ignore[operator]
+                    before = "".join(self._title_parts)
+                    self._title_parts = []
+                    self._title_raw = before + buf[max(0, start):m.start()]
                     self._title_tail = m.group()
                     self.title_close = base + m.end()
                 self._state = _DATA
@@ -372,9 +460,29 @@ class MarkupScanner:
                     break
                 self._state = _DATA
                 i = j + 3
+            elif state == _TAG:
+                end, self._tag_step, self._tag_quote = _tag_end(buf, i, self._tag_step, self._tag_quote)
+                if end < 0:
+                    self._tag_parts.append(buf[i:])
+                    i = n
+                    break
+                # finished: the whole tag and what follows it become the buffer
+                head = "".join(self._tag_parts)
+                end += len(head) - i
+                buf = head + buf[i:]
+                n = len(buf)
+                base = self._tag_start
+                self._base, self._tag_parts = base, []
+                self._state = _DATA
+                i = self._tag(buf, 0, end)
             else:  # _PLAIN: the rest is text
                 i = n
-        self._pos = base + i
+        # Drop what is decided; an open title keeps its content in _title_parts.
+        if self._recording:
+            start = self.title_open - base  # type: ignore[operator]
+            self._title_parts.append(buf[start:i] if start > 0 else buf[:i])
+        self._buf = buf[i:] + held if i < n else held
+        self._base = base + i
 
     def _markup(self, buf: str, i: int) -> int:
         """Handle the markup at ``buf[i] == '<'``: the offset after it; -1 incomplete tag, -2 need more."""
@@ -418,19 +526,28 @@ class MarkupScanner:
             return i + 1
         return self._tag(buf, i)
 
-    def _tag(self, buf: str, i: int) -> int:
-        m = _FAST_TAG.match(buf, i)
+    def _tag(self, buf: str, i: int, end: int = 0) -> int:
+        """Handle the tag at ``buf[i]`` (ending at ``end`` if known): the offset after it.
+
+        -1: wait for a ">" (see _WAIT_LIMIT); len(buf): the tag is unfinished, now in _TAG state.
+        """
+        m = None if end else _FAST_TAG.match(buf, i)
         if m:
             is_end = bool(m.group(1))
             name = ascii_lower(m.group(2))
             end = m.end()
         else:
-            parsed = _parse_tag(buf, i)
-            if parsed is None:
-                return -1
             is_end = buf[i + 1] == "/"
-            name = ascii_lower(parsed[0])
-            end = parsed[2]
+            if not end:
+                n = len(buf)
+                if n - i <= _WAIT_LIMIT and buf.find(">", i) < 0:
+                    return -1
+                end, step, quote = _tag_end(buf, i + 2 if is_end else i + 1, _T_NAME, "")
+                if end < 0:
+                    self._state, self._tag_step, self._tag_quote = _TAG, step, quote
+                    self._tag_start, self._tag_parts = self._base + i, [buf[i:]]
+                    return n
+            name = ascii_lower(_TAG_NAME.match(buf, i + 2 if is_end else i + 1).group())
         base = self._base
         if self._foreign:
             if is_end:
