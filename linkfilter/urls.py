@@ -358,12 +358,21 @@ def _find_all(text: str, sub: str) -> list[int]:
 
 
 def _lines_at(block: str, where: list[int]) -> list[tuple[int, int]]:
-    """``(start, end)`` of the lines of ``block`` holding these positions, in order, once each."""
-    lines = set()
-    for i in where:
+    """``(start, end)`` of the lines of ``block`` holding these positions, in order, once each.
+
+    Each line is searched for its ends once, from its first position: a long
+    line with many positions costs its length, not its length per position.
+    """
+    lines = []
+    end = -1
+    for i in sorted(where):
+        if i <= end:
+            continue  # on the line found last
         end = block.find("\n", i)
-        lines.add((block.rfind("\n", 0, i) + 1, len(block) if end < 0 else end))
-    return sorted(lines)
+        if end < 0:
+            end = len(block)
+        lines.append((block.rfind("\n", 0, i) + 1, end))
+    return lines
 
 
 def _with_slow_lines(block: str, spans: list[_Span], slow: list[tuple[int, int]]) -> list[_Span]:
