@@ -310,3 +310,55 @@ def test_lookups_at_once_never_make_more_than_dns_threads():
 def test_malformed_hosts_and_ports_are_bad_urls(host, port):
     with pytest.raises(BadURL):
         resolve(host, port, deadline=soon(), allow_private=True)
+
+
+# resolve() with the resolver injected: names that resolve to several addresses.
+
+
+def fake_getaddrinfo(answers: dict[bytes, list[str]]):
+    """A stand-in for the system resolver (netguard._getaddrinfo) that knows only ``answers``."""
+
+    def getaddrinfo(name: bytes, port: int, flags: int = 0) -> list:
+        if flags & socket.AI_NUMERICHOST or name not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        infos = []
+        for ip in answers[name]:
+            if ":" in ip:
+                infos.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "", (ip, port, 0, 0)))
+            else:
+                infos.append((socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)))
+        return infos
+
+    return getaddrinfo
+
+
+@pytest.mark.parametrize(
+    "addresses, private",
+    [
+        (["93.184.216.34", "127.0.0.1"], "127.0.0.1"),  # public first, then private
+        (["127.0.0.1", "93.184.216.34"], "127.0.0.1"),  # private first
+        (["2606:4700:4700::1111", "8.8.8.8", "10.1.2.3"], "10.1.2.3"),  # private last of three
+        (["2606:4700:4700::1111", "fe80::1"], "fe80::1"),
+        (["8.8.8.8", "::ffff:192.168.1.1"], "::ffff:192.168.1.1"),
+    ],
+)
+def test_a_name_with_any_private_address_is_refused(monkeypatch, addresses, private):
+    monkeypatch.setattr(netguard, "_getaddrinfo", fake_getaddrinfo({b"mixed.example": addresses}))
+    with pytest.raises(BlockedAddress) as info:
+        resolve("mixed.example", 80, deadline=soon(), allow_private=False)
+    assert str(info.value).startswith(f"mixed.example resolves to {private}, ")
+    assert "--allow-private" in str(info.value)
+    # allowed, every address comes back in the resolver's order
+    found = resolve("mixed.example", 80, deadline=soon(), allow_private=True)
+    assert [sockaddr[0] for _, sockaddr in found] == addresses
+
+
+def test_a_name_with_only_public_addresses_resolves(monkeypatch):
+    addresses = ["93.184.216.34", "2606:4700:4700::1111", "8.8.8.8"]
+    monkeypatch.setattr(netguard, "_getaddrinfo", fake_getaddrinfo({b"public.example": addresses}))
+    found = resolve("public.example", 443, deadline=soon(), allow_private=False)
+    assert found == [
+        (socket.AF_INET, ("93.184.216.34", 443)),
+        (socket.AF_INET6, ("2606:4700:4700::1111", 443, 0, 0)),
+        (socket.AF_INET, ("8.8.8.8", 443)),
+    ]
