@@ -197,7 +197,9 @@ def _tag_end(buf: str, j: int, step: int, quote: str) -> tuple[int, int, str]:
 
     End is just past the ">" that ends the tag, the one _parse_tag finds; -1
     when ``buf`` runs out first, with the state and quote to resume from on the
-    next piece.  Each character is read once: the caller keeps the pieces.
+    next piece (the caller keeps the pieces).  A call reads each character at
+    most twice (_ATTRIBUTES may try the last attribute before the steps here
+    take it), and the next call starts where this one stopped.
     """
     n = len(buf)
     while True:
