@@ -136,7 +136,12 @@ class Pipeline:
         lines = self._lines
         if self.progress is not None:
             self.progress.total = progress.input_size(names, self.stdin)
-        _start_thread(self.writer.thread)
+        try:
+            _start_thread(self.writer.thread)
+        except RuntimeError as e:  # nobody writes for us yet: say it ourselves
+            with contextlib.suppress(OSError):
+                os.write(2, f"linkfilter: cannot start the writer thread ({e})\n".encode())
+            return ExitStatus.ERROR
         self._open_store()
         try:
             for name in names or ["-"]:
