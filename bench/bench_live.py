@@ -183,8 +183,9 @@ def main() -> None:
                     got = linkfilter_round(args.samples, args.pending, env)
                 line = []
                 for measure_name, values in got.items():
-                    into[measure_name].append((statistics.median(values) * 1000, p99(values) * 1000))
-                    line.append(f"{measure_name} {into[measure_name][-1][0]:.2f}/{into[measure_name][-1][1]:.2f}")
+                    median, tail = statistics.median(values) * 1000, p99(values) * 1000
+                    into[measure_name].append((median, tail))
+                    line.append(f"{measure_name} {median:.2f}/{tail:.2f}")
                 print(f"round {r + 1} {name:10} (median/p99 ms): " + ", ".join(line), flush=True)
     print(f"\n8 workers stuck, {args.pending} URLs pending, {args.samples} samples a measure, "
           f"median over {args.rounds} rounds:")

@@ -539,7 +539,8 @@ STORM_PARALLEL = 8
 #: Longest a signalled run may take to end (the documented bound).
 STORM_BOUND = 1.0
 #: The fork server: a process of its own, so that forking never copies pytest's threads.
-STORM = "import json, sys, test_pipeline as t; print(json.dumps(t.signal_storm(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))"
+STORM = ("import json, sys, test_pipeline as t; "
+         "print(json.dumps(t.signal_storm(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))")
 
 
 def test_a_signal_is_never_lost_while_the_reader_waits_on_a_silent_stdin():
