@@ -31,7 +31,8 @@ def failure(url: str, line: int, host: str, error: FetchError, elapsed: float) -
 def describe(
     fetcher, fetch_url: str, url: str, line: int, host: str, settings: Settings
 ) -> Result:
-    """Fetch ``fetch_url`` and return its title, or why there is none, reported as ``url``."""
+    """Fetch ``fetch_url`` (already ``normalize_for_fetch``'s output: the cache key) and
+    return its title, or why there is none, reported as ``url``."""
     from linkfilter.hints import Hints
     from linkfilter.title import TitleSniffer, page_title
 
@@ -43,7 +44,7 @@ def describe(
         return sniffers[-1]
 
     try:
-        page = fetcher.fetch(fetch_url, sink_factory=sniffer)
+        page = fetcher.fetch(fetch_url, sink_factory=sniffer, normalized=True)
         title = charset = source = None
         if page.is_html:
             # a body cut by the deadline is like one cut by the cap: an open title is no title

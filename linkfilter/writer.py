@@ -20,6 +20,8 @@ from typing import BinaryIO, Callable
 #: Items the queue holds before senders wait (back-pressure from a slow stdout);
 #: an echoed chunk can be 1 MiB.
 QUEUE_ITEMS = 32
+#: Most queued items handled in one wake-up, their bytes joined into one write per stream.
+BATCH_ITEMS = 64
 
 
 class ExitStatus(enum.IntEnum):
@@ -62,6 +64,8 @@ class Writer:
         self._shared = shared_terminal
         self._shown = False
         self._next_draw = 0.0
+        self._pending: list[bytes] = []  # bytes for _pending_stream, not yet written
+        self._pending_stream: BinaryIO | None = None
         self._stdout = out if out is not None else _Closed()
         self._stderr = err if err is not None else _Closed()
         self._queue: queue.Queue = queue.Queue(QUEUE_ITEMS)
@@ -106,48 +110,61 @@ class Writer:
     def _run(self) -> None:
         while True:
             if self._status is None:
-                op, data = self._queue.get()
+                batch = [self._queue.get()]
             else:
                 try:
-                    op, data = self._queue.get(timeout=max(self._next_draw - time.monotonic(), 0.001))
+                    batch = [self._queue.get(timeout=max(self._next_draw - time.monotonic(), 0.001))]
                 except queue.Empty:
-                    self._draw()
-                    continue
+                    batch = []
+            while len(batch) < BATCH_ITEMS:  # what else is queued already goes in the same writes
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                if op is _Op.ECHO:
-                    if self._held:  # release held results at the first line end
-                        cut = data.find(b"\n") + 1
-                        if cut:
-                            self._write(self._stdout, data[:cut])
-                            self._at_line_start = True
-                            self._release()
-                            data = data[cut:]
-                    if data:
-                        self._write(self._stdout, data)
-                        self._at_line_start = data.endswith(b"\n")
-                elif op is _Op.OUT or op is _Op.ERR:
-                    stream = self._stdout if op is _Op.OUT else self._stderr
-                    if self._at_line_start or (self._ended and stream is self._stderr):
-                        self._write(stream, data)
-                    elif self._ended:
-                        self._end_line()
-                        self._write(stream, data)
-                    else:
-                        self._held.append((stream, data))
-                elif op is _Op.EOF:
-                    self._ended = True
-                    if any(stream is self._stdout for stream, _ in self._held):
-                        self._end_line()
-                    self._release()
-                else:
-                    self._erase()
-                    return
+                for op, data in batch:
+                    if not self._handle(op, data):
+                        self._erase()
+                        self._flush()
+                        return
                 if self._status is not None and time.monotonic() >= self._next_draw:
                     self._draw()
+                self._flush()
             except OSError as e:
-                self._erase()
+                self._pending.clear()
                 self._fail(e)
                 return
+
+    def _handle(self, op: _Op, data: bytes) -> bool:
+        """Do one queued operation; False on STOP."""
+        if op is _Op.ECHO:
+            if self._held:  # release held results at the first line end
+                cut = data.find(b"\n") + 1
+                if cut:
+                    self._write(self._stdout, data[:cut])
+                    self._at_line_start = True
+                    self._release()
+                    data = data[cut:]
+            if data:
+                self._write(self._stdout, data)
+                self._at_line_start = data.endswith(b"\n")
+        elif op is _Op.OUT or op is _Op.ERR:
+            stream = self._stdout if op is _Op.OUT else self._stderr
+            if self._at_line_start or (self._ended and stream is self._stderr):
+                self._write(stream, data)
+            elif self._ended:
+                self._end_line()
+                self._write(stream, data)
+            else:
+                self._held.append((stream, data))
+        elif op is _Op.EOF:
+            self._ended = True
+            if any(stream is self._stdout for stream, _ in self._held):
+                self._end_line()
+            self._release()
+        else:
+            return False
+        return True
 
     def _draw(self) -> None:
         """Redraw the status line in place."""
@@ -175,8 +192,21 @@ class Writer:
             self._write(stream, data)
 
     def _write(self, stream: BinaryIO, data: bytes) -> None:
+        """Queue ``data`` for ``stream``: consecutive writes to one stream go out as one
+        write at the end of the batch (or when the other stream's turn comes)."""
         if self._shown and (stream is self._stderr or self._shared) and not data.startswith(b"\r"):
             self._erase()
+        if self._pending and self._pending_stream is not stream:
+            self._flush()
+        self._pending_stream = stream
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        stream = self._pending_stream
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending.clear()
         if stream is self._stderr:
             try:
                 stream.write(data)
