@@ -145,6 +145,21 @@ def _excludes(ctx, param, value):
     return tuple(compiled)
 
 
+def _header(ctx, param, value):
+    """Refuse a header value with control characters where it is given (naming its flag or
+    variable): it would end the header early or smuggle in another."""
+    if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise _Bad("may not hold control characters", value)
+    return value
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters as escapes, to quote it in a message."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _where(error: click.BadParameter) -> str | None:
     """``LINKFILTER_X=value`` or ``--x value`` for an error about one parameter."""
     param, ctx = error.param, error.ctx
@@ -154,9 +169,22 @@ def _where(error: click.BadParameter) -> str | None:
     if ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT:
         name = param.envvar if isinstance(param.envvar, str) else \
             f"{ENV_PREFIX}_{param.name.upper()}"
-        return f"{name}={os.environ.get(name, value)}"
+        return f"{name}={_printable(str(os.environ.get(name, value)))}"
     flag = max(getattr(param, "opts", [param.name]), key=len)
-    return f"{flag} {value}"
+    return f"{flag} {_printable(str(value))}"
+
+
+def _show_version(ctx, param, value):
+    """``--version``: plain option, so start-up does not pay click's gettext look-up."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"linkfilter {__version__}")
+        ctx.exit()
+
+
+def _show_help(ctx, param, value):
+    if value and not ctx.resilient_parsing:
+        click.echo(ctx.get_help(), color=ctx.color)
+        ctx.exit()
 
 
 class _OneLineErrors(click.Command):
@@ -197,8 +225,8 @@ def _fail(message: str, status: ExitStatus):
 @click.command(
     cls=_OneLineErrors,
     epilog=EPILOG,
+    add_help_option=False,  # our own -h/--help below: no variable, no gettext at start-up
     context_settings={
-        "help_option_names": ["-h", "--help"],
         "auto_envvar_prefix": ENV_PREFIX,
         "max_content_width": 100,
     },
@@ -242,9 +270,9 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--allow-private", is_flag=True, type=FLAG, default=False,
               help="Allow loopback, private, link-local, multicast and reserved addresses.")
 @click.option("-A", "--user-agent", default=DEFAULT_USER_AGENT, show_default=True,
-              metavar="TEXT", help="User-Agent header to send.")
+              metavar="TEXT", callback=_header, help="User-Agent header to send.")
 @click.option("--accept-language", default=DEFAULT_ACCEPT_LANGUAGE, show_default=True,
-              metavar="TEXT", help="Accept-Language header to send.")
+              metavar="TEXT", callback=_header, help="Accept-Language header to send.")
 @click.option("--exclude", multiple=True, metavar="REGEX", callback=_excludes,
               help="Skip URLs matching this regular expression (repeatable).")
 @click.option("--cache-ttl", type=SECONDS_OR_ZERO, default=DEFAULT_CACHE_TTL,
@@ -266,8 +294,11 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--color", type=_Choice(COLOR_CHOICES), default="auto",
               show_default=True, envvar=f"{ENV_PREFIX}_COLOR",
               help="Colour result and failure lines: auto means on a terminal, unless NO_COLOR is set.")
-@click.version_option(__version__, "--version", prog_name="linkfilter",
-                      message="%(prog)s %(version)s", allow_from_autoenv=False)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              allow_from_autoenv=False, callback=_show_version,
+              help="Show the version and exit.")
+@click.option("-h", "--help", is_flag=True, expose_value=False, is_eager=True,
+              allow_from_autoenv=False, callback=_show_help, help="Show this message and exit.")
 def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirects, template,
          fallback, as_json, no_echo, ordered, dry_run, allow_private, user_agent, accept_language,
          exclude, cache_ttl, cache_path, max_title, quiet, stats, progress, color):
