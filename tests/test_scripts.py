@@ -626,6 +626,7 @@ ENV_ERRORS = [
     ("LINKFILTER_COLOR", "rainbow", "not one of auto, always, never"),
     ("LINKFILTER_EXCLUDE", "ok (", "bad regex '(': missing ), unterminated subpattern at "
                                    "position 0"),
+    ("LINKFILTER_ACCEPT_LANGUAGE", "de\r\nX-Evil: 1", "may not hold control characters"),
 ]
 
 
@@ -637,8 +638,9 @@ def test_a_bad_value_from_the_environment_names_the_variable_and_a_flag_the_flag
     got = run_all(*runs)
     for (name, value, reason), p in zip(ENV_ERRORS, got):
         assert (p.returncode, p.stdout) == (2, b"")
+        shown = value.replace("\r", "\\r").replace("\n", "\\n")  # quoted, not sent
         assert p.stderr.decode() == (
-            f"linkfilter: {name}={value}: {reason} (see 'linkfilter --help')\n")
+            f"linkfilter: {name}={shown}: {reason} (see 'linkfilter --help')\n")
     for (args, _), p in zip(runs[len(ENV_ERRORS):], got[len(ENV_ERRORS):]):
         assert p.returncode == 2
         assert p.stderr.decode().startswith(f"linkfilter: {args[0]} {args[1]}: ")
