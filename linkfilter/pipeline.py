@@ -404,7 +404,7 @@ class Pipeline:
                 try:
                     self._fetch(fetcher, job)
                 except Exception as e:  # a worker must not die: the EOF drain waits on it
-                    self.writer.err(f"linkfilter: {job.url}: internal error: {type(e).__name__}: {e}")
+                    self._internal_error(job, e)
                 finally:
                     self.pending.done(site)
         finally:
@@ -431,6 +431,18 @@ class Pipeline:
                     except Exception as e:  # noqa: BLE001 - see _from_store
                         self._store_failed(e)
         self._emit(self._complete(job, result))
+
+    def _internal_error(self, job: _Job, error: Exception) -> None:
+        """A bug while reporting a job: report it as the job's result, so that the
+        URL's waiters and its --ordered slot are not left waiting."""
+        reason = f"internal error: {type(error).__name__}: {error}"
+        result = Result(url=job.url, line=job.line, host=job.host, error="internal", reason=reason)
+        try:
+            self._emit(self._complete(job, result))
+        except Exception:  # noqa: BLE001 - the report itself failed: say so, plainly
+            self.writer.err(f"linkfilter: {job.url}: {reason}")
+            if job.slot is not None:
+                self.inorder.fill(job.slot, None)
 
     def _complete(self, job: _Job, result: Result) -> list[tuple[Result, Slot | None]]:
         """Store a claimed URL's result: it, and every occurrence that waited for it."""

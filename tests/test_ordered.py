@@ -105,3 +105,31 @@ def test_the_reader_waits_for_room_past_the_slot_limit():
     assert o.wait_room(0) is True
     o.fill(third, "3")
     assert out.close() == b"1\n2\n3\n"
+
+
+def test_a_bug_while_reporting_a_url_costs_that_url_only_not_the_ordered_output(
+        http_server, monkeypatch):
+    """A worker that fails unexpectedly still fills the URL's slot (as an ``internal`` error):
+    the lines after it are not held for ever."""
+    import linkfilter.pipeline as pipeline
+    from linkfilter.settings import Settings
+
+    http_server.route("/", lambda request: (_ for _ in ()).throw(AssertionError("unreachable")))
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(args)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "describe", broken)
+    stdout, stderr = io.BytesIO(), io.BytesIO()
+    data = f"a {http_server.url('/x')}\nb\n".encode()
+    run = pipeline.Pipeline(Settings(ordered=True, allow_private=True, timeout=5),
+                            stdin=io.BytesIO(data), stdout=stdout, stderr=stderr)
+    done = threading.Event()
+    status = []
+    threading.Thread(target=lambda: (status.append(run.run(["-"])), done.set()), daemon=True).start()
+    assert done.wait(10), "the ordered output stalled behind the failed URL"
+    assert calls and status == [0]
+    assert stdout.getvalue() == data
+    assert b"internal error: RuntimeError: boom" in stderr.getvalue()
