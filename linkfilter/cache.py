@@ -139,12 +139,16 @@ class ResultCache:
             with self._lock:
                 self._done.put(key, compact(key, result), ttl)
 
-    def complete(self, key: str, result: Result) -> list[Any]:
-        """Store the result of a claimed key; return the waiters that joined it."""
+    def complete(self, key: str, result: Result, *, kept: Result | None = None) -> list[Any]:
+        """Store the result of a claimed key; return the waiters that joined it.
+
+        ``kept`` is the result already in kept form (from a persistent cache), if any.
+        """
         if self.ttl <= 0:
             return []
         ttl = self.ttl if result.ok else failure_ttl(self.ttl)
-        kept = compact(key, result)
+        if kept is None:
+            kept = compact(key, result)
         with self._lock:
             self._done.put(key, kept, ttl)
             return self._flying.pop(key, [])

@@ -353,7 +353,8 @@ class Pipeline:
                 down = self.down.get(site) if kept is None else None
                 if kept is not None or down is not None:  # no worker, lookup nor connection
                     ready.extend(self._complete(job, expand(
-                        key, kept or down, url=job.url, line=number, host=host, elapsed=0.0)))
+                        key, kept or down, url=job.url, line=number, host=host, elapsed=0.0),
+                        kept=kept))
                 elif self.pending.put(site, job):
                     self._start_worker()
 
@@ -444,10 +445,13 @@ class Pipeline:
             if job.slot is not None:
                 self.inorder.fill(job.slot, None)
 
-    def _complete(self, job: _Job, result: Result) -> list[tuple[Result, Slot | None]]:
-        """Store a claimed URL's result: it, and every occurrence that waited for it."""
+    def _complete(
+        self, job: _Job, result: Result, kept: Result | None = None
+    ) -> list[tuple[Result, Slot | None]]:
+        """Store a claimed URL's result (``kept``: already in kept form): it, and every
+        occurrence that waited for it."""
         now = time.monotonic()
-        waiters = self.cache.complete(job.key, result)
+        waiters = self.cache.complete(job.key, result, kept=kept)
         return [(result, job.slot)] + [
             (expand(job.key, result, url=w.url, line=w.line, host=w.host,
                     elapsed=now - w.queued), w.slot)
