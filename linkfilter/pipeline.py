@@ -297,9 +297,11 @@ class Pipeline:
                 and self.inorder is None:
             self._dry_run_text(found)
             return
+        urls = self._found_urls(found)
+        kept = self._from_store([key for _, _, _, key, _ in urls if key is not None])
         ready: list[tuple[Result, Slot | None]] = []
-        for number, raw in found:
-            self._dispatch(number, raw, ready)
+        for url in urls:
+            self._dispatch(*url, kept, ready)
         if ready:
             self._emit(ready)
 
@@ -323,50 +325,61 @@ class Pipeline:
                 text = "\n".join(f"{RESULT_COLOR}{line}{RESET}" for line in text.split("\n"))
             self.writer.out(text)
 
-    def _dispatch(self, number: int, raw: bytes, ready: list) -> None:
-        """Queue the URLs of one line; results known at once go to ``ready``."""
-        text = raw.decode("utf-8", "surrogateescape")
+    def _found_urls(self, found: list[tuple[int, bytes]]) -> list[tuple]:
+        """The URLs of a batch of candidate lines, in order, each as
+        ``(line, url, host, key, error)``: ``key`` the normalised URL (None under
+        --dry-run, or with ``error`` when it cannot be fetched)."""
         settings = self.settings
-        inorder = self.inorder
-        for found in find_urls(text):
-            if settings.exclude and settings.excluded(found.text):
-                continue
-            self.stats.urls += 1  # only this thread counts URLs
-            host = display_host(found.url)
-            slot = inorder.slot() if inorder is not None else None
-            if settings.dry_run:
-                ready.append((Result(url=found.url, line=number, host=host), slot))
-                continue
-            try:
-                key = normalize_for_fetch(found.url)
-            except BadURL as e:
-                ready.append((failure(found.url, number, host, e, 0.0), slot))
-                continue
-            site = key[: key.find("/", key.find("//") + 2)]
-            job = _Job(key, site, found.url, number, host, time.monotonic(), slot)
-            hit = self.cache.claim(key, job)
-            if isinstance(hit, Result):
-                ready.append(
-                    (expand(key, hit, url=job.url, line=number, host=host, elapsed=0.0), slot))
-            elif hit is None:
-                kept = self._from_store(key)
-                down = self.down.get(site) if kept is None else None
-                if kept is not None or down is not None:  # no worker, lookup nor connection
-                    ready.extend(self._complete(job, expand(
-                        key, kept or down, url=job.url, line=number, host=host, elapsed=0.0),
-                        kept=kept))
-                elif self.pending.put(site, job):
-                    self._start_worker()
+        urls = []
+        for number, raw in found:
+            for f in find_urls(raw.decode("utf-8", "surrogateescape")):
+                if settings.exclude and settings.excluded(f.text):
+                    continue
+                key = error = None
+                if not settings.dry_run:
+                    try:
+                        key = normalize_for_fetch(f.url)
+                    except BadURL as e:
+                        error = e
+                urls.append((number, f.url, display_host(f.url), key, error))
+        self.stats.urls += len(urls)  # only this thread counts URLs
+        return urls
 
-    def _from_store(self, key: str) -> Result | None:
+    def _dispatch(self, number: int, url: str, host: str, key: str | None,
+                  error: BadURL | None, kept: dict, ready: list) -> None:
+        """Queue one URL; a result known at once (cached, kept in the --cache file, its
+        host down, a bad URL, a dry run) goes to ``ready``."""
+        slot = self.inorder.slot() if self.inorder is not None else None
+        if key is None:
+            result = Result(url=url, line=number, host=host) if error is None \
+                else failure(url, number, host, error, 0.0)
+            ready.append((result, slot))
+            return
+        site = key[: key.find("/", key.find("//") + 2)]
+        job = _Job(key, site, url, number, host, time.monotonic(), slot)
+        hit = self.cache.claim(key, job)
+        if isinstance(hit, Result):
+            ready.append((expand(key, hit, url=url, line=number, host=host, elapsed=0.0), slot))
+        elif hit is None:
+            stored = kept.get(key)
+            down = self.down.get(site) if stored is None else None
+            if stored is not None or down is not None:  # no worker, lookup nor connection
+                ready.extend(self._complete(job, expand(
+                    key, stored or down, url=url, line=number, host=host, elapsed=0.0),
+                    kept=stored))
+            elif self.pending.put(site, job):
+                self._start_worker()
+
+    def _from_store(self, keys: list[str]) -> dict[str, Result]:
+        """The fresh results the --cache file holds for ``keys``."""
         store = self.store
-        if store is None:
-            return None
+        if store is None or not keys:
+            return {}
         try:
-            return store.get(key)
+            return store.get_many(keys)
         except Exception as e:  # noqa: BLE001 - any failure of the file costs the file only
             self._store_failed(e)
-            return None
+            return {}
 
     def _start_worker(self) -> None:
         """Start one more downloader thread, up to ``--workers``: plain text pays for none,

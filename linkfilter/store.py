@@ -73,6 +73,9 @@ _SCHEMA = (
 )
 
 _GET = "SELECT stored, expires, " + ", ".join(FIELDS) + " FROM results WHERE key = ?"
+_GET_MANY = "SELECT key, stored, expires, " + ", ".join(FIELDS) + " FROM results WHERE key IN ({})"
+#: Keys asked for in one query by ``get_many`` (SQLite allows 999 parameters at the least).
+GET_MANY_CHUNK = 500
 _INSERT = ("INSERT INTO results (key, stored, expires, " + ", ".join(FIELDS) + ") VALUES ("
            + ", ".join("?" * (3 + len(FIELDS))) + ")")
 _ERROR = FIELDS.index("error")
@@ -193,6 +196,32 @@ class Store:
             return None
         # Positional (FIELDS follow Result's own order from final_url on): 2 us less than keywords.
         return Result(key, 0, "", *fields, 0.0, True)
+
+    def get_many(self, keys: list[str]) -> dict[str, Result]:
+        """``get`` for many keys in a few queries: the fresh results found, by key."""
+        now = self._clock()
+        wanted = {self._key(key): key for key in keys}
+        rows = []
+        with self._lock:
+            if self._db is None:
+                return {}
+            names = list(wanted)
+            try:
+                for at in range(0, len(names), GET_MANY_CHUNK):
+                    chunk = names[at:at + GET_MANY_CHUNK]
+                    query = _GET_MANY.format(", ".join("?" * len(chunk)))
+                    rows.extend(self._db.execute(query, chunk).fetchall())
+            except sqlite3.Error as e:
+                if _is_busy(e):
+                    return {}
+                raise StoreError(_reason(e)) from e
+        found = {}
+        for name, stored, expires, *fields in rows:
+            ttl = self.ttl if fields[_ERROR] is None else self.failure_ttl
+            if now < expires and now < stored + ttl:
+                key = wanted[name]
+                found[key] = Result(key, 0, "", *fields, 0.0, True)
+        return found
 
     def put(self, key: str, result: Result) -> None:
         """Store ``result`` for ``key``: for the TTL if it is a page, at most the failure TTL if not.

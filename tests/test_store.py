@@ -531,3 +531,20 @@ def test_a_closed_store_does_nothing(tmp_path):
     assert store.get("k") is None
     store.put("j", ok())
     assert urls(tmp_path / "c.sqlite3") == ["k"]
+
+
+def test_get_many_answers_as_get_does_for_each_key(tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(store_module, "GET_MANY_CHUNK", 3)  # several queries for one call
+    with open_store(tmp_path / "c.sqlite3", clock=clock) as s:
+        for i in range(7):
+            s.put(f"http://a/{i}", ok(i) if i % 2 else bad(i))
+        other = "http://other/caf\udce9"
+        s.put(other, ok(9))
+        clock.now += 61  # the failures are stale now, the pages fresh
+        keys = [f"http://a/{i}" for i in range(9)] + [other, other]
+        many = s.get_many(keys)
+        assert many == {k: s.get(k) for k in keys if s.get(k) is not None}
+        assert sorted(many) == sorted([f"http://a/{i}" for i in (1, 3, 5)] + [other])
+        assert all(r.cached and r.url == k for k, r in many.items())
+        assert s.get_many([]) == {}
