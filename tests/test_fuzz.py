@@ -94,8 +94,8 @@ def assert_linear(check: Callable[[str], object], parts: list[tuple[str, int]]) 
     """Run ``check`` on the input and on its small version; the time per byte grows less than LINEAR_ENOUGH.
 
     Answers are checked either way; times only when the inputs are long enough
-    (the small one run once more first, to load what it loads), best of five
-    when it looks slow.
+    (the small one once untimed first, so that whatever it imports is loaded),
+    best of five when it looks slow.
     """
     big, small = joined(parts), joined(parts, GROWTH)
     check(small)

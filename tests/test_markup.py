@@ -73,7 +73,7 @@ def feed(text: str, piece: int) -> MarkupScanner:
 
 
 def seconds(text: str, piece: int) -> float:
-    """CPU time to feed ``text`` in pieces (a busy machine's other processes do not count), no garbage collector."""
+    """CPU time to feed ``text`` in pieces, the garbage collector off (other processes do not count)."""
     gc.disable()
     try:
         started = time.thread_time()
@@ -97,7 +97,8 @@ def realistic_page(size: int) -> str:
             rows.append(f'<div class="row" data-id="{n}"><a href="/p/{n}?q=1&amp;r=2" title="story {n}">'
                         f"Story number {n} of the day</a> <span>by someone</span></div>\n")
         elif kind == 1:
-            rows.append(f'<svg class="icon" viewBox="0 0 24 24"><title>icon</title><path d="M{n} 2L7 7z"/></svg>\n')
+            rows.append(f'<svg class="icon" viewBox="0 0 24 24"><title>icon</title>'
+                        f'<path d="M{n} 2L7 7z"/></svg>\n')
         elif kind == 2:
             rows.append(f"<ul><li><a href='/a/{n}'>item {n}</a></li><li>another item</li></ul><!-- {n} -->\n")
         else:
@@ -136,7 +137,8 @@ TAG_PIECES = ["<a", "</p", " ", "\t", "/", "=", '"', "'", ">", "x", "href", "=x"
 
 
 @settings(max_examples=1000, deadline=None)
-@given(st.lists(st.sampled_from(TAG_PIECES), min_size=1, max_size=16), st.lists(st.integers(1, 8), max_size=16))
+@given(st.lists(st.sampled_from(TAG_PIECES), min_size=1, max_size=16),
+       st.lists(st.integers(1, 8), max_size=16))
 def test_an_unfinished_tag_ends_where_the_tokenizer_ends_it(pieces: list[str], cuts: list[int]) -> None:
     """_tag_end, resumed piece by piece, finds the ">" that _parse_tag finds in the whole text."""
     from linkfilter.markup import _T_NAME, _parse_tag, _tag_end

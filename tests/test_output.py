@@ -19,9 +19,10 @@ CLEANED = "]0;ownedRealtitle31m xy"  # the same with those characters dropped, b
 
 
 def ok_result(**fields) -> Result:
-    values = {"url": "http://example.com/", "line": 3, "host": "example.com", "final_url": "http://example.com/",
-              "status": 200, "title": "Title", "content_type": "text/html", "content_length": 1234,
-              "charset": "utf-8", "charset_source": "header", "elapsed": 0.25}
+    values = {"url": "http://example.com/", "line": 3, "host": "example.com",
+              "final_url": "http://example.com/", "status": 200, "title": "Title",
+              "content_type": "text/html", "content_length": 1234, "charset": "utf-8",
+              "charset_source": "header", "elapsed": 0.25}
     values.update(fields)
     return Result(**values)
 
