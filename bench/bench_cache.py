@@ -27,20 +27,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from servers import HTTPServer, page  # noqa: E402
 
+from benchenv import child_env
+
 #: The issue's bound on a second, cached run, as a multiple of --dry-run.
 TARGET = 1.5
 
 CMD = [sys.executable, "-m", "linkfilter"]
-
-
-def environment(pycache: str) -> dict:
-    """The caller's environment with bytecode writing allowed into ``pycache``, and no
-    LINKFILTER_* settings or proxies."""
-    env = {k: v for k, v in os.environ.items()
-           if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("LINKFILTER_")
-           and "proxy" not in k.lower()}
-    env["PYTHONPYCACHEPREFIX"] = pycache
-    return env
 
 
 def timed(args: list[str], env: dict) -> tuple[float, bytes]:
@@ -66,7 +58,7 @@ def main() -> int:
             f.writelines(f"[12:00:{i % 60:02d}] <nick{i % 7}> have a look at "
                          f"{server.url(f'/page/{i}')} it is good\n" for i in range(args.urls))
         cache = os.path.join(directory, "cache.sqlite3")
-        env = environment(os.path.join(directory, "pycache"))
+        env = child_env(os.path.join(directory, "pycache"))
         dry = ["-n", "--dry-run", log]
         cached = ["-n", "-q", "--allow-private", "--cache", cache, log]
 

@@ -33,6 +33,8 @@ import tempfile
 import threading
 import time
 
+from benchenv import child_env
+
 LINKFILTER = [sys.executable, "-m", "linkfilter"]
 #: Targets of issue 7, in milliseconds.
 TARGET_MEDIAN = 5.0
@@ -149,17 +151,6 @@ def cat_round(samples: int, env: dict[str, str]) -> dict[str, list[float]]:
 def p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-def child_env(pycache: str, source: str | None) -> dict[str, str]:
-    """Bytecode cached in a private directory (as an installed package has it), no proxy,
-    and ``source`` first on the module path if given."""
-    env = {k: v for k, v in os.environ.items()
-           if k != "PYTHONDONTWRITEBYTECODE" and "proxy" not in k.lower()}
-    env["PYTHONPYCACHEPREFIX"] = pycache
-    if source:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
-    return env
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ import tempfile
 import threading
 import time
 
+from benchenv import child_env
+
 LINKFILTER = [sys.executable, "-m", "linkfilter"]
 #: Targets of issue 7.
 TARGET_MIB = 120.0
@@ -39,6 +41,7 @@ STALL = 30.0
 #: The server: HTTP/1.1 keep-alive, one thread, every answer at once and in one write.
 SERVER = r"""
 import selectors, socket, sys
+
 listener = socket.create_server(("127.0.0.1", 0), backlog=128)
 print(listener.getsockname()[1], flush=True)
 selector = selectors.DefaultSelector()
@@ -127,17 +130,6 @@ def one_round(port: int, urls: int, env: dict[str, str]) -> dict[str, float]:
         raise SystemExit(f"linkfilter exited with {proc.returncode}")
     got["ru_maxrss at exit"] = usage.ru_maxrss / 1024
     return got
-
-
-def child_env(pycache: str, source: str | None) -> dict[str, str]:
-    """Bytecode cached in a private directory (as an installed package has it), no proxy,
-    and ``source`` first on the module path if given."""
-    env = {k: v for k, v in os.environ.items()
-           if k != "PYTHONDONTWRITEBYTECODE" and "proxy" not in k.lower()}
-    env["PYTHONPYCACHEPREFIX"] = pycache
-    if source:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
-    return env
 
 
 def main() -> None:

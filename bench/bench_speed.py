@@ -55,6 +55,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from benchenv import child_env
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "linkfilter"
 
@@ -89,24 +91,6 @@ with urllib.request.urlopen(url, timeout=10) as r:
     m = TITLE.search(r.read(1 << 20))
 print(m.group(1).decode("utf-8", "replace").strip() if m else "")
 """
-
-_PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-
-
-def child_env(pycache: str, source: str | None) -> dict[str, str]:
-    """The environment of every timed child: a private, writable bytecode cache, and
-    ``source`` first on the module path if given."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
-        and k.lower() not in _PROXY_VARIABLES
-    }
-    env["PYTHONPYCACHEPREFIX"] = pycache
-    if source:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
-    return env
-
 
 # -- the server ------------------------------------------------------------------------
 
