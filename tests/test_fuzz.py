@@ -6,7 +6,7 @@ repeated up to MAX_INPUT bytes in all, fed whole and in pieces of random sizes.
 Each test checks that both ways give the same answer, and bounds the time per
 byte: against the same input with every run GROWTH times shorter, timed in the
 same example, so that a scan gone quadratic fails (it costs GROWTH times more
-per byte) whatever the machine's speed.  About 15 s in all.
+per byte) whatever the machine's speed.  A few seconds in all.
 """
 
 from __future__ import annotations
