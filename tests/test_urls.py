@@ -267,10 +267,10 @@ def test_long_hostile_lines_are_fast() -> None:
     """
     import time
 
-    def seconds(line: str) -> float:
-        started = time.perf_counter()
+    def seconds(line: str) -> float:  # CPU time: other processes on a busy machine do not count
+        started = time.thread_time()
         find_urls(line)
-        return time.perf_counter() - started
+        return time.thread_time() - started
 
     ordinary = ("see http://bücher.example/p?! and http://u:p@[::1]:8/x). " * (MAX_SCAN // 50))[:MAX_SCAN]
     baseline = seconds(ordinary)
