@@ -102,3 +102,35 @@ def test_a_blank_title_gives_way_to_og_title(http_server):
     data = f"{http_server.url('/blank')}\n{http_server.url('/empty')}\n".encode()
     got = by_path(records(run(["--json", "--allow-private"], data).stdout))
     assert (got["blank"]["title"], got["empty"]["title"]) == ("Real title", "Tweet")
+
+
+def _html(status: int, body: bytes, *headers: tuple[str, str]) -> Reply:
+    return Reply(status, [("Content-Type", "text/html; charset=utf-8"), *headers], body)
+
+
+def test_a_bot_challenge_is_the_error_challenge_never_its_title(http_server):
+    """403, 429 and 503 interstitials of the large services are ``challenge``, naming the
+    service; an ordinary error page of the same statuses stays ``http-NNN``."""
+    moment = b"<html><head><title>Just a moment...</title></head><body>checking</body></html>"
+    http_server.route("/cf-header", _html(403, b"<title>Hold on</title>",
+                                          ("cf-mitigated", "challenge")))
+    http_server.route("/cf-body", _html(503, moment + b"<script src='/cdn-cgi/challenge-platform/x'>"))
+    http_server.route("/ddos", _html(403, b"<title>DDoS-Guard</title><p>wait"))
+    http_server.route("/sucuri", _html(429, b"<title>Sucuri WebSite Firewall - Access Denied</title>"))
+    http_server.route("/plain-403", _html(403, b"<title>Forbidden</title><p>no"))
+    http_server.route("/plain-503", _html(503, b"<title>Down for maintenance</title>"))
+    paths = ["cf-header", "cf-body", "ddos", "sucuri", "plain-403", "plain-503"]
+    data = "".join(f"{http_server.url('/' + p)}\n" for p in paths).encode()
+    p = run(["--allow-private", "--json"], data)
+    got = by_path(records(p.stdout))
+    assert p.returncode == 0 and sorted(got) == sorted(paths)
+    for path, service in [("cf-header", "Cloudflare"), ("cf-body", "Cloudflare"),
+                          ("ddos", "DDoS-Guard"), ("sucuri", "Sucuri")]:
+        r = got[path]
+        assert (r["error"], r["title"]) == ("challenge", None), r
+        assert service in r["reason"] and "bot challenge" in r["reason"], r
+    assert got["plain-403"]["error"] == "http-403" and got["plain-403"]["status"] == 403
+    assert got["plain-503"]["error"] == "http-503"
+    text = run(["--allow-private", "-n"], data)
+    assert b"Just a moment" not in text.stdout and text.stdout == b""
+    assert b"Cloudflare bot challenge" in text.stderr
