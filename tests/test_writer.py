@@ -68,3 +68,33 @@ def test_write_errors_end_the_run_with_the_right_status(errno_, status):
 def test_held_result_is_released_when_a_chunk_ends_the_line_exactly():
     out, _ = drive([("echo", (b"abc",)), ("out", ("R",)), ("echo", (b"\n",)), ("out", ("S",)), ("eof", ())])
     assert out == b"abc\nR\nS\n"
+
+
+@pytest.mark.parametrize("ops", [
+    [("echo", (b"no newline",)), ("err", ("linkfilter: x: failed",)), ("eof", ())],
+    [("echo", (b"a\nno newline",)), ("err", ("linkfilter: x: failed",)),
+     ("err", ("linkfilter: y: failed",)), ("eof", ())],
+])
+def test_a_held_stderr_line_adds_no_newline_to_stdout(ops):
+    """Only a held *stdout* result earns the one added newline: a run whose only held
+    lines are errors ends its stdout byte-exactly as its input ended."""
+    out, err = drive(ops)
+    assert out == ops[0][1][0]
+    assert err.startswith(b"linkfilter: x: failed\n")
+
+
+def test_the_output_is_the_same_however_the_writes_are_batched():
+    """Many operations queued before the writer wakes are written in a few joined writes,
+    in order, with the same held-result rule."""
+    out, err = io.BytesIO(), io.BytesIO()
+    w = Writer(out, err)
+    w.start()
+    expected = b""
+    for i in range(300):
+        w.echo(f"line {i} ".encode())
+        w.out(f"R{i}")
+        w.echo(b"end\n")
+        expected += f"line {i} end\nR{i}\n".encode()
+    w.eof()
+    w.close(timeout=5)
+    assert out.getvalue() == expected and err.getvalue() == b""
