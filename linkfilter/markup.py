@@ -306,15 +306,44 @@ class MarkupScanner:
         self._title_raw: str | None = None
         self._title_tail = ""                 # "</title" + delimiter, as written
         self.head_end: int | None = None
+        self._pause = False         # feed(pause=True): stop after a deciding tag
+        self._decided = False       # this run closed the title, ended the head or kept a <meta>
+        self.paused_at: int | None = None
 
     # -- public -----------------------------------------------------------
 
-    def feed(self, text: str) -> None:
-        """Scan ``text``, the continuation of what was fed before."""
+    def feed(self, text: str, pause: bool = False) -> bool:
+        """Scan ``text``, the continuation of what was fed before.
+
+        ``pause``: stop right after a tag that closed the first title, ended the
+        head or kept a ``<meta>``, and return True; ``paused_at`` is then the
+        offset just past that tag, everything before it is scanned as if the
+        document were cut there (see ``markup``), and the rest waits unread
+        until ``resume``.  So a caller that has enough never pays for the rest.
+        """
+        if self.paused_at is not None:
+            raise RuntimeError("feed while paused: call resume first")
         if not text:
-            return
-        buf = self._buf + text
+            return False
         self.length += len(text)
+        return self._scan(self._buf + text, pause)
+
+    def resume(self, pause: bool = False) -> bool:
+        """Scan the rest of a paused feed; True if it paused again (see ``feed``)."""
+        if self.paused_at is None:
+            return False
+        self.paused_at = None
+        return self._scan(self._buf, pause)
+
+    def cut(self, length: int) -> None:
+        """While paused: forget what was fed past ``length``, as if the document ended there."""
+        if self.paused_at is None or not self.paused_at <= length <= self.length:
+            raise ValueError(f"cut({length}) outside the paused rest [{self.paused_at}, {self.length}]")
+        self._buf = self._buf[:length - self._base]
+        self.length = length
+
+    def _scan(self, buf: str, pause: bool) -> bool:
+        self._pause, self._decided = pause, False
         # An unfinished tag at the end waits unread for its ">" (see _WAIT_LIMIT).
         k = buf.rfind("<")
         if k >= 0 and buf.find(">", k) < 0 and len(buf) - k <= _WAIT_LIMIT:
@@ -324,8 +353,9 @@ class MarkupScanner:
                     self._run(buf[:k], buf[k:])
                 else:
                     self._buf = buf
-                return
+                return self.paused_at is not None
         self._run(buf, "")
+        return self.paused_at is not None
 
     @property
     def title_closed(self) -> bool:
@@ -403,6 +433,9 @@ class MarkupScanner:
                         self._wait_gt = base + n
                     break
                 i = j
+                if self._decided and self._pause and i < n:
+                    self.paused_at = base + i
+                    break
             elif state == _RAW:
                 m = self._end_re.search(buf, i)
                 if not m:
@@ -416,6 +449,7 @@ class MarkupScanner:
                     self._title_raw = before + buf[max(0, start):m.start()]
                     self._title_tail = m.group()
                     self.title_close = base + m.end()
+                    self._decided = True
                 self._state = _DATA
                 i = m.start()
             elif state == _SCRIPT:
@@ -477,6 +511,9 @@ class MarkupScanner:
                 self._base, self._tag_parts = base, []
                 self._state = _DATA
                 i = self._tag(buf, 0, end)
+                if self._decided and self._pause and i < n:
+                    self.paused_at = base + i
+                    break
             else:  # _PLAIN: the rest is text
                 i = n
         # Drop what is decided; an open title keeps its content in _title_parts.
@@ -580,6 +617,7 @@ class MarkupScanner:
             self._after_head = False
             if self.head_end is None:
                 self.head_end = base + end
+                self._decided = True
         if name == "title":
             self._state, self._end_re = _RAW, _RAW_END["title"]
             if in_doc and self.title_open is None:
@@ -593,6 +631,7 @@ class MarkupScanner:
             # only the <meta> tags decode.py and title.py look at are kept
             if in_doc and _META_WANTED.search(buf, i, end):
                 self.metas.append(Meta(base + i, base + end, _tag_attributes(buf, i)))
+                self._decided = True
         elif name == "template":
             self._template += 1
         elif name in ("svg", "math"):
@@ -602,6 +641,7 @@ class MarkupScanner:
             if in_doc and self.head_end is None:
                 self.head_end = base + end
                 self._after_head = False
+                self._decided = True
             if name == "plaintext":
                 self._state = _PLAIN
         return end

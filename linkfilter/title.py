@@ -170,7 +170,8 @@ class TitleSniffer:
     browsers).
     ``stop_at`` is the byte offset where it became enough: the same for every
     way of splitting the body into chunks, and ``page_title`` only looks at the
-    bytes before it.  Each feed only scans the new bytes.
+    bytes before it.  Each feed only scans the new bytes, and none past the
+    stop point once the tag that settles it is scanned.
     """
 
     def __init__(self, header_charset: str | None) -> None:
@@ -191,6 +192,7 @@ class TitleSniffer:
         self._esc_end: int | None = None
         self._stop: int | None = None
         self._stop_units: int | None = None
+        self._due: int | None = None     # the stop point, known before it is read
 
     @property
     def stop_at(self) -> int | None:
@@ -211,12 +213,33 @@ class TitleSniffer:
                 self._held = data
                 return False
             self._choose_mode(data)
-        self._take(data)
-        units = self._evaluate()
-        if units is not None:
-            self._stop_units = units
-            self._stop = self._to_bytes(units)
-        return self._stop is not None
+        # The scanner pauses after each tag that may complete the stop condition,
+        # which is judged there as if the body ended at that tag: the rest of the
+        # chunk is scanned only if it is not enough yet, and only up to the stop
+        # point once that is certain (_due).
+        sc = self._scanner
+        text = self._take(data)
+        if self._due is not None:
+            text = text[:self._due - sc.length]
+        paused = sc.feed(text, pause=self._due is None)
+        while True:
+            if self._due is None:
+                units = self._evaluate(sc.paused_at if paused else sc.length)
+                if units is not None:
+                    return self._stop_there(units)
+            if not paused:
+                break
+            if self._due is not None and self._due < sc.length:
+                sc.cut(self._due)
+            paused = sc.resume(pause=self._due is None)
+        if self._due is not None and sc.length >= self._due:
+            return self._stop_there(self._due)
+        return False
+
+    def _stop_there(self, units: int) -> bool:
+        self._stop_units = units
+        self._stop = self._to_bytes(units)
+        return True
 
     # -- internals ----------------------------------------------------------
 
@@ -231,7 +254,8 @@ class TitleSniffer:
         else:
             self._mode = "bytes"
 
-    def _take(self, data: bytes) -> None:
+    def _take(self, data: bytes) -> str:
+        """Note what ``data`` says about the encoding; the text for the scanner."""
         before = self._total
         self._total += len(data)
         if self._mode != "bytes":
@@ -241,8 +265,7 @@ class TitleSniffer:
             text = self._utf16.decode(data)
             start = self._scanner.length
             self._astral.extend(start + m.start() for m in _ASTRAL.finditer(text))
-            self._scanner.feed(text)
-            return
+            return text
         view = data.decode("latin-1")
         if len(self._prefix) < PRESCAN_MIN_BYTES:
             self._prefix += view[:PRESCAN_MIN_BYTES - len(self._prefix)]
@@ -262,7 +285,7 @@ class TitleSniffer:
             if m:
                 self._esc_end = before - len(self._esc_tail) + m.end()
             self._esc_tail = buf[-2:]
-        self._scanner.feed(view)
+        return view
 
     def _to_bytes(self, units: int) -> int:
         if self._mode == "bytes":
@@ -280,17 +303,16 @@ class TitleSniffer:
         pending = self._total - len(self._u8_tail)  # the decoder holds a cut character from here
         return p <= pending or utf8_prefix_valid(self._u8_tail[:p - pending])
 
-    def _evaluate(self) -> int | None:
-        """The stop point (scanner offset) if the data fed so far reaches it."""
+    def _evaluate(self, n: int) -> int | None:
+        """The stop point (scanner offset) if the first ``n`` characters scanned reach it."""
         sc = self._scanner
-        n = sc.length
         # BOM and header beat any <meta>: no need to wait for the prescan's 1024 bytes
         declared_mode = self._mode != "bytes" or self._header is not None or self._bom_utf8()
         floor = 0 if declared_mode else PRESCAN_MIN_BYTES
         in_head = sc.title_open is not None and (sc.head_end is None or sc.title_start < sc.head_end)
         if in_head and sc.title_close is None:
             return None
-        title = (sc.title_content() or "") if in_head else ""
+        title = (sc.title_content(n) or "") if in_head else ""
         if in_head and not _blank(title):
             end = sc.title_close
             text = title
@@ -300,18 +322,25 @@ class TitleSniffer:
             end = sc.head_end
             metas = fallback_metas([m for m in sc.metas if m.end <= end])
             if not metas:
-                return max(floor, end) if n >= max(floor, end) else None
+                p = max(floor, end)
+                if n >= p:
+                    return p
+                self._due = p  # nothing read later can change it
+                return None
             text = metas[0].attrs["content"]
             anchor = metas[0].start
         else:
             return None
         p = max(floor, end)
+        certain = declared_mode or _plain(text)
         if n < p:
+            if certain:
+                self._due = p  # nothing read later can change it
             return None
-        if declared_mode or _plain(text) or self._utf8_until(p):
+        if certain or self._utf8_until(p):
             return p
         candidates = [max(p, anchor + DETECT_BYTES)]
-        meta = meta_declaration(sc.markup())
+        meta = meta_declaration(sc.markup(n))
         if meta is not None:
             candidates.append(max(p, meta[1]))
         if self._xml is not None:
@@ -330,7 +359,7 @@ class TitleSniffer:
         if self._mode is None:
             held, self._held = self._held, b""
             self._choose_mode(held)
-            self._take(held)
+            self._scanner.feed(self._take(held))
         if self._stop is not None:
             body = body[:self._stop]
         markup = self._scanner.markup(self._stop_units)

@@ -132,6 +132,40 @@ def test_after_every_piece_it_answers_as_for_that_prefix(pieces: list[str], cuts
     assert scanner.markup() == scan_markup(text)
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(SCAN_PIECES), max_size=30), st.lists(st.integers(1, 40), max_size=30))
+def test_a_pause_is_a_cut_and_resuming_loses_nothing(pieces: list[str], cuts: list[int]) -> None:
+    """feed(pause=True) stops just past a deciding tag, answering there as a scanner cut there does."""
+    text = "".join(pieces)
+    scanner = MarkupScanner()
+    at = 0
+    for size in cuts + [len(text)]:
+        paused = scanner.feed(text[at:at + size], pause=True)
+        at = min(len(text), at + size)
+        while paused:
+            cut = scanner.paused_at
+            assert cut is not None and cut < at and text[cut - 1] == ">"
+            assert scanner.markup(cut) == scan_markup(text[:cut]), cut
+            paused = scanner.resume(pause=True)
+        assert scanner.paused_at is None
+        assert scanner.markup() == scan_markup(text[:at]), at
+    assert scanner.markup() == scan_markup(text)
+
+
+def test_a_pause_comes_right_after_the_closing_title_tag() -> None:
+    page = realistic_page(4000)
+    scanner = MarkupScanner()
+    stops = []
+    paused = scanner.feed(page, pause=True)
+    while paused:
+        stops.append(page[:scanner.paused_at])
+        paused = scanner.resume(pause=True)
+    assert [s.rsplit("<", 1)[-1] for s in stops[:3]] == ['meta charset="utf-8">',
+                                                          'meta property="og:title" content="Front page">',
+                                                          "/title>"]
+    assert scanner.markup() == scan_markup(page)
+
+
 TAG_PIECES = ["<a", "</p", " ", "\t", "/", "=", '"', "'", ">", "x", "href", "=x", '="a>b"', "='c'", "<", "`",
               "-", "=/p/q", "/>", " = ", '="', "'>'", "b"]
 
