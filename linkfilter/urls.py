@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from linkfilter.errors import BadURL
@@ -84,15 +84,32 @@ _BREAKS = frozenset(" \t([{<'\"*,;!|>)]}")
 # we read was not the whole host.
 _BAD_AFTER_HOST = "@_%\\"
 
+
+
+class _Lazy:
+    """A regex compiled at its first use: for patterns only rare lines need, off the start-up path."""
+
+    __slots__ = ("_args", "_rx")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+        self._rx: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._rx is None:
+            self._rx = re.compile(*self._args)
+        return getattr(self._rx, name)
+
+
 _HOST_RUN = re.compile(r"(?:[^\W_]|[.\-\u200c\u200d])+")
 _PORT = re.compile(r":[0-9]+")
-_IPV6 = re.compile(r"\[[0-9A-Fa-f:.]{2,45}\]")
+_IPV6 = _Lazy(r"\[[0-9A-Fa-f:.]{2,45}\]")
 # userinfo without brackets, so that every closing bracket in a URL is balanced
 _USERINFO = re.compile(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]{{0,{MAX_USERINFO}}}@")
 _PLAIN = f"[^{_STOP}()\\[\\]{{}}]"
 # Plain characters and innermost balanced bracket pairs, skipped in one regex step.
 _PATH_RUN = re.compile(f"(?:{_PLAIN}+|\\({_PLAIN}*\\)|\\[{_PLAIN}*\\]|\\{{{_PLAIN}*\\}})*")
-_STOP_CHAR = re.compile(f"[{_STOP}]")
+_STOP_CHAR = _Lazy(f"[{_STOP}]")
 # The common URL, matched by one regex anchored at its start: after a common
 # character that joins it to nothing (or at the line start), "http(s)://" or
 # "www.", an ASCII host name (group 1) of alphanumeric runs joined by single
@@ -111,7 +128,8 @@ _FAST_PATH = f"[/?#][{re.escape(_PLAIN_ASCII)}]*{_PATH_RUN.pattern}"
 _FAST_TAIL = f"(?::[0-9]+)?(?:({_FAST_PATH})([(\\[{{])?|(?=[{_STOP}()\\[\\]{{}}]|\\Z))"
 _FAST_URL = f"{_FAST_BREAK}[hH][tT][tT][pP][sS]?://({_FAST_HOST}){_FAST_TAIL}"
 _FAST_WWW = f"{_FAST_BREAK}([wW][wW][wW]\\.{_FAST_HOST}){_FAST_TAIL}"
-# Their match methods, compiled at the first find_urls call (2 ms less start-up).
+# Their match methods, compiled at the first find_urls call (2 ms less start-up);
+# the _BATCH_* ones below at the first find_urls_in_block call (text --dry-run).
 _fast_url: Callable[[str, int], re.Match[str] | None] | None = None
 _fast_www: Callable[[str, int], re.Match[str] | None] | None = None
 
@@ -138,14 +156,20 @@ _marks_www: Callable[[str], Iterator[re.Match[str]]] | None = None
 
 
 def _compile_fast() -> None:
-    global _fast_url, _fast_www, _batch_url, _batch_www, _marks_www
+    global _fast_url, _fast_www
     _fast_url = re.compile(_FAST_URL).match
     _fast_www = re.compile(_FAST_WWW).match
+
+
+def _compile_batch() -> None:
+    global _batch_url, _batch_www, _marks_www
     _batch_url = re.compile(_BATCH_URL).finditer
     _batch_www = re.compile(_BATCH_WWW).finditer
     _marks_www = re.compile(_MARK_WWW).finditer
-_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
-_USERINFO_RUN = re.compile(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]*")
+
+
+_ESCAPED_BYTE = _Lazy("[\udc80-\udcff]")
+_USERINFO_RUN = _Lazy(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]*")
 _LDH = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
 _LDH_UNDERSCORE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?\Z")
 # WHATWG IPv4 number: 0x/0X hex (digits may be none), 0 octal, or decimal.
@@ -275,8 +299,10 @@ def find_urls_in_block(block: str) -> list[Found]:
     the fast regex decides, no two overlapping: ``find_urls`` then meets those
     URLs in the same order and skips the marks inside them.
     """
-    if _batch_url is None:
+    if _fast_url is None:
         _compile_fast()
+    if _batch_url is None:
+        _compile_batch()
     if len(block) > _SHORT_LINE and max(map(len, block.split("\n"))) > _SHORT_LINE:
         return [url for line in block.split("\n") for url in find_urls(line)]
     spans, where = _plain_spans(block)
