@@ -33,6 +33,7 @@ from linkfilter.settings import (
     SettingsError,
     check_template,
     compile_excludes,
+    header_safe,
 )
 from linkfilter.writer import ExitStatus
 
@@ -147,8 +148,8 @@ def _excludes(ctx, param, value):
 
 def _header(ctx, param, value):
     """Refuse a header value with control characters where it is given (naming its flag or
-    variable): it would end the header early or smuggle in another."""
-    if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+    variable); ``Settings`` checks the same rule for callers without a command line."""
+    if value is not None and not header_safe(value):
         raise _Bad("may not hold control characters", value)
     return value
 

@@ -121,6 +121,7 @@ class Pipeline:
         self.err_color = settings.color == "always" or (settings.color == "auto" and err_tty)
         self.inorder = InOrder(self.writer) if settings.ordered else None
         self.store = None
+        self._store_reported = False
         self.cache = ResultCache(settings.cache_ttl)
         self.down = HostFailures(settings.cache_ttl)
         self.reported = ReportOnce(settings.cache_ttl)
@@ -190,8 +191,7 @@ class Pipeline:
         """Give up on the ``--cache`` file for the rest of the run, saying so once."""
         with self._lock:
             failed, self.store = self.store, None
-            first = not getattr(self, "_store_reported", False)
-            self._store_reported = True
+            first, self._store_reported = not self._store_reported, True
         if failed is not None:
             with contextlib.suppress(Exception):
                 failed.close()
@@ -320,10 +320,7 @@ class Pipeline:
         if urls:
             self.stats.urls += len(urls)  # only this thread counts URLs
             self.stats.done += len(urls)
-            text = dry_run_text(urls)
-            if self.out_color:
-                text = "\n".join(f"{RESULT_COLOR}{line}{RESET}" for line in text.split("\n"))
-            self.writer.out(text)
+            self.writer.out(self._paint(dry_run_text(urls)))
 
     def _found_urls(self, found: list[tuple[int, bytes]]) -> list[tuple]:
         """The URLs of a batch of candidate lines, in order, each as
@@ -487,8 +484,8 @@ class Pipeline:
                         else dry_run_text([result.url])
                 else:
                     line = text_line(result, settings.template, settings.fallback)
-                if line is not None and self.out_color:
-                    line = f"{RESULT_COLOR}{line}{RESET}"
+                if line is not None:
+                    line = self._paint(line)
             if slot is not None:
                 self.inorder.fill(slot, line)
             elif line is not None:
@@ -504,6 +501,12 @@ class Pipeline:
             self.writer.out("\n".join(out))
         if err:
             self.writer.err("\n".join(err))
+
+    def _paint(self, text: str) -> str:
+        """Result lines as stdout shows them: each set in ``RESULT_COLOR`` when colour is on."""
+        if not self.out_color:
+            return text
+        return "\n".join(f"{RESULT_COLOR}{line}{RESET}" for line in text.split("\n"))
 
 
 def _widen_pipe(stream) -> None:

@@ -93,9 +93,8 @@ class Settings:
             raise SettingsError("--cache-ttl must be 0 or more")
         if self.max_title < 0:
             raise SettingsError("--max-title must be 0 or more")
-        for text in (self.user_agent, self.accept_language):
-            if any(ord(c) < 32 or ord(c) == 127 for c in text):
-                raise SettingsError("header values may not hold control characters")
+        if not (header_safe(self.user_agent) and header_safe(self.accept_language)):
+            raise SettingsError("header values may not hold control characters")
         if self.color not in COLOR_CHOICES:
             raise SettingsError(f"--color must be one of {', '.join(COLOR_CHOICES)}")
         if self.format is not None:
@@ -124,6 +123,12 @@ class Settings:
     def excluded(self, found: str) -> bool:
         """Tell whether a URL, as found in the text, matches an ``--exclude``."""
         return any(p.search(found) for p in self.exclude)
+
+
+def header_safe(value: str) -> bool:
+    """A header value without control characters (which would end the header early or
+    smuggle in another)."""
+    return not any(ord(c) < 32 or ord(c) == 127 for c in value)
 
 
 def template_fields(template: str) -> list[str]:
