@@ -18,7 +18,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from linkfilter.hints import Hints, family, first_language, language_encoding, tld_encoding
 from linkfilter.markup import Markup, MarkupScanner, ascii_lower
@@ -222,8 +222,7 @@ _ASCII_RUN = re.compile(rb"[\x01-\x7f]{64,}")
 _RUN_KEEP = 8
 
 
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(NamedTuple):
     """A decoded page, the encoding used (lower-case WHATWG name) and how it was chosen.
 
     ``source`` is one of ``bom``, ``header``, ``meta``, ``xml``, ``utf-8`` (the bytes

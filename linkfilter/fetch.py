@@ -16,7 +16,6 @@ translated where they happen, naming the host and the limit.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import email.utils
 import errno
 import http
@@ -27,7 +26,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Callable, Mapping, Protocol
+from typing import Callable, Mapping, NamedTuple, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from linkfilter import challenge, content, netguard
@@ -94,8 +93,7 @@ class Sink(Protocol):
         """Take the next decoded bytes; return True when nothing more is needed."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """What one fetch yields: the last response's head and the first part of its body."""
 
     url: str  # the URL asked for (as passed to fetch)
@@ -185,8 +183,7 @@ def _printable(text: str, limit: int = 80) -> str:
     return text[:limit] + ("..." if len(text) > limit else "")
 
 
-@dataclasses.dataclass(frozen=True)
-class _Target:
+class _Target(NamedTuple):
     """One normalized URL taken apart for a request."""
 
     url: str
@@ -758,7 +755,7 @@ class Fetcher:
         except _Late as e:
             self._discard(conn, response)
             reason = _translate(e.error, target, None, clock, reading=True).reason
-            return dataclasses.replace(page, body=e.data, cut=True, timed_out=reason)
+            return page._replace(body=e.data, cut=True, timed_out=reason)
         except BaseException as e:
             self._discard(conn, response)
             if isinstance(e, (OSError, http.client.HTTPException)):
@@ -770,7 +767,7 @@ class Fetcher:
             self._finish(conn, response, clock, body)
         else:
             self._discard(conn, response)
-        return dataclasses.replace(page, body=data, capped=capped, cut=cut)
+        return page._replace(body=data, capped=capped, cut=cut)
 
     def _challenge(self, conn: _Connection, response: _Response, clock: _Clock) -> str | None:
         """The service whose bot challenge this error page is, or None; reads at most

@@ -11,8 +11,8 @@ are byte offsets. :mod:`linkfilter.decode` prescans with it and
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
 from typing import NamedTuple
 
 _UPPER_TO_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -37,8 +37,7 @@ class Meta(NamedTuple):
     attrs: dict[str, str]
 
 
-@dataclass(frozen=True)
-class Markup:
+class Markup(NamedTuple):
     """What the scanner found in the first ``length`` characters, as if they were all there is."""
 
     length: int
@@ -91,7 +90,14 @@ def _skipper(interesting: str, cdata: bool) -> re.Pattern[str]:
 
 
 _SKIP = _skipper(_INTERESTING, cdata=False)
-_SKIP_FOREIGN = _skipper(_INTERESTING_FOREIGN, cdata=True)
+
+
+@functools.cache
+def _skip_foreign() -> re.Pattern[str]:
+    """_SKIP for SVG/MathML content, compiled at its first use (0.6 ms off every start)."""
+    return _skipper(_INTERESTING_FOREIGN, cdata=True)
+
+
 _TAG_NAME = re.compile(r"[^\t\n\f\r />]*")
 _SEP = re.compile(r"[\t\n\f\r /]*")
 _WS = re.compile(r"[\t\n\f\r ]*")
@@ -424,7 +430,7 @@ class MarkupScanner:
                         break
                     i = j
                 else:
-                    i = (_SKIP_FOREIGN if self._foreign else _SKIP).match(buf, i).end()
+                    i = (_skip_foreign() if self._foreign else _SKIP).match(buf, i).end()
                     if i >= n:
                         break
                 j = self._markup(buf, i)

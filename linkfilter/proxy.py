@@ -23,8 +23,7 @@ import base64
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from linkfilter.errors import BadURL
@@ -38,14 +37,16 @@ PROXY_SCHEME = "http"
 _SEPARATORS = re.compile(r"[,\s]+")
 
 
-@dataclass(frozen=True)
-class Proxy:
+class Proxy(NamedTuple):
     """An http:// proxy: where to connect, and the Proxy-Authorization value if it has credentials."""
 
     host: str  # ASCII, lower case, IPv6 without brackets
     port: int
     url: str  # as configured, password replaced by "***" (for messages)
-    authorization: str | None = field(default=None, repr=False)  # "Basic ..." or None
+    authorization: str | None = None  # "Basic ..." or None: never in the repr
+
+    def __repr__(self) -> str:
+        return f"Proxy(host={self.host!r}, port={self.port!r}, url={self.url!r})"
 
 
 def proxy_for(

@@ -17,8 +17,7 @@ import codecs
 import html
 import html.entities
 import re
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from linkfilter.decode import (
     DETECT_BYTES,
@@ -378,8 +377,7 @@ class TitleSniffer:
         return PageTitle(title, charset, source, unclosed)
 
 
-@dataclass(frozen=True)
-class PageTitle:
+class PageTitle(NamedTuple):
     """A page's title (cleaned, None when none) and the encoding it was read with."""
 
     title: str | None
