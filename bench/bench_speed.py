@@ -1,13 +1,17 @@
-"""Fetch speed against the simplest alternative, a stdlib thread pool, in one process tree.
+"""Fetch speed against a stdlib thread pool, in one process tree; and the guard figures.
+
+Issue 11 wants both printed by one bench: speed must not cost the pipe's echo figures.
 
     python bench/bench_speed.py [--urls 500] [--delay 0.1] [--workers 32] [--rounds 3]
-                                [--source DIR]
+                                [--log-mb 100] [--log-runs 3] [--echo-rounds 3]
+                                [--echo-samples 300]
+                                [--only bulk|one|startup|guard] [--source DIR]
 
 ``--source DIR`` runs the linkfilter package found in DIR (put first on PYTHONPATH) instead
 of the installed one: to time a commit, ``git archive COMMIT linkfilter | tar -x -C DIR``.
 
-Three measures, each a median over rounds run in alternating order (ours first in even
-rounds, the baseline first in odd ones), each printed with its ratio and the target:
+Three speed measures, each a median over rounds in which the sides take turns to run first
+(the order rotates by one each round), each printed with its ratio and the target:
 
 1. bulk: 500 URLs that each answer after 100 ms, ``linkfilter -n -q -w 32 --allow-private
    --per-host 32`` fed the URL lines on stdin, against a script with
@@ -16,8 +20,33 @@ rounds, the baseline first in odd ones), each printed with its ratio and the tar
    ``--per-host 32`` because every URL is on one local server and the pool has no per-host
    cap; the time the first request reaches the server is printed too.
 2. one URL, start to end: ``echo URL | linkfilter -n --allow-private`` against a stdlib
-   one-URL script, on a page that answers at once (target 1.1x).
+   one-URL script, on a page that answers at once (target 1.1x). A third side, the floor,
+   is the same script with ``import click`` first: linkfilter's command line is click (a
+   runtime dependency it keeps), and importing click alone costs about 40 ms, half of what
+   the whole script takes, so no program that imports click reaches 1.1x here; the floor
+   against the script is click's part of the gap, linkfilter against the floor its own. ``--quick-rounds`` (12) is a multiple of 3 so each
+   side runs first equally often.
 3. start-up on empty input against ``python -c 'import click'`` (target 1.2x).
+
+Then the guard figures, which the speed work must not cost (``--only guard`` alone):
+
+4. bulk echo and URL finding, bench/bench_pipe.py's ``bulk``: ``cat log | linkfilter``
+   against ``cat log | cat`` on a log without URLs (target < 4x), and a chat log with a link
+   every 50 lines under ``--dry-run`` (target < 6x); best of ``--log-runs`` (3), through a
+   pipe and to /dev/null. The logs are bench_pipe's, one 10 MB block of each repeated to
+   ``--log-mb`` (100, bench_pipe's default): its generator takes 0.1-0.2 s a MB, and a
+   smaller log does not do: at 20 MB ``cat`` takes about 20 ms and Python's start-up alone
+   (~75 ms) is over 4x that. bench_pipe's functions take no environment (they read its
+   module globals ``ENV``, which would write .pyc files into the source tree, and
+   ``LINKFILTER``): both are set to this bench's, as bench_live's ``LINKFILTER`` is, so every
+   section runs the same command in the same environment, ``--source`` included.
+5. echo latency with every worker stuck, bench/bench_live.py's rounds (``-w 8``, 1,000 URLs
+   pending): a chat line, a line with a link and a partial line, median and p99 per round,
+   the median over ``--echo-rounds`` rounds (3, ``--echo-samples`` 300 each) against the
+   targets 5 / 20 ms, next to ``cat``'s.
+
+The output contract (results never split an echoed line) is not timed; the bench prints
+the tests that check it (tests/test_writer.py, tests/test_pipeline.py).
 
 How it avoids the traps of measuring on this machine:
 
@@ -25,7 +54,8 @@ How it avoids the traps of measuring on this machine:
   ``PYTHONDONTWRITEBYTECODE`` removed (it is set in this environment, and without a cache
   each run would compile linkfilter's modules again, 26-30 ms). ``compileall`` fills the
   cache for linkfilter, one untimed warm-up run of every command fills it for the rest
-  (stdlib, click, chardet), and the bench checks that no .pyc was written while timing.
+  (stdlib, click, chardet), and the bench checks that no .pyc was written while timing
+  (the guard section included).
   The private directory leaves the source tree's ``__pycache__`` alone.
 - The server sends each response in ONE write (head and body built first): a response
   split in two writes waits for a delayed ACK on a reused connection, about 40 ms. The
@@ -36,8 +66,7 @@ How it avoids the traps of measuring on this machine:
 - ``PYTHONUNBUFFERED`` and proxy variables are removed from the children's environment:
   neither is what a user's shell has, and a proxy would take loopback traffic elsewhere.
 
-Echo latency and the bulk echo / URL-finding figures are measured by bench/bench_pipe.py
-(and the live pipe by bench/bench_live.py), not again here. Exits 0 unless a run fails.
+Exits 0 unless a run fails (or an echo does not come within 5 s: a frozen pipe).
 """
 
 from __future__ import annotations
@@ -53,8 +82,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
+import bench_live
+import bench_pipe
 from benchenv import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +122,14 @@ with urllib.request.urlopen(url, timeout=10) as r:
     m = TITLE.search(r.read(1 << 20))
 print(m.group(1).decode("utf-8", "replace").strip() if m else "")
 """
+
+#: The floor of any click command: the one-URL script after ``import click``.
+FLOOR_SCRIPT = "import click" + ONE_SCRIPT
+
+#: The guard section's logs are made in blocks of this many bytes, repeated.
+LOG_BLOCK = 10_000_000
+
+T = TypeVar("T")
 
 # -- the server ------------------------------------------------------------------------
 
@@ -228,12 +267,14 @@ def ratio_line(name: str, ours: float, base: float, target: float, unit: str = "
     )
 
 
-def alternate(rounds: int, sides: dict[str, Callable[[int], Run]]) -> dict[str, list[Run]]:
-    """Run each side once per round, in alternating order; the runs of each side."""
-    runs: dict[str, list[Run]] = {name: [] for name in sides}
+def alternate(rounds: int, sides: dict[str, Callable[[int], T]]) -> dict[str, list[T]]:
+    """Run each side once per round, the order rotated by one each round (so with two sides
+    it alternates); what each side returned, per round."""
+    runs: dict[str, list[T]] = {name: [] for name in sides}
     names = list(sides)
     for r in range(rounds):
-        for name in names if r % 2 == 0 else names[::-1]:
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
             runs[name].append(sides[name](r))
     return runs
 
@@ -295,20 +336,27 @@ def one_url(server: Server, env: dict, rounds: int) -> None:
             raise SystemExit(f"linkfilter printed {run.lines!r} for one URL")
         return run
 
-    def base(r: int) -> Run:
-        run = Run([sys.executable, "-c", ONE_SCRIPT],
-                  f"{server.url(f'/fast/one{r}')}\n".encode(), env, server)
-        if run.lines != [f"Page /fast/one{r}"]:
-            raise SystemExit(f"the one-URL script printed {run.lines!r}")
-        return run
+    def script(name: str, source: str) -> Callable[[int], Run]:
+        def side(r: int) -> Run:
+            run = Run([sys.executable, "-c", source],
+                      f"{server.url(f'/fast/{name}{r}')}\n".encode(), env, server)
+            if run.lines != [f"Page /fast/{name}{r}"]:
+                raise SystemExit(f"the {name} script printed {run.lines!r}")
+            return run
+        return side
 
-    runs = alternate(rounds, {"lf": ours, "one": base})
-    print(ratio_line("one URL, start to end (median)", median(runs["lf"], "wall"),
-                     median(runs["one"], "wall"), 1.1, "ms"))
-    print(f"  CPU: linkfilter {median(runs['lf'], 'cpu') * 1000:.0f} ms, "
-          f"script {median(runs['one'], 'cpu') * 1000:.0f} ms; first request after: "
-          f"linkfilter {median(runs['lf'], 'first') * 1000:.0f} ms, "
-          f"script {median(runs['one'], 'first') * 1000:.0f} ms")
+    runs = alternate(rounds, {"lf": ours, "one": script("one", ONE_SCRIPT),
+                              "floor": script("floor", FLOOR_SCRIPT)})
+    wall = {side: median(got, "wall") for side, got in runs.items()}
+    print(ratio_line("one URL, start to end (median)", wall["lf"], wall["one"], 1.1, "ms"))
+    ms = {what: {side: f"{median(got, what) * 1000:.0f} ms" for side, got in runs.items()}
+          for what in ("cpu", "first")}
+    print(f"  CPU: linkfilter {ms['cpu']['lf']}, script {ms['cpu']['one']}, "
+          f"floor {ms['cpu']['floor']}; first request after: linkfilter {ms['first']['lf']}, "
+          f"script {ms['first']['one']}, floor {ms['first']['floor']}")
+    print(f"  floor, the one-URL script plus 'import click' (what any click command pays): "
+          f"{wall['floor'] * 1000:.1f} ms = {wall['floor'] / wall['one']:.2f}x the script; "
+          f"linkfilter = {wall['lf'] / wall['floor']:.2f}x the floor")
 
 
 def startup(env: dict, rounds: int) -> None:
@@ -323,20 +371,78 @@ def startup(env: dict, rounds: int) -> None:
                      median(runs["lf"], "wall"), median(runs["click"], "wall"), 1.2, "ms"))
 
 
+def make_log(make: Callable[[str, int], None], path: str, size: int) -> None:
+    """One block of bench_pipe's log ``make`` (at most LOG_BLOCK bytes) written to ``path``
+    as many times as fit in ``size``: the generator is slow, a copy is not."""
+    block = min(size, LOG_BLOCK)
+    make(path, block)
+    data = Path(path).read_bytes()
+    with open(path, "ab") as f:
+        for _ in range(size // block - 1):
+            f.write(data)
+
+
+def guard(env: dict, args) -> None:
+    """The figures the speed work must keep: bulk echo / URL finding, echo latency."""
+    # bench_pipe's functions read their command and environment from its module globals,
+    # bench_live's its command: point them at this bench's
+    bench_pipe.LINKFILTER = bench_live.LINKFILTER = LINKFILTER
+    bench_pipe.ENV = env
+    with tempfile.TemporaryDirectory(prefix="bench-speed-logs-") as tmp:
+        for make, name, extra, target in (
+            (bench_pipe.make_plain, "bulk echo, {} MB without URLs", "", 4),
+            (bench_pipe.make_chat, "chat log, {} MB, --dry-run", " --dry-run", 6),
+        ):
+            path = os.path.join(tmp, "log")
+            make_log(make, path, args.log_mb * 1_000_000)
+            size = os.path.getsize(path) / 1_000_000
+            bench_pipe.bulk(path, extra, args.log_runs, name.format(f"{size:.0f}"), target)
+
+    pending = 1000
+    rounds = alternate(args.echo_rounds, {
+        "lf": lambda r: bench_live.linkfilter_round(args.echo_samples, pending, env),
+        "cat": lambda r: bench_live.cat_round(args.echo_samples, env),
+    })
+    print(f"echo latency, 8 workers stuck, {pending} URLs pending, {args.echo_samples} samples "
+          f"a measure, median over {args.echo_rounds} rounds of each round's median / p99:")
+    for name in bench_live.MEASURES:
+        figures = {}
+        for side, got in rounds.items():
+            figures[side] = (statistics.median(statistics.median(r[name]) for r in got) * 1000,
+                             statistics.median(bench_live.p99(r[name]) for r in got) * 1000)
+        mid, tail = figures["lf"]
+        verdict = ("ok" if mid < bench_live.TARGET_MEDIAN and tail < bench_live.TARGET_P99
+                   else "OVER TARGET")
+        print(f"  {name:12}: linkfilter {mid:.2f} / {tail:.2f} ms (target < "
+              f"{bench_live.TARGET_MEDIAN:g} / {bench_live.TARGET_P99:g} ms, {verdict}); "
+              f"cat {figures['cat'][0]:.2f} / {figures['cat'][1]:.2f} ms")
+    print("output contract (results never split an echoed line): not timed; checked by "
+          "tests/test_writer.py::test_result_waits_for_the_end_of_an_echoed_line and "
+          "tests/test_pipeline.py::"
+          "test_partial_lines_are_echoed_at_once_and_results_wait_for_a_line_end")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls", type=int, default=500)
     parser.add_argument("--delay", type=float, default=0.1, help="seconds before each answer")
     parser.add_argument("--workers", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the bulk measure")
-    parser.add_argument("--quick-rounds", type=int, default=11,
-                        help="rounds of the one-URL and start-up measures")
+    parser.add_argument("--quick-rounds", type=int, default=12,
+                        help="rounds of the one-URL and start-up measures (a multiple of 3)")
     parser.add_argument("--page-size", type=int, default=4096, help="bytes of each page")
     parser.add_argument("--source", metavar="DIR",
                         help="run the linkfilter package in DIR instead of the installed one")
-    parser.add_argument("--only", choices=("bulk", "one", "startup"), action="append")
+    parser.add_argument("--log-mb", type=int, default=100,
+                        help="MB of each log of the guard's bulk echo / URL-finding figures")
+    parser.add_argument("--log-runs", type=int, default=3,
+                        help="runs of each bulk echo / URL-finding timing (the best is kept)")
+    parser.add_argument("--echo-rounds", type=int, default=3, help="rounds of echo latency")
+    parser.add_argument("--echo-samples", type=int, default=300,
+                        help="samples of each echo latency measure in a round")
+    parser.add_argument("--only", choices=("bulk", "one", "startup", "guard"), action="append")
     args = parser.parse_args()
-    only = set(args.only or ("bulk", "one", "startup"))
+    only = set(args.only or ("bulk", "one", "startup", "guard"))
 
     server = Server(args.delay, args.page_size)
     with tempfile.TemporaryDirectory(prefix="bench-speed-pyc-") as pycache:
@@ -362,10 +468,11 @@ def main() -> None:
             one_url(server, env, args.quick_rounds)
         if "startup" in only:
             startup(env, args.quick_rounds)
+        if "guard" in only:
+            guard(env, args)
         written = {p for p, t in pyc_files(pycache).items() if cached.get(p) != t}
         print(f"bytecode written while timing: {len(written)} file(s)"
               + (f" (a source changed? {sorted(written)[:3]})" if written else ""))
-    print("echo latency and bulk echo / URL finding: see bench/bench_pipe.py (not repeated here)")
 
 
 if __name__ == "__main__":
