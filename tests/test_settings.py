@@ -1,0 +1,84 @@
+"""Settings: the documented defaults, validation when made, and no way to change one."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from linkfilter.settings import (
+    DEFAULT_FORMAT,
+    DEFAULT_WORKERS,
+    Settings,
+    SettingsError,
+    check_template,
+    compile_excludes,
+)
+
+
+def test_defaults_are_the_documented_ones():
+    settings = Settings()
+    assert settings.workers == DEFAULT_WORKERS == 8
+    assert settings.per_host == 4 and settings.max_pending == 10_000
+    assert settings.format is None and settings.template == DEFAULT_FORMAT
+    assert settings.color == "auto" and settings.progress is None
+    assert not settings.no_echo and not settings.json
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"workers": 0}, "--workers must be from 1 to 512"),
+    ({"workers": 513}, "--workers must be from 1 to 512"),
+    ({"max_pending": 0}, "--max-pending must be at least 1"),
+    ({"per_host": 0}, "--per-host must be at least 1"),
+    ({"timeout": 0}, "--timeout must be more than 0 seconds"),
+    ({"max_bytes": 0}, "--max-bytes must be at least 1"),
+    ({"max_redirects": -1}, "--max-redirects must be 0 or more"),
+    ({"cache_ttl": -1}, "--cache-ttl must be 0 or more"),
+    ({"max_title": -1}, "--max-title must be 0 or more"),
+    ({"user_agent": "a\r\nX-Evil: 1"}, "header values may not hold control characters"),
+    ({"color": "sometimes"}, "--color must be one of auto, always, never"),
+    ({"format": "{nope}"}, "bad --format template: unknown field {nope}"),
+    ({"fallback": "{title.upper}"}, "bad --fallback template: {title.upper}"),
+])
+def test_a_bad_value_is_refused_when_made_and_when_replaced(changes, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings(**changes)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings()._replace(**changes)
+
+
+def test_settings_cannot_be_changed():
+    settings = Settings()
+    with pytest.raises(AttributeError):
+        settings.workers = 1  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        settings.extra = 1  # type: ignore[attr-defined]
+    assert settings._replace(workers=3).workers == 3 and settings.workers == DEFAULT_WORKERS
+
+
+def test_json_output_never_echoes():
+    assert Settings(json=True).no_echo
+    assert Settings()._replace(json=True).no_echo
+    assert Settings(json=True) == Settings(json=True, no_echo=True)
+
+
+def test_line_numbers_are_counted_only_when_shown():
+    assert not Settings().needs_line_numbers
+    assert Settings(format="{line}: {title}").needs_line_numbers
+    assert Settings(fallback="{line}").needs_line_numbers
+    assert Settings(json=True).needs_line_numbers and Settings(ordered=True).needs_line_numbers
+
+
+def test_excludes_match_the_url_as_found():
+    settings = Settings(exclude=compile_excludes([r"\.png$", "^https://private"]))
+    assert settings.excluded("http://a/b.png")
+    assert settings.excluded("https://private.example/")
+    assert not settings.excluded("http://a/b.png?x")
+    with pytest.raises(SettingsError, match=r"bad --exclude regex '\('"):
+        compile_excludes(["("])
+
+
+@pytest.mark.parametrize("template", ["{0}", "{}", "{title[0]}", "{title:{width}}", "{title", "{title!z}"])
+def test_templates_use_known_fields_by_name_only(template):
+    with pytest.raises(SettingsError, match="bad --format template"):
+        check_template(template)
