@@ -83,7 +83,10 @@ def bulk(path: str, extra: str, runs: int, name: str, target: float) -> None:
     for sink, label in (("| cat > /dev/null", "through a pipe"), ("> /dev/null", "to /dev/null")):
         base = best(f"cat {path} | cat {sink}", runs)
         ours = best(f"cat {path} | {lf} {sink}", runs)
-        print(ratio_line(f"{name} ({label})", ours, base, target))
+        line = ratio_line(f"{name} ({label})", ours, base, target)
+        if sink == "> /dev/null":  # cat then never copies a byte: the target is on the pipe
+            line = line.split(" (target")[0] + " (for reference: the target is on the pipe figure)"
+        print(line)
 
 
 class _Stuck(http.server.BaseHTTPRequestHandler):
