@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import importlib
 import os
 import select
 import signal
@@ -49,7 +50,7 @@ STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 class ThreadStartError(LinkfilterError):
-    """Raised when the system refuses to start another thread."""
+    """Raised when the system refuses to start another thread, or to load the code it runs."""
 
 
 #: Colours of result lines on stdout and failure lines on stderr (SGR sequences).
@@ -383,6 +384,8 @@ class Pipeline:
         one URL for one."""
         if len(self._workers) >= self.settings.workers:
             return
+        if not self._workers:
+            _load_fetch_code()
         t = threading.Thread(
             target=self._work, name=f"linkfilter-worker-{len(self._workers)}", daemon=True
         )
@@ -507,6 +510,18 @@ class Pipeline:
         if not self.out_color:
             return text
         return "\n".join(f"{RESULT_COLOR}{line}{RESET}" for line in text.split("\n"))
+
+
+def _load_fetch_code() -> None:
+    """Import the downloader threads' code (http.client, ssl and their libraries) here,
+    before the first of them starts: once every thread's stack is mapped, there may be no
+    address space left to load libssl, and a thread that failed its import would die with
+    a traceback. The first request leaves no later for it: the first thread would wait
+    for the same import."""
+    try:
+        importlib.import_module("linkfilter.fetch")
+    except (ImportError, MemoryError, OSError) as e:
+        raise ThreadStartError(f"cannot load the fetch code ({type(e).__name__}: {e})") from e
 
 
 def _widen_pipe(stream) -> None:

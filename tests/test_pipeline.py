@@ -522,6 +522,20 @@ def test_a_downloader_thread_that_cannot_start_is_one_line_and_exit_1():
     assert started and 1 < int(started[1]) < 512 and "try fewer --workers" in err
 
 
+def test_fetch_code_that_cannot_load_is_one_line_and_exit_1(tmp_path):
+    # what a run out of address space met (1 in 75 runs of the test above): loading
+    # libssl failed in the first downloader thread, which died with a traceback
+    (tmp_path / "ssl.py").write_text(
+        'raise ImportError("libssl.so.3: failed to map segment from shared object")\n')
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    p = subprocess.run(CMD + ["--allow-private", "-w", "4"], input=b"hello\nsee http://127.0.0.1:9/x\n",
+                       capture_output=True, env=clean_env({"PYTHONPATH": path}), timeout=60)
+    assert p.returncode == 1
+    assert p.stderr.decode() == ("linkfilter: cannot load the fetch code (ImportError: "
+                                 "libssl.so.3: failed to map segment from shared object)\n")
+    assert p.stdout.startswith(b"hello\n")  # what was read before is still echoed
+
+
 def test_the_writer_thread_that_cannot_start_is_one_line_and_exit_1():
     # 3 GiB stacks in 2 GiB of address space: not even the first thread fits
     p = subprocess.run(CMD, input=b"hello\n", capture_output=True, env=clean_env(), timeout=60,
