@@ -18,7 +18,9 @@ Three speed measures, each a median over rounds in which the sides take turns to
    ``ThreadPoolExecutor(32)``, ``urllib.request.urlopen`` and a ``<title>`` regex: wall
    time (target 1.0x) and CPU time (children's user + sys from ``getrusage``, target 1.1x).
    ``--per-host 32`` because every URL is on one local server and the pool has no per-host
-   cap; the time the first request reaches the server is printed too.
+   cap; the time the first request reaches the server is printed too. A third side, the
+   floor, is the pool script with ``import click`` first (see 2.). ``--rounds`` (3) is best
+   a multiple of 3, so that each side runs first equally often.
 2. one URL, start to end: ``echo URL | linkfilter -n --allow-private`` against a stdlib
    one-URL script, on a page that answers at once (target 1.1x). A third side, the floor,
    is the same script with ``import click`` first: linkfilter's command line is click (a
@@ -310,9 +312,11 @@ def bulk(server: Server, env: dict, args) -> None:
     w = str(args.workers)
     ours = LINKFILTER + ["-n", "-q", "-w", w, "--per-host", w, "--allow-private"]
     base = [sys.executable, "-c", POOL_SCRIPT, w]
+    floor = [sys.executable, "-c", "import click" + POOL_SCRIPT, w]
     runs = alternate(args.rounds, {
         "lf": lambda r: check(Run(ours, urls("lf", r), env, server), "lf", r),
         "pool": lambda r: check(Run(base, urls("pool", r), env, server), "pool", r),
+        "floor": lambda r: check(Run(floor, urls("floor", r), env, server), "floor", r),
     })
     what = f"{n} URLs x {args.delay * 1000:.0f} ms, -w {w}"
     print(ratio_line(f"bulk wall, {what}", median(runs["lf"], "wall"),
@@ -323,8 +327,15 @@ def bulk(server: Server, env: dict, args) -> None:
           f"{median(runs['lf'], 'first') * 1000:.0f} ms, pool "
           f"{median(runs['pool'], 'first') * 1000:.0f} ms; connections: linkfilter "
           f"{runs['lf'][-1].connections}, pool {runs['pool'][-1].connections}")
-    for side in ("lf", "pool"):
-        print(f"  {side:4} rounds: " + ", ".join(
+    wall = {side: median(got, "wall") for side, got in runs.items()}
+    cpu = {side: median(got, "cpu") for side, got in runs.items()}
+    print(f"  floor, the pool plus 'import click': {wall['floor']:.3f} s wall = "
+          f"{wall['floor'] / wall['pool']:.2f}x the pool, {cpu['floor']:.3f} s CPU = "
+          f"{cpu['floor'] / cpu['pool']:.2f}x; linkfilter = {wall['lf'] / wall['floor']:.2f}x / "
+          f"{cpu['lf'] / cpu['floor']:.2f}x the floor; first request after "
+          f"{median(runs['floor'], 'first') * 1000:.0f} ms")
+    for side in ("lf", "pool", "floor"):
+        print(f"  {side:5} rounds: " + ", ".join(
             f"{run.wall:.2f} s wall / {run.cpu:.2f} s CPU" for run in runs[side]))
 
 
