@@ -108,7 +108,8 @@ _IPV6 = _Lazy(r"\[[0-9A-Fa-f:.]{2,45}\]")
 _USERINFO = re.compile(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]{{0,{MAX_USERINFO}}}@")
 _PLAIN = f"[^{_STOP}()\\[\\]{{}}]"
 # Plain characters and innermost balanced bracket pairs, skipped in one regex step.
-_PATH_RUN = re.compile(f"(?:{_PLAIN}+|\\({_PLAIN}*\\)|\\[{_PLAIN}*\\]|\\{{{_PLAIN}*\\}})*")
+_PATH_RUN_PATTERN = f"(?:{_PLAIN}+|\\({_PLAIN}*\\)|\\[{_PLAIN}*\\]|\\{{{_PLAIN}*\\}})*"
+_PATH_RUN = _Lazy(_PATH_RUN_PATTERN)  # only the full rules use it alone (1.3 ms to compile)
 _STOP_CHAR = _Lazy(f"[{_STOP}]")
 # The common URL, matched by one regex anchored at its start: after a common
 # character that joins it to nothing (or at the line start), "http(s)://" or
@@ -124,7 +125,7 @@ _FAST_BREAK = "(?<![^" + re.escape("".join(sorted(_BREAKS))) + "])"
 _FAST_HOST = r"(?:[A-Za-z0-9]{1,63}[.\-])*[A-Za-z][A-Za-z0-9]{0,62}\.?"
 # the path: plain ASCII first (a table lookup per character), then as _PATH_RUN
 _PLAIN_ASCII = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in '<>"`()[]{}')
-_FAST_PATH = f"[/?#][{re.escape(_PLAIN_ASCII)}]*{_PATH_RUN.pattern}"
+_FAST_PATH = f"[/?#][{re.escape(_PLAIN_ASCII)}]*{_PATH_RUN_PATTERN}"
 _FAST_TAIL = f"(?::[0-9]+)?(?:({_FAST_PATH})([(\\[{{])?|(?=[{_STOP}()\\[\\]{{}}]|\\Z))"
 _FAST_URL = f"{_FAST_BREAK}[hH][tT][tT][pP][sS]?://({_FAST_HOST}){_FAST_TAIL}"
 _FAST_WWW = f"{_FAST_BREAK}([wW][wW][wW]\\.{_FAST_HOST}){_FAST_TAIL}"
