@@ -377,8 +377,11 @@ def _check_ids(app_id: int, version: int) -> None:
 
 
 def _ids(db: sqlite3.Connection) -> tuple[int, int, int]:
-    return tuple(db.execute(f"PRAGMA {name}").fetchone()[0]
-                 for name in ("application_id", "user_version", "page_count"))
+    """application_id, user_version and page_count, read by one statement (one read
+    transaction): another process setting the file up is seen before or after, never half
+    way (three PRAGMAs could see its pages but not yet its ids)."""
+    return db.execute(
+        "SELECT * FROM pragma_application_id, pragma_user_version, pragma_page_count").fetchone()
 
 
 def _prepare(db: sqlite3.Connection) -> None:
