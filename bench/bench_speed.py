@@ -26,8 +26,11 @@ Three speed measures, each a median over rounds in which the sides take turns to
    is the same script with ``import click`` first: linkfilter's command line is click (a
    runtime dependency it keeps), and importing click alone costs about 40 ms, half of what
    the whole script takes, so no program that imports click reaches 1.1x here; the floor
-   against the script is click's part of the gap, linkfilter against the floor its own. ``--quick-rounds`` (12) is a multiple of 3 so each
-   side runs first equally often.
+   against the script is click's part of the gap, linkfilter against the floor its own.
+   A fourth side is linkfilter's own path without click: the Settings and Pipeline that
+   ``cli.main`` makes for ``-n --allow-private``, driven by a few lines of Python (what a
+   run would cost if plain command lines were parsed without importing click).
+   ``--quick-rounds`` (12) is a multiple of 4 (and 2) so each side runs first equally often.
 3. start-up on empty input against ``python -c 'import click'`` (target 1.2x).
 
 Then the guard figures, which the speed work must not cost (``--only guard`` alone):
@@ -127,6 +130,19 @@ print(m.group(1).decode("utf-8", "replace").strip() if m else "")
 
 #: The floor of any click command: the one-URL script after ``import click``.
 FLOOR_SCRIPT = "import click" + ONE_SCRIPT
+#: linkfilter's own path without click: the Settings and Pipeline that ``cli.main`` makes for
+#: ``-n --allow-private``, driven directly, then the same quick exit as ``__main__``.
+NO_CLICK_SCRIPT = r"""
+import os, sys
+from linkfilter.settings import Settings
+from linkfilter.pipeline import Pipeline, install_signal_handlers, restore_signal_handlers
+previous, wake_fd = install_signal_handlers(lambda: pipeline.last_words())
+pipeline = Pipeline(Settings(no_echo=True, allow_private=True), wake_fd=wake_fd)
+code = int(pipeline.run([]))
+restore_signal_handlers(previous)
+sys.stdout.flush()
+os._exit(code)
+"""
 
 #: The guard section's logs are made in blocks of this many bytes, repeated.
 LOG_BLOCK = 10_000_000
@@ -340,12 +356,13 @@ def bulk(server: Server, env: dict, args) -> None:
 
 
 def one_url(server: Server, env: dict, rounds: int) -> None:
-    def ours(r: int) -> Run:
-        run = Run(LINKFILTER + ["-n", "--allow-private"],
-                  f"{server.url(f'/fast/lf{r}')}\n".encode(), env, server)
-        if len(run.lines) != 1 or not run.lines[0].endswith(f": Page /fast/lf{r}"):
-            raise SystemExit(f"linkfilter printed {run.lines!r} for one URL")
-        return run
+    def linkfilter(name: str, argv: list[str]) -> Callable[[int], Run]:
+        def side(r: int) -> Run:
+            run = Run(argv, f"{server.url(f'/fast/{name}{r}')}\n".encode(), env, server)
+            if len(run.lines) != 1 or not run.lines[0].endswith(f": Page /fast/{name}{r}"):
+                raise SystemExit(f"{name}: linkfilter printed {run.lines!r} for one URL")
+            return run
+        return side
 
     def script(name: str, source: str) -> Callable[[int], Run]:
         def side(r: int) -> Run:
@@ -356,8 +373,12 @@ def one_url(server: Server, env: dict, rounds: int) -> None:
             return run
         return side
 
-    runs = alternate(rounds, {"lf": ours, "one": script("one", ONE_SCRIPT),
-                              "floor": script("floor", FLOOR_SCRIPT)})
+    runs = alternate(rounds, {
+        "lf": linkfilter("lf", LINKFILTER + ["-n", "--allow-private"]),
+        "one": script("one", ONE_SCRIPT),
+        "floor": script("floor", FLOOR_SCRIPT),
+        "noclick": linkfilter("noclick", [sys.executable, "-c", NO_CLICK_SCRIPT]),
+    })
     wall = {side: median(got, "wall") for side, got in runs.items()}
     print(ratio_line("one URL, start to end (median)", wall["lf"], wall["one"], 1.1, "ms"))
     ms = {what: {side: f"{median(got, what) * 1000:.0f} ms" for side, got in runs.items()}
@@ -368,6 +389,9 @@ def one_url(server: Server, env: dict, rounds: int) -> None:
     print(f"  floor, the one-URL script plus 'import click' (what any click command pays): "
           f"{wall['floor'] * 1000:.1f} ms = {wall['floor'] / wall['one']:.2f}x the script; "
           f"linkfilter = {wall['lf'] / wall['floor']:.2f}x the floor")
+    print(f"  linkfilter's own path without click (Settings and Pipeline driven directly): "
+          f"{wall['noclick'] * 1000:.1f} ms = {wall['noclick'] / wall['one']:.2f}x the script, "
+          f"CPU {median(runs['noclick'], 'cpu') * 1000:.0f} ms")
 
 
 def startup(env: dict, rounds: int) -> None:
@@ -440,7 +464,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the bulk measure")
     parser.add_argument("--quick-rounds", type=int, default=12,
-                        help="rounds of the one-URL and start-up measures (a multiple of 3)")
+                        help="rounds of the one-URL and start-up measures (a multiple of 4)")
     parser.add_argument("--page-size", type=int, default=4096, help="bytes of each page")
     parser.add_argument("--source", metavar="DIR",
                         help="run the linkfilter package in DIR instead of the installed one")
