@@ -89,7 +89,7 @@ class Settings(_Knobs):
         self = super().__new__(cls, *args, **kwargs)
         self._check()
         if self.json and not self.no_echo:  # JSON Lines only: echo would break the stream
-            self = self._replace(no_echo=True)
+            self = _Knobs._replace(self, no_echo=True)  # checked already: no_echo is free
         return self
 
     def _replace(self, **changes: Any) -> Settings:
