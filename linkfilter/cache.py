@@ -155,15 +155,20 @@ class ResultCache:
 
 
 class HostFailures:
-    """Hosts that failed at the network level, remembered for the failure TTL.
+    """Hosts that could not be reached, remembered for the failure TTL.
 
-    Keyed by (scheme, host, port); a success on the host forgets it.
+    Keyed by (scheme, host, port). A failure that counts (``Result.host_down``: nothing
+    could be sent) marks a host down, unless the host answered within the failure TTL:
+    then one such failure is forgiven as a passing fault, and only a second in a row, with
+    no answer between, marks it down. An answer forgets that the host was down.
     """
 
     def __init__(self, ttl: float, *, clock: Clock = time.monotonic, size: int = MAX_HOSTS) -> None:
         self.ttl = failure_ttl(ttl)
         self._lock = threading.Lock()
         self._down: LRU[Result] = LRU(size, clock)
+        #: Hosts that answered within the TTL, to their failures since (0, or 1 forgiven).
+        self._answered: LRU[int] = LRU(size, clock)
 
     def get(self, host: Hashable) -> Result | None:
         """The failure that put ``host`` down, while it is remembered."""
@@ -172,15 +177,24 @@ class HostFailures:
         with self._lock:
             return self._down.get(host)
 
-    def failed(self, host: Hashable, result: Result) -> None:
-        if self.ttl > 0:
-            with self._lock:
-                self._down.put(host, compact("", result), self.ttl)
+    def failed(self, host: Hashable, result: Result) -> bool:
+        """``host`` could not be reached; True when that marks it down."""
+        if self.ttl <= 0:
+            return False
+        with self._lock:
+            if self._answered.get(host) == 0:  # answered lately, no failure since
+                self._answered.put(host, 1, self.ttl)
+                return False
+            self._answered.pop(host)
+            self._down.put(host, compact("", result), self.ttl)
+            return True
 
     def succeeded(self, host: Hashable) -> None:
+        """``host`` answered a request (whatever the answer): it is not down."""
         if self.ttl > 0:
             with self._lock:
                 self._down.pop(host)
+                self._answered.put(host, 0, self.ttl)
 
 
 class ReportOnce:

@@ -20,8 +20,11 @@ class FetchError(LinkfilterError):
     """Raised when one URL yields no page; ``code`` is the stable JSON code."""
 
     code = "fetch"
-    #: True when the host itself failed at the network level (no name, no connection, no
-    #: TLS): the pipeline then fails the host's other URLs at once for a while.
+    #: True when the failure came before a request could be sent (the name does not
+    #: resolve, no TCP connection, no TLS handshake): the host cannot be reached, and the
+    #: pipeline may fail its other URLs at once for a while. Anything after the request
+    #: was sent (reset, read timeout, bad response, error status) is about the URL only.
+    #: The fetcher sets it on the errors of its connect phase.
     host_down = False
 
     def __init__(self, reason: str, *, url: str | None = None) -> None:
@@ -50,14 +53,12 @@ class ConnectError(FetchError):
     """Raised when no TCP connection could be made, or it was reset."""
 
     code = "connect"
-    host_down = True
 
 
 class TLSError(FetchError):
     """Raised when the TLS handshake or certificate check fails."""
 
     code = "tls"
-    host_down = True
 
 
 class FetchTimeout(FetchError):

@@ -644,11 +644,11 @@ class Fetcher:
         """
         clock = _Clock(self.settings.timeout)
         current = url
+        hops = 0
         try:
             if not normalized:
                 current = normalize_for_fetch(url)
             seen = {current}
-            hops = 0
             retried = False
             while True:
                 target = _Target.parse(current)
@@ -693,6 +693,8 @@ class Fetcher:
         except FetchError as e:
             if e.url is None:
                 e.url = current
+            if hops:  # the URL's host answered (a redirect): a later hop's failure is not its
+                e.host_down = False
             raise
 
     # -- one request ---------------------------------------------------------
@@ -757,14 +759,19 @@ class Fetcher:
             )
         else:
             conn = _Connection(target.host, target.port, addresses=addresses, clock=clock)
+        # Nothing was sent yet: a failure here means the host (or its proxy) cannot be
+        # reached, and it is the only kind that marks the host down.
         try:
             conn.connect()
-        except FetchError:
+        except FetchError as e:
             conn.close()
+            e.host_down = True
             raise
         except (OSError, http.client.HTTPException) as e:
             conn.close()
-            raise _translate(e, target, proxy, clock, connecting=True) from e
+            error = _translate(e, target, proxy, clock, connecting=True)
+            error.host_down = True
+            raise error from e
         return conn
 
     def _send(self, conn: _Connection, target: _Target, proxy: Proxy | None) -> _Response:
@@ -1025,11 +1032,9 @@ def _translate(
         return error
     if isinstance(error, TimeoutError):
         doing = "connecting to" if connecting else "reading from" if reading else "waiting for"
-        timeout = FetchTimeout(
+        return FetchTimeout(
             f"timed out {doing} {peer} (--timeout {clock.timeout:g} s for the whole URL)"
         )
-        timeout.host_down = connecting
-        return timeout
     if isinstance(error, ssl.SSLCertVerificationError):
         return TLSError(f"certificate of {host} not accepted: {error.verify_message}")
     if isinstance(error, ssl.SSLError):

@@ -167,6 +167,42 @@ def test_host_failures_follow_a_shorter_cache_ttl_and_zero_disables():
     assert off.get("h") is None
 
 
+def test_a_host_that_answered_lately_is_not_down_after_one_failure_but_is_after_two():
+    clock = Clock()
+    hosts = HostFailures(3600, clock=clock)
+    down = bad()._replace(error="connect", reason="refused", host_down=True)
+    hosts.succeeded("http://a")
+    assert hosts.failed("http://a", down) is False  # a passing fault of a host that answers
+    assert hosts.get("http://a") is None
+    assert hosts.failed("http://a", down) is True  # the second in a row
+    assert hosts.get("http://a").reason == "refused"
+
+
+def test_an_answer_between_two_failures_forgives_each():
+    clock = Clock()
+    hosts = HostFailures(3600, clock=clock)
+    down = bad()._replace(error="tls", host_down=True)
+    hosts.succeeded("http://a")
+    for _ in range(3):
+        assert hosts.failed("http://a", down) is False
+        hosts.succeeded("http://a")
+    assert hosts.get("http://a") is None
+    assert hosts.failed("http://b", down) is True  # another host never answered
+
+
+def test_an_answer_older_than_the_failure_ttl_forgives_nothing():
+    clock = Clock()
+    hosts = HostFailures(3600, clock=clock)
+    down = bad()._replace(error="connect", host_down=True)
+    hosts.succeeded("http://a")
+    clock.now += FAILURE_TTL - 1e-6
+    hosts.succeeded("http://b")
+    clock.now += 1e-6
+    assert hosts.failed("http://a", down) is True  # answered exactly FAILURE_TTL ago
+    assert hosts.failed("http://b", down) is False  # answered just now
+    assert hosts.get("http://a") is not None and hosts.get("http://b") is None
+
+
 def test_a_failing_url_is_reported_once_per_failure_ttl():
     clock = Clock()
     once = ReportOnce(3600, clock=clock)

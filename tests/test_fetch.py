@@ -44,6 +44,7 @@ from linkfilter.errors import (
     BadURL,
     BlockedAddress,
     ConnectError,
+    FetchError,
     FetchTimeout,
     HTTPStatusError,
     TLSError,
@@ -776,6 +777,66 @@ def test_refused_connection_is_a_connect_error(fetcher):
     listener.close()
     with pytest.raises(ConnectError, match="refused"):
         fetcher().fetch(f"http://127.0.0.1:{port}/")
+
+
+# -- which failures say the host cannot be reached -------------------------------------
+
+#: Answers that fail one URL after its request could be sent: none says the host is down.
+AFTER_THE_REQUEST = {
+    "reset after the request": reset(),
+    "reset at once": reset(read=False),
+    "closed without answering": canned(b""),
+    "malformed response": canned(b"SPDY/9 banana\r\n\r\n"),
+    "server error": canned(raw_response(status="500 Internal Server Error",
+                                        headers=("Content-Length: 0",))),
+    "read timeout": hang(),
+}
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+@pytest.mark.parametrize("script", AFTER_THE_REQUEST.values(), ids=AFTER_THE_REQUEST.keys())
+def test_a_failure_after_the_connection_is_made_is_about_the_url_only(
+    fetcher, raw_server, script, tls
+):
+    server = raw_server(script, tls=tls)
+    with pytest.raises(FetchError) as info:
+        fetcher(timeout=0.5).fetch(server.url("/"))
+    assert info.value.host_down is False
+    assert server.connections == 1
+
+
+def test_a_reset_is_still_a_connect_error_and_says_so(fetcher, raw_server):
+    with pytest.raises(ConnectError) as info:
+        fetcher().fetch(raw_server(reset()).url("/"))
+    assert (info.value.code, info.value.reason) == ("connect", "connection to 127.0.0.1 was reset")
+
+
+def test_failures_before_a_request_could_be_sent_say_the_host_is_down(
+    fetcher, raw_server, https_server
+):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    plain = raw_server(lambda conn: conn.sock.recv(4096) and conn.send(b"HTTP/1.1 400 No\r\n\r\n"))
+    untrusted = fetcher(ssl_context=ssl.create_default_context())
+    for f, url, error in [
+        (fetcher(), f"http://127.0.0.1:{port}/", ConnectError),
+        (fetcher(), plain.url("/").replace("http:", "https:"), TLSError),  # no TLS there
+        (untrusted, https_server.url("/"), TLSError),
+    ]:
+        with pytest.raises(error) as info:
+            f.fetch(url)
+        assert info.value.host_down is True, url
+
+
+def test_a_redirect_to_a_host_that_is_down_does_not_say_the_first_host_is(fetcher, http_server):
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    http_server.route("/away", redirect(f"http://127.0.0.1:{port}/"))
+    with pytest.raises(ConnectError, match="refused") as info:
+        fetcher().fetch(http_server.url("/away"))
+    assert info.value.host_down is False
 
 
 def test_bad_url_is_a_bad_url_error(fetcher):
