@@ -9,6 +9,7 @@ signal is never lost while the reader waits on a silent stdin (see ``signal_stor
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -26,7 +27,7 @@ import traceback
 
 import pytest
 from command import CMD, clean_env, records, run, start
-from servers import HTTPServer, RawServer, Reply, page, reset
+from servers import HTTPServer, RawServer, Reply, page, parse_head, recv_head
 
 #: How long a test waits for an expected line before it fails.
 WAIT = 10.0
@@ -316,43 +317,164 @@ def test_idle_workers_each_take_one_of_a_burst_of_links_to_one_site(http_server)
         assert [lf.out.line() for _ in range(3)] == [f"{http_server.authority}: Burst\n".encode()] * 3
 
 
-def test_a_dead_host_fails_at_once_until_a_success_on_it_forgets_it():
+def no_tls_on(failing, context, answer=None):
+    """A RawServer script for ``https://`` URLs: a connection whose number ``failing(n)``
+    accepts gets a plain HTTP answer to its ClientHello, so TLS fails before any request
+    (the host cannot be reached); the others get TLS and ``answer(path, tls_socket)``."""
+
+    def script(conn) -> None:
+        if failing(conn.number):
+            conn.sock.recv(4096)
+            conn.send(b"HTTP/1.1 400 No TLS here\r\nConnection: close\r\n\r\n")
+            return
+        with context.wrap_socket(conn.sock, server_side=True) as tls:
+            head = recv_head(tls)
+            if head is not None:
+                answer(parse_head(head).path, tls)
+
+    return script
+
+
+def titled(path: str, tls) -> None:
+    """Answer with a page titled after its path, and close."""
+    body = f"<title>{path.strip('/')}</title>".encode()
+    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def test_a_dead_host_fails_at_once_until_a_success_on_it_forgets_it(server_ssl_context, ca_cert_file):
     held = threading.Event()
     seen = threading.Event()
 
-    def by_path(conn):
-        request = conn.read_request()
-        if request is None:
-            return
-        if request.path == "/reset":
-            conn.reset()
-            return
-        if request.path == "/held":
+    def answer(path, tls) -> None:
+        if path == "/held":
             seen.set()
             held.wait(30)
-        conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 17\r\n"
-                  b"Connection: close\r\n\r\n<title>Up</title>")
+        titled("/Up", tls)
 
-    with RawServer(by_path) as server, Live(["--allow-private", "--json", "-w", "2", "-t", "30"]) as lf:
-        lf.send(f"{server.url('/held')}\n")
+    script = no_tls_on(lambda n: n == 2, server_ssl_context, answer)
+    env = {"SSL_CERT_FILE": str(ca_cert_file)}
+    with RawServer(script) as server, \
+            Live(["--allow-private", "--json", "-w", "2", "-t", "30"], env) as lf:
+        base = f"https://{server.authority}"
+        lf.send(f"{base}/held\n")
         assert seen.wait(WAIT)
-        lf.send(f"{server.url('/reset')}\n")
+        lf.send(f"{base}/no-tls\n")  # connection 2: no TLS handshake, no request sent
         failed = lf.out.record()
-        assert (failed["error"], failed["cached"]) == ("connect", False)
+        assert (failed["error"], failed["cached"]) == ("tls", False)
         assert server.connections == 2
-        lf.send(f"{server.url('/a')}\n{server.url('/b')}\n")
+        lf.send(f"{base}/a\n{base}/b\n")
         at_once = [lf.out.record(), lf.out.record()]
         for record in at_once:  # same error, no new connection, no time spent
             assert (record["error"], record["reason"], record["cached"]) == \
-                ("connect", failed["reason"], True)
+                ("tls", failed["reason"], True)
             assert record["elapsed"] == 0
         assert server.connections == 2
         held.set()
         assert lf.out.record()["title"] == "Up"  # a success on the host: it is up again
-        lf.send(f"{server.url('/c')}\n")
+        lf.send(f"{base}/c\n")
         again = lf.out.record()
         assert (again["title"], again["cached"]) == ("Up", False)
         assert server.connections == 3
+
+
+def test_a_host_that_answered_lately_is_down_only_after_two_failures_in_a_row(
+    server_ssl_context, ca_cert_file
+):
+    """Connections 2, 4 and 5 fail their TLS handshake; one failure after an answer is
+    forgiven, the second in a row marks the host down."""
+    script = no_tls_on(lambda n: n in (2, 4, 5), server_ssl_context, titled)
+    env = {"SSL_CERT_FILE": str(ca_cert_file)}
+    with RawServer(script) as server, \
+            Live(["--allow-private", "--json", "-w", "1", "-t", "30"], env) as lf:
+        base = f"https://{server.authority}"
+        got = {}
+        for name in "abcdef":
+            lf.send(f"{base}/{name}\n")
+            got[name] = lf.out.record()
+        assert got["a"]["title"] == "a"
+        assert (got["b"]["error"], got["b"]["cached"]) == ("tls", False)
+        assert (got["c"]["title"], got["c"]["cached"]) == ("c", False)  # b was forgiven
+        assert (got["d"]["error"], got["e"]["error"]) == ("tls", "tls")
+        assert not got["d"]["cached"] and not got["e"]["cached"]
+        assert (got["f"]["error"], got["f"]["reason"], got["f"]["cached"]) == \
+            ("tls", got["e"]["reason"], True)  # d and e in a row: the host is down
+        assert server.connections == 5
+
+
+#: Paths of one server that fail only themselves, after the request was sent.
+FAILING_PATHS = {
+    "/reset0": "connect", "/reset1": "connect", "/reset2": "connect",
+    "/close": "connect", "/malformed": "bad-response", "/error": "http-500",
+}
+
+
+def by_path(conn) -> None:
+    """Reset, close, garble or fail the FAILING_PATHS; a page titled after any other path."""
+    request = conn.read_request()
+    if request is None:
+        return
+    path = request.path
+    if path.startswith("/reset"):
+        conn.reset()
+    elif path == "/close":
+        return
+    elif path == "/malformed":
+        conn.send(b"SPDY/9 banana\r\n\r\n")
+    elif path == "/error":
+        conn.send(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+    else:
+        body = f"<title>{path[1:]}</title>".encode()
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
+                  b"\r\n%s" % (len(body), body))
+
+
+@pytest.mark.parametrize("workers", ["1", "8"])
+@pytest.mark.parametrize("order", ["failing first", "good first", "interleaved"])
+def test_resets_on_some_paths_leave_the_good_pages_of_the_host_titled(order, workers):
+    good = [f"/ok{i}" for i in range(5)]
+    bad = list(FAILING_PATHS)
+    paths = {"failing first": bad + good, "good first": good + bad,
+             "interleaved": [p for pair in itertools.zip_longest(bad, good) for p in pair if p]}[order]
+    with RawServer(by_path) as server:
+        data = "".join(f"{server.url(p)}\n" for p in paths).encode()
+        p = run(["--allow-private", "--json", "-w", workers, "-t", "20"], data)
+        asked = sorted(r.path for r in server.requests)
+    got = {r["url"].rsplit("/", 1)[1]: r for r in records(p.stdout)}
+    assert sorted(got) == sorted(path[1:] for path in paths)
+    for path in good:
+        assert (got[path[1:]]["title"], got[path[1:]]["error"]) == (path[1:], None)
+    for path, error in FAILING_PATHS.items():
+        assert got[path[1:]]["error"] == error
+    assert got["reset0"]["reason"] == "connection to 127.0.0.1 was reset"
+    assert not any(r["cached"] for r in got.values())
+    assert asked == sorted(paths)  # every URL was asked for
+
+
+@pytest.mark.parametrize("workers", ["1", "8"])
+def test_a_refused_port_fails_its_later_urls_at_once_without_a_connection(workers):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        address = sock.getsockname()
+        base = f"http://127.0.0.1:{address[1]}"
+        with Live(["--allow-private", "--json", "-w", workers, "-t", "30"]) as lf:
+            lf.send(f"{base}/first\n")
+            first = lf.out.record()
+            assert (first["error"], first["cached"]) == ("connect", False)
+            assert "refused" in first["reason"]
+            sock.listen()  # from now on a connection attempt would wait here to be accepted
+            lf.send("".join(f"{base}/{i}\n" for i in range(5)))
+            later = [lf.out.record() for _ in range(5)]
+        for record in later:
+            assert (record["error"], record["reason"], record["cached"], record["elapsed"]) == \
+                ("connect", first["reason"], True, 0)
+        sock.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            sock.accept()  # no connection attempt came
+        with socket.create_connection(address, timeout=WAIT):
+            sock.setblocking(True)
+            sock.settimeout(WAIT)
+            sock.accept()[0].close()  # one would have been seen
 
 
 @pytest.mark.parametrize("how", ["refused", "tls", "connect timeout"])
@@ -384,11 +506,12 @@ def test_a_host_that_cannot_be_reached_fails_its_other_urls_at_once(how, request
         assert tls_server.connections == 1  # no new connection for the others
 
 
-def test_host_failure_and_its_report_last_the_failure_ttl():
+def test_host_failure_and_its_report_last_the_failure_ttl(server_ssl_context, ca_cert_file):
     """--cache-ttl 1: a dead host, and a failing URL's stderr line, are forgotten after 1 s."""
-    with RawServer(reset()) as server, \
-            Live(["--allow-private", "--json", "-w", "1", "--cache-ttl", "1"]) as lf:
-        a, b = server.url("/a"), server.url("/b")
+    env = {"SSL_CERT_FILE": str(ca_cert_file)}
+    with RawServer(no_tls_on(lambda n: True, server_ssl_context)) as server, \
+            Live(["--allow-private", "--json", "-w", "1", "--cache-ttl", "1"], env) as lf:
+        a, b = f"https://{server.authority}/a", f"https://{server.authority}/b"
         sent = time.monotonic()
         lf.send(f"{a}\n")
         assert lf.out.record()["cached"] is False
