@@ -61,6 +61,58 @@ def test_every_service_in_the_table_is_covered() -> None:
     assert {service.name for service in SERVICES} == {c[3] for c in CHALLENGES}
 
 
+# (service, fragment): pieces of the services' pages, each carrying exactly one body marker
+ONE_MARKER_PAGES = [
+    ("Cloudflare", b'<script src="/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1?ray=8">'),
+    ("Cloudflare", b"<script>(function(){window._cf_chl_opt={cvId: '3',cZone: 'example.org'};"),
+    ("Cloudflare", b'<div class="cf-browser-verification cf-im-under-attack">'),
+    ("Cloudflare", b"<head><title>Just a moment...</title></head>"),
+    ("Cloudflare", b"<head><TITLE>Attention Required! | Cloudflare</TITLE></head>"),
+    ("DDoS-Guard", b'<script src="/.well-known/ddos-guard/check?context=free_splash"></script>'),
+    ("DDoS-Guard", b"<head><title>DDoS-Guard</title></head>"),
+    ("Sucuri", b"<script>var s={},u,c,U,r,i,l=0,a,e=eval;sucuri_cloudproxy_js='';</script>"),
+    ("Sucuri", b"<head><title>Sucuri WebSite Firewall - Access Denied</title></head>"),
+    ("Sucuri", b'If you are the site owner, <a href="mailto:cloudproxy@sucuri.net">write</a>'),
+    ("Akamai", b'<script src="/_sec/cp_challenge/ak-challenge-4-3.js"></script>'),
+    ("Akamai", b'Reference: <a href="https://errors.edgesuite.net/18.6b2b1002">18.6b2b1002</a>'),
+    ("Imperva/Incapsula", b'<iframe src="/_Incapsula_Resource?CWUDNSAI=9&xinfo=1"></iframe>'),
+    ("Imperva/Incapsula", b"Request unsuccessful. Incapsula incident ID: 1234-5678"),
+    ("AWS WAF", b"<script>window.awsWafIntegration.getToken().then(reload)</script>"),
+    ("AWS WAF", b'<script src="https://abc123.edge.sdk.awswaf.com/abc123/challenge.js"></script>'),
+    ("Vercel", b"<head><title>Vercel Security Checkpoint</title></head>"),
+    ("DataDome", b'<script src="https://ct.captcha-delivery.com/c.js"></script>'),
+    ("PerimeterX", b'<script src="https://captcha.px-cdn.net/PXabc123/captcha.js"></script>'),
+    ("PerimeterX", b"<script>window._pxAppId = 'PXabc123';</script>"),
+    ("PerimeterX", b'<div id="px-captcha"></div>'),
+]
+BODY_MARKERS = [(service.name, marker) for service in SERVICES for marker in service.body]
+HEADER_MARKERS = [(service.name, name, value) for service in SERVICES
+                  for name, values in service.headers for value in sorted(values) or ["1"]]
+
+
+@pytest.mark.parametrize("service, fragment", ONE_MARKER_PAGES,
+                         ids=[f"{name}-{i}" for i, (name, _) in enumerate(ONE_MARKER_PAGES)])
+def test_a_page_with_one_marker_alone_is_its_services_challenge(service: str, fragment: bytes) -> None:
+    """Each marker alone suffices, in any case, under every challenge status."""
+    for body in (b"<html>" + fragment + b"</html>", fragment.upper()):
+        assert [detect(status, {}, body) for status in sorted(STATUSES)] == [service] * 3
+
+
+@pytest.mark.parametrize("service, marker", BODY_MARKERS,
+                         ids=[f"{name}:{marker.decode()}" for name, marker in BODY_MARKERS])
+def test_every_body_marker_of_the_table_has_a_page_carrying_it_alone(service: str, marker: bytes) -> None:
+    carrying = [(name, fragment) for name, fragment in ONE_MARKER_PAGES if marker in fragment.lower()]
+    assert [name for name, _ in carrying] == [service]
+    others = [m for _, m in BODY_MARKERS if m != marker]
+    assert not any(m in carrying[0][1].lower() for m in others)
+
+
+@pytest.mark.parametrize("service, name, value", HEADER_MARKERS,
+                         ids=[f"{service}:{name}={value}" for service, name, value in HEADER_MARKERS])
+def test_every_header_marker_alone_tells_its_service(service: str, name: str, value: str) -> None:
+    assert [detect(status, {name: value}, b"") for status in sorted(STATUSES)] == [service] * 3
+
+
 @pytest.mark.parametrize("status", [200, 202, 301, 400, 401, 404, 410, 500, 502, 504])
 def test_other_statuses_are_never_challenges(status: int) -> None:
     assert detect(status, {"cf-mitigated": "challenge"}, CLOUDFLARE_PAGE) is None
