@@ -175,6 +175,24 @@ def test_a_reader_with_a_shorter_ttl_sees_a_row_stale_sooner_and_never_past_its_
         assert long.get("k") is None
 
 
+def test_get_many_never_serves_a_row_past_the_expiry_its_writer_set(tmp_path):
+    """A reader with longer TTLs than the writer's gets neither a stale page nor a stale failure."""
+    clock = Clock()
+    path = tmp_path / "c.sqlite3"
+    start = clock.now
+    with open_store(path, ttl=100, failure_ttl=60, clock=clock) as writer:
+        writer.put("page", ok())
+        writer.put("failure", bad())
+    with open_store(path, ttl=1000, failure_ttl=600, clock=clock) as long:
+        clock.now = start + 59
+        assert sorted(long.get_many(["page", "failure"])) == ["failure", "page"]
+        clock.now = start + 60  # the failure's expiry as written
+        assert sorted(long.get_many(["page", "failure"])) == ["page"]
+        clock.now = start + 100  # the page's
+        assert long.get_many(["page", "failure"]) == {}
+        assert long.get("page") is None and long.get("failure") is None
+
+
 def test_ttl_zero_opens_but_keeps_nothing(tmp_path):
     path = tmp_path / "c.sqlite3"
     with open_store(path, ttl=0) as store:
