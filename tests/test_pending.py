@@ -94,3 +94,14 @@ def test_put_says_when_no_worker_is_free():
     assert not pending.put("b", 2)  # the waiting worker takes it
     waiting.join(5)
     assert got[-1] == ("b", 2)
+
+
+def test_a_burst_to_one_host_asks_for_per_host_workers_not_one_per_job():
+    pending = Pending(max_pending=1000, per_host=3)
+    asked = [pending.put("a", i) for i in range(20)]
+    assert asked == [True] * 3 + [False] * 17  # three can run at once: three workers
+    assert [pending.put("b", i) for i in range(5)] == [True] * 3 + [False] * 2
+    host, _ = pending.get()  # an asked-for worker starts on a job: no new one is needed
+    assert not pending.put("a", 20)
+    pending.done(host)  # that worker is free again: it will take the next job
+    assert not pending.put("a", 21)
