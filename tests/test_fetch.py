@@ -691,6 +691,14 @@ def test_interim_responses_are_skipped(fetcher, raw_server):
     assert result.status == 200 and result.body == TITLE_PAGE
 
 
+def test_a_retry_after_date_in_the_past_is_retried_at_once(fetcher, http_server):
+    past = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() - 3600))
+    answers = iter([Reply(503, [("Retry-After", past)], b"busy"), page(TITLE_PAGE)])
+    http_server.route("/", lambda request: next(answers))
+    result = fetcher(timeout=5).fetch(http_server.url("/"))
+    assert (result.status, len(http_server.requests)) == (200, 2)
+
+
 # -- malformed responses ------------------------------------------------------------
 
 
