@@ -581,6 +581,25 @@ def test_dry_run_honours_format_with_url_host_and_line_only(site):
     assert site.requests == []
 
 
+def test_a_dry_run_never_touches_the_cache_file(tmp_path):
+    """No directory or file made, no file opened: not even one that could not be a cache."""
+    other = tmp_path / "other.db"
+    other.write_bytes(b"another program's file\n")
+    new = tmp_path / "new" / "dir" / "c.sqlite3"
+    data = b"see http://a.example/x\n"
+    plain, flag, under_a_file, foreign, env = run_all(
+        (["--dry-run"], data),
+        (["--dry-run", "--cache", str(new)], data),
+        (["--dry-run", "--cache", str(other / "c.sqlite3")], data),
+        (["--dry-run", "--cache", str(other)], data),
+        (["--dry-run"], data, {"LINKFILTER_CACHE": str(new)}))
+    assert plain.stdout == data + b"http://a.example/x\n"
+    for p in (flag, under_a_file, foreign, env):
+        assert (p.returncode, p.stdout, p.stderr) == (0, plain.stdout, b"")
+    assert [p.name for p in tmp_path.iterdir()] == ["other.db"]
+    assert other.read_bytes() == b"another program's file\n"
+
+
 def test_json_output_is_json_lines_only(site):
     data = f"hello\n{site.url('/a')} {site.url('/missing')}\nbye".encode()
     flag, env, dry = run_all((["--allow-private", "--json"], data),
