@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from linkfilter.output import JSON_FIELDS, error_line, json_line, text_line
+from linkfilter.output import JSON_FIELDS, error_line, human_size, json_line, summary, text_line
 from linkfilter.result import Result
 
 # What no output line may hold: C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates.
@@ -65,3 +65,16 @@ def test_text_line_and_error_line_are_cleaned() -> None:
     failed = ok_result(title=None, error="http-404", reason=HOSTILE, url="http://x.example/\x9b2J")
     assert text_line(failed, "{title}") is None
     assert error_line(failed) == f"linkfilter: http://x.example/2J: {CLEANED}"
+
+
+@pytest.mark.parametrize("n, text", [
+    (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"), (20_000, "19.5 KiB"),
+    (1024 ** 2, "1.0 MiB"), (1024 ** 3, "1.0 GiB"), (1024 ** 4, "1.0 TiB"),
+    (2048 * 1024 ** 4, "2048.0 TiB"),
+])
+def test_human_size_changes_unit_at_each_1024(n: int, text: str) -> None:
+    assert human_size(n) == text
+
+
+def test_a_page_of_exactly_one_kib_is_summarised_in_kib() -> None:
+    assert summary("image/png", 1024) == "[image/png, 1.0 KiB]"
