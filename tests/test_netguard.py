@@ -293,12 +293,13 @@ def test_lookups_at_once_never_make_more_than_dns_threads():
         except BaseException as e:
             errors.append(e)
 
-    callers = [threading.Thread(target=look) for _ in range(3 * netguard.DNS_THREADS)]
+    callers = [threading.Thread(target=look, daemon=True) for _ in range(3 * netguard.DNS_THREADS)]
     for t in callers:
         t.start()
     go.set()
     for t in callers:
         t.join(10)
+    assert not any(t.is_alive() for t in callers)
     assert not errors
     assert 1 <= _dns_threads() <= netguard.DNS_THREADS
 

@@ -83,7 +83,7 @@ def test_the_reader_waits_for_room_past_the_byte_limit_until_the_front_line_is_d
         o.wait_room()
         waited.set()
 
-    thread = threading.Thread(target=reader)
+    thread = threading.Thread(target=reader, daemon=True)
     thread.start()
     assert not waited.wait(0.05)  # still waiting while the front slot is open
     o.fill(front, "result")

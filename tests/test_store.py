@@ -541,7 +541,8 @@ def test_openers_racing_on_a_new_file_all_get_it(tmp_path):
     for k in range(RACE_FILES):
         start = threading.Barrier(RACE_OPENERS)
         path = tmp_path / f"c{k}.sqlite3"
-        threads = [threading.Thread(target=opener, args=(path, start)) for _ in range(RACE_OPENERS)]
+        threads = [threading.Thread(target=opener, args=(path, start), daemon=True)
+                   for _ in range(RACE_OPENERS)]
         for t in threads:
             t.start()
         for t in threads:
@@ -560,7 +561,7 @@ def test_threads_share_one_store(tmp_path):
                 if store.get(f"http://{tag}/{i}") is None:
                     misses.append((tag, i))
 
-        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        threads = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(4)]
         for t in threads:
             t.start()
         for t in threads:
