@@ -759,6 +759,19 @@ def _short(text: str, limit: int = 80) -> str:
     return repr(text)
 
 
+def exclusion_form(url: str) -> str:
+    """``url`` (a ``Found.url``) as ``--exclude`` patterns see it: scheme and host lower case.
+
+    Userinfo, path, query and fragment stay as written. Never raises.
+    """
+    start = url.find("://") + 3
+    if start < 3:
+        return url
+    end = _AUTHORITY.match(url, start).end()
+    at = url.rfind("@", start, end) + 1 or start  # the host starts after any userinfo
+    return url[:start].lower() + url[start:at] + url[at:end].lower() + url[end:]
+
+
 def display_host(url: str) -> str:
     """Host for the ``{host}`` field: lower case, Unicode as written, ``:port`` when named.
 
