@@ -28,7 +28,9 @@ from linkfilter.settings import (
     DEFAULT_USER_AGENT,
     DEFAULT_WORKERS,
     FORMAT_FIELDS,
+    MAX_SECONDS,
     MAX_WORKERS,
+    NOT_WITH_JSON,
     Settings,
     SettingsError,
     check_template,
@@ -80,7 +82,7 @@ class _Number(click.ParamType):
         if low is not None and (number <= low if self.above else number < low) \
                 or high is not None and number > high:
             if self.above:
-                need = f"more than {low:g}"
+                need = f"more than {low:g}" + (f" and at most {high}" if high is not None else "")
             elif high is not None:
                 need = f"from {low} to {high}"
             else:
@@ -114,10 +116,16 @@ class _Choice(click.ParamType):
             return value
         raise _Bad(f"not one of {', '.join(self.choices)}", value)
 
+    def shell_complete(self, ctx, param, incomplete):
+        """Offer the words to shell completion (``_LINKFILTER_COMPLETE``)."""
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(c) for c in self.choices if c.startswith(incomplete)]
+
 
 FLAG = _Flag()
-SECONDS = _Number(float, "a number of seconds", 0, above=True)
-SECONDS_OR_ZERO = _Number(float, "a number of seconds", 0)
+SECONDS = _Number(float, "a number of seconds", 0, MAX_SECONDS, above=True)
+SECONDS_OR_ZERO = _Number(float, "a number of seconds", 0, MAX_SECONDS)
 
 
 def _count(low, high=None):
@@ -168,8 +176,7 @@ def _where(error: click.BadParameter) -> str | None:
         return None
     value = error.bad_value
     if ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT:
-        name = param.envvar if isinstance(param.envvar, str) else \
-            f"{ENV_PREFIX}_{param.name.upper()}"
+        name = _variable(param)
         return f"{name}={_printable(str(os.environ.get(name, value)))}"
     flag = max(getattr(param, "opts", [param.name]), key=len)
     return f"{flag} {_printable(str(value))}"
@@ -244,7 +251,8 @@ def _fail(message: str, status: ExitStatus):
               help="Most URLs waiting for a worker; past it reading pauses (the memory bound).")
 @click.option("-t", "--timeout", type=SECONDS, default=DEFAULT_TIMEOUT, show_default=True,
               metavar="SECONDS",
-              help="Total time for one URL, all redirects, reads and decoding included.")
+              help=f"Total time for one URL, all redirects, reads and decoding included "
+                   f"(at most {MAX_SECONDS}).")
 @click.option("--max-bytes", type=_count(1), default=DEFAULT_MAX_BYTES,
               show_default=True, metavar="N",
               help="Most bytes of a page to read, after decompression.")
@@ -260,12 +268,12 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--json", "as_json", is_flag=True, type=FLAG, default=False,
               envvar=f"{ENV_PREFIX}_JSON",
               help="Print results as JSON Lines, one object per URL, and nothing else "
-                   "(implies --no-echo).")
+                   "(implies --no-echo; not with --format or --fallback).")
 @click.option("-n", "--no-echo", is_flag=True, type=FLAG, default=False,
               help="Do not echo input lines; print results only.")
 @click.option("--ordered", is_flag=True, type=FLAG, default=False,
               help="Print each line's results right after it (with -n, in input order), "
-                   "in the order of its URLs.")
+                   "in the order of its URLs; echo waits behind a line's unfinished URLs.")
 @click.option("--dry-run", is_flag=True, type=FLAG, default=False,
               help="Fetch nothing; report each URL found (text mode prints the URL, or --format).")
 @click.option("--allow-private", is_flag=True, type=FLAG, default=False,
@@ -275,10 +283,12 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--accept-language", default=DEFAULT_ACCEPT_LANGUAGE, show_default=True,
               metavar="TEXT", callback=_header, help="Accept-Language header to send.")
 @click.option("--exclude", multiple=True, metavar="REGEX", callback=_excludes,
-              help="Skip URLs matching this regular expression (repeatable).")
+              help="Skip URLs matching this regular expression (repeatable), searched in the "
+                   "URL with scheme and host lower case and www. links as http://www.")
 @click.option("--cache-ttl", type=SECONDS_OR_ZERO, default=DEFAULT_CACHE_TTL,
               show_default=True, metavar="SECONDS",
-              help="Reuse a URL's result for this long (failures at most 60 s); 0 disables.")
+              help=f"Reuse a URL's result for this long (failures at most 60 s), up to "
+                   f"{MAX_SECONDS}; 0 disables.")
 @click.option("--cache", "cache_path", default=None, metavar="PATH",
               envvar=f"{ENV_PREFIX}_CACHE",
               help="Keep results across runs in this SQLite file (made 0600).")
@@ -294,7 +304,8 @@ def _fail(message: str, status: ExitStatus):
                    "stdout is not].")
 @click.option("--color", type=_Choice(COLOR_CHOICES), default="auto",
               show_default=True, envvar=f"{ENV_PREFIX}_COLOR",
-              help="Colour result and failure lines: auto means on a terminal, unless NO_COLOR is set.")
+              help="Colour result and failure lines: auto means on a terminal, unless NO_COLOR is "
+                   "set or TERM is dumb or unset.")
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               allow_from_autoenv=False, callback=_show_version,
               help="Show the version and exit.")
@@ -309,6 +320,11 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
     line to stdout at once, and prints one line per http(s):// or www. link as
     its page is fetched.
     """
+    ctx = click.get_current_context()
+    if as_json:
+        _refuse_with_json(ctx)
+    if not quiet:
+        _warn_unknown_variables(ctx)
     try:
         settings = Settings(
             workers=workers,
@@ -354,8 +370,63 @@ def _defaulted(name: str) -> bool:
     return source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
 
 
+def _given_as(ctx: click.Context, name: str) -> str:
+    """How the user gave a parameter: ``--json``, or ``--json (from LINKFILTER_JSON)``."""
+    param = next(p for p in ctx.command.params if p.name == name)
+    flag = max(param.opts, key=len)
+    if ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT:
+        return f"{flag} (from {_variable(param)})"
+    return flag
+
+
+def _refuse_with_json(ctx: click.Context) -> None:
+    """``--json`` prints records only: a --format or --fallback beside it would be ignored."""
+    params = {p.name: p for p in ctx.command.params}
+    for option in NOT_WITH_JSON:
+        name = next(n for n, p in params.items() if max(p.opts, key=len) == f"--{option}")
+        if not _defaulted(name):
+            raise click.UsageError(
+                f"{_given_as(ctx, 'as_json')} cannot be used with {_given_as(ctx, name)}")
+
+
+def _variable(param: click.Parameter) -> str:
+    """The environment variable that sets ``param``."""
+    if isinstance(param.envvar, str):
+        return param.envvar
+    return f"{ENV_PREFIX}_{param.name.upper()}"
+
+
+def known_variables(command: click.Command) -> list[str]:
+    """Every ``LINKFILTER_*`` variable the command reads, from its own parameters."""
+    return [_variable(p) for p in command.params
+            if isinstance(p, click.Option) and p.allow_from_autoenv]
+
+
+def _warn_unknown_variables(ctx: click.Context) -> None:
+    """One line on stderr per ``LINKFILTER_*`` variable that sets nothing (a typo, most likely)."""
+    prefix = ENV_PREFIX + "_"
+    unknown = [k for k in os.environ if k.startswith(prefix)]
+    if not unknown:
+        return
+    known = known_variables(ctx.command)
+    for name in sorted(set(unknown) - set(known)):
+        import difflib
+
+        # compared without the prefix, which every name shares
+        close = difflib.get_close_matches(name[len(prefix):], [k[len(prefix):] for k in known],
+                                          n=1, cutoff=0.6)
+        hint = f"; did you mean {prefix}{close[0]}?" if close else ""
+        click.echo(f"linkfilter: ignoring {name}: no such setting{hint}", err=True)
+
+
+#: ``TERM`` values (besides unset or empty) that mean a terminal without colour.
+DUMB_TERMINALS = ("dumb",)
+
+
 def _color(choice: str) -> str:
-    """``auto`` becomes ``never`` when NO_COLOR is set (to anything but the empty string)."""
-    if choice == "auto" and os.environ.get("NO_COLOR"):
+    """``auto`` becomes ``never`` when NO_COLOR is set (to anything but the empty string), or
+    when TERM is unset, empty or ``dumb``: that terminal shows escapes as text."""
+    if choice == "auto" and (os.environ.get("NO_COLOR")
+                             or os.environ.get("TERM", "") in ("", *DUMB_TERMINALS)):
         return "never"
     return choice

@@ -43,6 +43,7 @@ from linkfilter.errors import (
     TLSError,
     TooManyRedirects,
 )
+from linkfilter.output import counted
 from linkfilter.proxy import Proxies, Proxy
 from linkfilter.settings import Settings
 from linkfilter.urls import normalize_for_fetch
@@ -660,7 +661,7 @@ class Fetcher:
                     limit = self.settings.max_redirects
                     if hops >= limit:
                         raise TooManyRedirects(
-                            f"more than {limit} redirects (--max-redirects {limit})"
+                            f"more than {counted(limit, 'redirect')} (--max-redirects {limit})"
                         )
                     current = normalize_for_fetch(_join(current, location))
                     if current in seen:

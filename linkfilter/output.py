@@ -47,6 +47,11 @@ def _percent(m: re.Match[str]) -> str:
     return f"%{ord(m.group()) - 0xDC00:02X}"
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless n is 1: ``1 URL``, ``2 URLs``, ``0 redirects``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def human_size(n: int) -> str:
     """Bytes as people read them: ``512 B``, ``19.5 KiB``, ``3.2 MiB``."""
     if n < 1024:
@@ -117,7 +122,7 @@ def fields(result: Result, title: str | None) -> dict:
         "charset_source": result.charset_source or NULL,
         "error": result.error or NULL,
         "reason": safe(result.reason) or NULL,
-        "elapsed": round(result.elapsed, 3),
+        "elapsed": NULL if result.elapsed is None else round(result.elapsed, 3),
         "cached": "true" if result.cached else "false",
     }
 
@@ -156,7 +161,7 @@ def json_line(result: Result) -> str:
         value = getattr(result, name)
         if isinstance(value, str):
             value = safe(value)
-        elif name == "elapsed":
+        elif name == "elapsed" and value is not None:
             value = round(value, 3)
         record[name] = value
     return json.dumps(record, ensure_ascii=False)

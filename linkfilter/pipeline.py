@@ -31,7 +31,7 @@ from linkfilter import progress
 from linkfilter.cache import FAILURE_TTL, HostFailures, ReportOnce, ResultCache, expand
 from linkfilter.errors import BadURL, LinkfilterError
 from linkfilter.ordered import InOrder, Slot
-from linkfilter.output import dry_run_format, dry_run_text, error_line, json_line, text_line
+from linkfilter.output import counted, dry_run_format, dry_run_text, error_line, json_line, text_line
 from linkfilter.pending import Pending
 from linkfilter.result import Result
 from linkfilter.scan import CandidateLines, decode_block
@@ -70,7 +70,8 @@ class Stats:
     def line(self) -> str:
         took = time.monotonic() - self.started
         return (
-            f"linkfilter: {self.lines} lines, {self.urls} URLs, {self.fetched} fetched, "
+            f"linkfilter: {counted(self.lines, 'line')}, {counted(self.urls, 'URL')}, "
+            f"{self.fetched} fetched, "
             f"{self.cached} cached, {self.failed} failed, {took:.2f}s"
         )
 
@@ -315,7 +316,7 @@ class Pipeline:
         settings = self.settings
         founds = find_urls_in_block(decode_block([raw for _, raw in found]))
         if settings.exclude:
-            urls = [f.url for f in founds if not settings.excluded(f.text)]
+            urls = [f.url for f in founds if not settings.excluded(f.url)]
         else:
             urls = [f.url for f in founds]
         if urls:
@@ -331,7 +332,7 @@ class Pipeline:
         urls = []
         for number, raw in found:
             for f in find_urls(raw.decode("utf-8", "surrogateescape")):
-                if settings.exclude and settings.excluded(f.text):
+                if settings.exclude and settings.excluded(f.url):
                     continue
                 key = error = None
                 if not settings.dry_run:
@@ -349,7 +350,7 @@ class Pipeline:
         host down, a bad URL, a dry run) goes to ``ready``."""
         slot = self.inorder.slot() if self.inorder is not None else None
         if key is None:
-            result = Result(url=url, line=number, host=host) if error is None \
+            result = Result(url=url, line=number, host=host, elapsed=None) if error is None \
                 else failure(url, number, host, error, 0.0)
             ready.append((result, slot))
             return

@@ -26,7 +26,7 @@ class Result(NamedTuple):
     charset_source: str | None = None
     error: str | None = None
     reason: str | None = None
-    elapsed: float = 0.0
+    elapsed: float | None = 0.0  # None: no fetch was made or waited for (--dry-run)
     cached: bool = False
     #: The host itself failed (no name, no connection, no TLS): not printed, but the
     #: pipeline fails the host's other URLs at once for a while.

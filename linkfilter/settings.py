@@ -20,6 +20,9 @@ DEFAULT_USER_AGENT = f"linkfilter/{__version__}"
 DEFAULT_ACCEPT_LANGUAGE = "en;q=0.9, *;q=0.5"
 DEFAULT_CACHE_TTL = 3600
 DEFAULT_MAX_TITLE = 200
+#: Largest value of a seconds option (--timeout, --cache-ttl): about 31 years. Past
+#: ``threading.TIMEOUT_MAX`` (about 9.2e9 on Linux) waits raise OverflowError.
+MAX_SECONDS = 1_000_000_000
 
 #: Fields a ``--format`` or ``--fallback`` template may name: every field of the JSON record.
 FORMAT_FIELDS = (
@@ -41,6 +44,8 @@ FORMAT_FIELDS = (
 #: Fields a ``--dry-run`` template gets values for; the others are empty.
 DRY_RUN_FIELDS = ("url", "host", "line")
 COLOR_CHOICES = ("auto", "always", "never")
+#: Options whose output JSON mode would silently drop: given with --json, a usage error.
+NOT_WITH_JSON = ("format", "fallback")
 
 
 class SettingsError(ValueError):
@@ -103,20 +108,24 @@ class Settings(_Knobs):
             raise SettingsError("--max-pending must be at least 1")
         if self.per_host < 1:
             raise SettingsError("--per-host must be at least 1")
-        if not self.timeout > 0:
-            raise SettingsError("--timeout must be more than 0 seconds")
+        if not 0 < self.timeout <= MAX_SECONDS:
+            raise SettingsError(f"--timeout must be more than 0 and at most {MAX_SECONDS} seconds")
         if self.max_bytes < 1:
             raise SettingsError("--max-bytes must be at least 1")
         if self.max_redirects < 0:
             raise SettingsError("--max-redirects must be 0 or more")
-        if self.cache_ttl < 0:
-            raise SettingsError("--cache-ttl must be 0 or more")
+        if not 0 <= self.cache_ttl <= MAX_SECONDS:
+            raise SettingsError(f"--cache-ttl must be from 0 to {MAX_SECONDS} seconds")
         if self.max_title < 0:
             raise SettingsError("--max-title must be 0 or more")
         if not (header_safe(self.user_agent) and header_safe(self.accept_language)):
             raise SettingsError("header values may not hold control characters")
         if self.color not in COLOR_CHOICES:
             raise SettingsError(f"--color must be one of {', '.join(COLOR_CHOICES)}")
+        if self.json:
+            for name in NOT_WITH_JSON:
+                if getattr(self, name) is not None:
+                    raise SettingsError(f"--json cannot be used with --{name}")
         if self.format is not None:
             check_template(self.format)
         if self.fallback is not None:
@@ -138,9 +147,17 @@ class Settings(_Knobs):
             or (self.fallback is not None and "line" in template_fields(self.fallback))
         )
 
-    def excluded(self, found: str) -> bool:
-        """Tell whether a URL, as found in the text, matches an ``--exclude``."""
-        return any(p.search(found) for p in self.exclude)
+    def excluded(self, url: str) -> bool:
+        """Tell whether a found URL (``Found.url``) matches an ``--exclude``.
+
+        Patterns see it as ``urls.exclusion_form`` writes it: scheme and host
+        lower case, ``http://`` before a ``www.`` link (the text and the JSON
+        path both ask here, so both follow this one rule).
+        """
+        from linkfilter.urls import exclusion_form
+
+        form = exclusion_form(url)
+        return any(p.search(form) for p in self.exclude)
 
 
 def header_safe(value: str) -> bool:

@@ -30,9 +30,14 @@ their plain links in one regex pass over all of them.
 * A URL ends at whitespace (``str.isspace``), a control character (C0, DEL,
   C1), ``< > "`` or a backquote, or an invisible formatting character
   (zero-width space, word joiner, BOM, bidi marks and overrides), and at a
-  closing ``) ] }`` that no opening one of its kind inside the URL balances.
-  Trailing ``. , : ; ! ? ' " *`` are then dropped. Since every closing bracket
-  kept is balanced, dropping punctuation can never expose an unbalanced one.
+  closing bracket that no opening one of its kind inside the URL balances:
+  ``) ] }``, typographic quotes and guillemets (``” ’ » ›`` closing ``“ ‘ « ‹``),
+  CJK brackets (``」 』 】 》 〉`` and the like) and fullwidth ones (``） ］ ｝``),
+  so ``「https://example.jp/a」`` and ``“https://example.org/”`` give the bare
+  URL while a balanced pair inside one is kept. Trailing ``. , : ; ! ? ' " *``,
+  their fullwidth forms, ``。 、 …`` and quotes that close in some languages
+  (``“ ‘ „ «`` in German) are then dropped. Since every closing bracket kept is
+  balanced, dropping punctuation can never expose an unbalanced one.
 """
 
 from __future__ import annotations
@@ -63,9 +68,19 @@ MAX_USERINFO = 256
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-_TRIM = ".,:;!?'\"*"
-_OPENERS = "([{"
-_CLOSERS = ")]}"
+# Bracket pairs, opener and closer at the same index: ASCII, typographic quotes
+# and guillemets, CJK brackets, fullwidth and halfwidth forms. A closer ends a
+# URL unless an opener of its kind inside the URL balances it.
+_OPENERS = "([{\u201c\u2018\xab\u2039\u300c\u300e\u3010\u300a\u3008\u3014\u3016\u3018\u301a\u301d" \
+    "\uff08\uff3b\uff5b\uff62\uff1c"  # ( [ { “ ‘ « ‹ 「 『 【 《 〈 〔 〖 〘 〚 〝 （ ［ ｛ ｢ ＜
+_CLOSERS = ")]}\u201d\u2019\xbb\u203a\u300d\u300f\u3011\u300b\u3009\u3015\u3017\u3019\u301b\u301e" \
+    "\uff09\uff3d\uff5d\uff63\uff1e"  # ) ] } ” ’ » › 」 』 】 》 〉 〕 〗 〙 〛 〞 ） ］ ｝ ｣ ＞
+_PAIRS = _OPENERS + _CLOSERS
+# Dropped from the end of a URL: ASCII punctuation, its fullwidth forms, CJK
+# full stops and commas, the ellipsis, and quotes that close in some languages
+# but open in others (German „…“ and »…«).
+_TRIM = ".,:;!?'\"*" "\uff0e\uff0c\uff1a\uff1b\uff01\uff1f\uff07\uff02\uff0a" \
+    "\u3002\u3001\uff61\uff64\u2026" "\u201c\u2018\u201e\u201a\u201f\xab\u2039\u301f"
 # Characters that are invisible in a terminal and never meant inside a link.
 _INVISIBLE = "\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff"
 # What str.isspace() and re's \\s match, spelled out: a class without a
@@ -78,8 +93,9 @@ _STOP = _SPACES + "<>\"`\\x00-\\x1f\\x7f-\\x9f" + _INVISIBLE
 _SCHEME_JOINERS = "_+-."
 # Before www.: also anything that makes it part of an e-mail, path or query.
 _WWW_JOINERS = "_+-.@/\\:%&=?#~$"
-# Common characters before a URL that join it to nothing (the fast regex knows them).
-_BREAKS = frozenset(" \t([{<'\"*,;!|>)]}")
+# Common characters before a URL that join it to nothing (the fast regex knows
+# them): not "." (a scheme joiner) nor ":" and "?" (www. joiners).
+_BREAKS = frozenset(" \t<>'\"*,;!|" + _PAIRS + _TRIM) - frozenset(".:?")
 # After the authority, these (and an undecodable byte, \udcXX) say the "host"
 # we read was not the whole host.
 _BAD_AFTER_HOST = "@_%\\"
@@ -105,9 +121,11 @@ _HOST_RUN = re.compile(r"(?:[^\W_]|[.\-\u200c\u200d])+")
 _PORT = re.compile(r":[0-9]+")
 _IPV6 = _Lazy(r"\[[0-9A-Fa-f:.]{2,45}\]")
 # userinfo without brackets, so that every closing bracket in a URL is balanced
-_USERINFO = re.compile(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]{{0,{MAX_USERINFO}}}@")
-_PLAIN = f"[^{_STOP}()\\[\\]{{}}]"
-# Plain characters and innermost balanced bracket pairs, skipped in one regex step.
+_PAIR_CLASS = re.escape(_PAIRS)  # for a character class
+_USERINFO = re.compile(f"[^{_STOP}/?#@{_PAIR_CLASS}\\\\]{{0,{MAX_USERINFO}}}@")
+_PLAIN = f"[^{_STOP}{_PAIR_CLASS}]"
+# Plain characters and innermost balanced ASCII bracket pairs, skipped in one
+# regex step; _path_end takes every other pair one character at a time.
 _PATH_RUN_PATTERN = f"(?:{_PLAIN}+|\\({_PLAIN}*\\)|\\[{_PLAIN}*\\]|\\{{{_PLAIN}*\\}})*"
 _PATH_RUN = _Lazy(_PATH_RUN_PATTERN)  # only the full rules use it alone (1.3 ms to compile)
 _STOP_CHAR = _Lazy(f"[{_STOP}]")
@@ -126,7 +144,8 @@ _FAST_HOST = r"(?:[A-Za-z0-9]{1,63}[.\-])*[A-Za-z][A-Za-z0-9]{0,62}\.?"
 # the path: plain ASCII first (a table lookup per character), then as _PATH_RUN
 _PLAIN_ASCII = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in '<>"`()[]{}')
 _FAST_PATH = f"[/?#][{re.escape(_PLAIN_ASCII)}]*{_PATH_RUN_PATTERN}"
-_FAST_TAIL = f"(?::[0-9]+)?(?:({_FAST_PATH})([(\\[{{])?|(?=[{_STOP}()\\[\\]{{}}]|\\Z))"
+_OPENER_CLASS = f"[{re.escape(_OPENERS)}]"
+_FAST_TAIL = f"(?::[0-9]+)?(?:({_FAST_PATH})({_OPENER_CLASS})?|(?=[{_STOP}{_PAIR_CLASS}]|\\Z))"
 _FAST_URL = f"{_FAST_BREAK}[hH][tT][tT][pP][sS]?://({_FAST_HOST}){_FAST_TAIL}"
 _FAST_WWW = f"{_FAST_BREAK}([wW][wW][wW]\\.{_FAST_HOST}){_FAST_TAIL}"
 # Their match methods, compiled at the first find_urls call and the first "www."
@@ -144,7 +163,7 @@ _fast_www: Callable[[str, int], re.Match[str] | None] | None = None
 # in _BATCH_URL 1 the "s" of https, 2 the host, 3 an opener after the path; in
 # _BATCH_WWW 1 the host after "www.", 2 an opener after the path.
 _BATCH_BREAK = "(?<![^" + re.escape("".join(sorted(_BREAKS | {"\n"}))) + "])"
-_BATCH_TAIL = f"(?::[0-9]+)?(?:{_FAST_PATH}([(\\[{{])?|(?=[{_STOP}()\\[\\]{{}}]|\\Z))"
+_BATCH_TAIL = f"(?::[0-9]+)?(?:{_FAST_PATH}({_OPENER_CLASS})?|(?=[{_STOP}{_PAIR_CLASS}]|\\Z))"
 _BATCH_URL = (
     f"://(?:(?<={_BATCH_BREAK}[hH][tT][tT][pP]([sS])://)|(?<={_BATCH_BREAK}[hH][tT][tT][pP]://))"
     f"({_FAST_HOST}){_BATCH_TAIL}"
@@ -176,7 +195,7 @@ def _compile_batch() -> None:
 
 
 _ESCAPED_BYTE = _Lazy("[\udc80-\udcff]")
-_USERINFO_RUN = _Lazy(f"[^{_STOP}/?#@()\\[\\]{{}}\\\\]*")
+_USERINFO_RUN = _Lazy(f"[^{_STOP}/?#@{_PAIR_CLASS}\\\\]*")
 _LDH = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
 _LDH_UNDERSCORE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?\Z")
 # WHATWG IPv4 number: 0x/0X hex (digits may be none), 0 octal, or decimal.
@@ -548,7 +567,7 @@ def _host_run_end(s: str, i: int) -> int:
 
 def _path_end(s: str, i: int) -> int:
     """End of the path, query and fragment at ``i``: at a stop character or an unbalanced closer."""
-    depth = [0, 0, 0]
+    depth = [0] * len(_OPENERS)
     n = len(s)
     while True:
         i = _PATH_RUN.match(s, i).end()
@@ -757,6 +776,19 @@ def _short(text: str, limit: int = 80) -> str:
     if len(text) > limit:
         text = text[:limit] + "..."
     return repr(text)
+
+
+def exclusion_form(url: str) -> str:
+    """``url`` (a ``Found.url``) as ``--exclude`` patterns see it: scheme and host lower case.
+
+    Userinfo, path, query and fragment stay as written. Never raises.
+    """
+    start = url.find("://") + 3
+    if start < 3:
+        return url
+    end = _AUTHORITY.match(url, start).end()
+    at = url.rfind("@", start, end) + 1 or start  # the host starts after any userinfo
+    return url[:start].lower() + url[start:at] + url[at:end].lower() + url[end:]
 
 
 def display_host(url: str) -> str:

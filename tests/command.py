@@ -17,10 +17,11 @@ CMD = [sys.executable, "-m", "linkfilter"]
 
 
 def clean_env(extra: dict | None = None) -> dict:
-    """The environment without LINKFILTER_* settings or proxies, plus ``extra``."""
+    """The environment without LINKFILTER_* settings or proxies, plus ``extra`` (a None
+    value there removes the variable)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINKFILTER_") and "proxy" not in k.lower()}
     env.update(extra or {})
-    return env
+    return {k: v for k, v in env.items() if v is not None}
 
 
 def run(args, data: bytes = b"", env: dict | None = None, timeout: float = 30) -> subprocess.CompletedProcess:

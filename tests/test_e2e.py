@@ -37,6 +37,20 @@ def test_title_follows_the_echoed_line(site):
     assert p.stderr == b""
 
 
+def test_a_url_in_quotes_or_cjk_brackets_is_fetched_without_them(site):
+    url = site.url("/")
+    line = f"she said “{url}” and 「{url}?jp」。（{url}?x=（1））\n"
+    p = run(["--allow-private", "-n", "--json"], line.encode())
+    assert p.returncode == 0, p.stderr
+    got = records(p.stdout)
+    assert sorted(r["url"] for r in got) == sorted([url, url + "?jp", url + "?x=（1）"])
+    assert all(r["title"] == "Home page" for r in got)
+    assert sorted(r.target for r in site.requests) == ["/", "/?jp", "/?x=%EF%BC%881%EF%BC%89"]
+    for mode in ([], ["-f", "{url}"]):  # the block scanner of text mode, and the per-line one
+        p = run(["--dry-run", "-n", *mode], line.encode())
+        assert p.stdout.decode().splitlines() == [url, url + "?jp", url + "?x=（1）"]
+
+
 def test_unfinished_last_line_gets_one_newline_before_the_result(site):
     p = run(["--allow-private"], f"x {site.url('/')}".encode())
     assert p.stdout == f"x {site.url('/')}\n{site.authority}: Home page\n".encode()

@@ -261,6 +261,13 @@ def test_one_hop_too_many_names_the_limit(fetcher, http_server):
     assert len(http_server.requests) == 3  # the third redirect is not followed
 
 
+@pytest.mark.parametrize("limit, said", [(1, "more than 1 redirect "), (2, "more than 2 redirects ")])
+def test_the_redirect_limit_is_counted_in_words(fetcher, http_server, limit, said):
+    with pytest.raises(TooManyRedirects) as info:
+        fetcher(max_redirects=limit).fetch(chain(http_server, limit + 1))
+    assert said in str(info.value)
+
+
 def test_max_redirects_zero_follows_none(fetcher, http_server):
     with pytest.raises(TooManyRedirects, match="0"):
         fetcher(max_redirects=0).fetch(chain(http_server, 1))

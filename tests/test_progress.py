@@ -67,8 +67,9 @@ class Run:
         else:
             out = subprocess.PIPE
         self.started = time.monotonic()
+        # a terminal that shows colour, whatever the one running the tests
         self.proc = subprocess.Popen(CMD + list(args), stdin=stdin, stdout=out, stderr=err,
-                                     env=clean_env(env))
+                                     env=clean_env({"TERM": "xterm", **(env or {})}))
         for fd in slaves:
             os.close(fd)
         self.out, self.err = bytearray(), bytearray()
@@ -259,7 +260,7 @@ def test_a_signal_erases_the_progress_line(gated):
     run.proc.send_signal(signal.SIGINT)
     assert run.finish() == 130
     (stats,) = screen(run.err)
-    assert re.fullmatch(r"linkfilter: 1 lines, 1 URLs, [01] fetched, 0 cached, 0 failed, [\d.]+s",
+    assert re.fullmatch(r"linkfilter: 1 line, 1 URL, [01] fetched, 0 cached, 0 failed, [\d.]+s",
                         stats)
     run.proc.stdin.close()
     gated.gate.set()
@@ -301,6 +302,11 @@ WHEN_COLOURED = [
     ([], {"NO_COLOR": ""}, True, True),  # set but empty: not set
     (["--color", "always"], {"NO_COLOR": "1"}, False, True),  # asked for on the command line
     (["--dry-run"], {}, True, True),
+    ([], {"TERM": "dumb"}, True, False),  # a terminal that shows escapes as text
+    ([], {"TERM": None}, True, False),  # no TERM: nothing says the terminal has colour
+    ([], {"TERM": ""}, True, False),
+    (["--color", "always"], {"TERM": "dumb"}, True, True),
+    ([], {"TERM": "xterm-256color"}, True, True),
 ]
 
 

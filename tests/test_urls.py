@@ -20,7 +20,12 @@ from linkfilter.urls import (
     normalize_for_fetch,
 )
 
-TRIMMED = ".,:;!?'\"*"
+# Dropped from a URL's end: ASCII punctuation, its fullwidth forms, CJK stops and commas, the
+# ellipsis, and quotes that close a quotation in some languages (German „…“ and »…«).
+TRIMMED = ".,:;!?'\"*" + "．，：；！？＇＂＊" + "。、｡､…" + "“‘„‚‟«‹〟"
+# Bracket pairs: a closer ends a URL unless an opener of its kind inside the URL balances it.
+PAIRS = dict(zip("([{“‘«‹「『【《〈〔〖〘〚〝（［｛｢＜", ")]}”’»›」』】》〉〕〗〙〛〞）］｝｣＞"))
+OPENERS = "".join(PAIRS)
 LONG_HOST_URL = "http://" + "a" * 40 + "." + "b" * 40 + ".example/x"  # longer than a label: the full rules
 
 
@@ -64,6 +69,41 @@ FOUND = [
     ("http://u:p@a.example/x?!. and http://u@[::1]:8/y;:", ["http://u:p@a.example/x", "http://u@[::1]:8/y"]),
     (LONG_HOST_URL + "**", [LONG_HOST_URL]),
     ("http://example.com/a_(b)c(d?!", ["http://example.com/a_(b)c(d"]),
+    # typographic quotes, guillemets, CJK and fullwidth brackets pair like ( and ); CJK and
+    # fullwidth punctuation is dropped from the end like ASCII punctuation
+    ("she said “https://example.org/page” and 「https://example.jp/a」。",
+     ["https://example.org/page", "https://example.jp/a"]),
+    ("「https://example.jp/a」と言った", ["https://example.jp/a"]),
+    ("『https://example.jp/b』【https://example.jp/c】《https://example.cn/d》〈https://e.example〉",
+     ["https://example.jp/b", "https://example.jp/c", "https://example.cn/d", "https://e.example"]),
+    ("（https://example.jp/x）、（www.example.jp）。", ["https://example.jp/x", "www.example.jp"]),
+    ("［https://a.example/x］｛https://b.example/y｝｢https://c.example/z｣＜https://d.example/w＞",
+     ["https://a.example/x", "https://b.example/y", "https://c.example/z", "https://d.example/w"]),
+    ("〔https://a.example/1〕〖https://a.example/2〗〘https://a.example/3〙〚https://a.example/4〛",
+     ["https://a.example/1", "https://a.example/2", "https://a.example/3", "https://a.example/4"]),
+    ("〝https://a.example/q〞 〝https://b.example/q〟", ["https://a.example/q", "https://b.example/q"]),
+    ("‘https://example.org/s’ «https://example.fr/page», ‹https://example.ch/x›",
+     ["https://example.org/s", "https://example.fr/page", "https://example.ch/x"]),
+    ("« https://example.fr/page » dit-il", ["https://example.fr/page"]),
+    ("„https://example.de/seite“ und »https://example.de/b« oder ‚https://example.de/c‘",
+     ["https://example.de/seite", "https://example.de/b", "https://example.de/c"]),
+    ("see https://example.com’s page", ["https://example.com"]),
+    ("https://example.cn/a，https://example.cn/b！https://example.cn/c？https://example.cn/d：",
+     ["https://example.cn/a，https://example.cn/b！https://example.cn/c？https://example.cn/d"]),
+    ("https://example.cn/a， 看 https://example.cn/b！ 和 www.example.cn/c？",
+     ["https://example.cn/a", "https://example.cn/b", "www.example.cn/c"]),
+    ("https://example.jp/x．，：；！？＇＂＊ https://example.fr/y… https://example.jp/z｡､",
+     ["https://example.jp/x", "https://example.fr/y", "https://example.jp/z"]),
+    # ... and a balanced pair inside a URL is kept, as Wikipedia's parentheses are
+    ("（https://ja.wikipedia.org/wiki/東京_（曖昧さ回避））", ["https://ja.wikipedia.org/wiki/東京_（曖昧さ回避）"]),
+    ("「https://example.jp/「a」/b」", ["https://example.jp/「a」/b"]),
+    ("“https://example.org/“quoted”/x”.", ["https://example.org/“quoted”/x"]),
+    ("https://example.org/a“b", ["https://example.org/a“b"]),
+    ("https://example.org/(a」b)c", ["https://example.org/(a"]),
+    ("https://example.org/【a)b】c", ["https://example.org/【a"]),
+    ("http://u:p@example.org/」 http://u」@example.org/", ["http://u:p@example.org/", "http://u"]),
+    ("http://u)@example.org/", ["http://u"]),
+    ("http://bücher.example/“x”」 http://[::1]/a（b）」", ["http://bücher.example/“x”", "http://[::1]/a（b）"]),
     # ends at < > " ` and whitespace
     ("<http://example.com/x>", ["http://example.com/x"]),
     ('"http://example.com/x"', ["http://example.com/x"]),
@@ -626,7 +666,8 @@ PIECES = st.sampled_from(
         "\u0301", ".", "..", "-", "_", "/", "?", "#", "@", ":", ":8080", "%41", "%", "(", ")",
         "[", "]", "{", "}", "[::1]", "1.2.3.4", "example.com", "x.org/", " ", "\t", "\u3000",
         "\u200b", "\x85", "\x00", "<", ">", '"', "`", "'", ",", ";", "!", "*", "\udce9", "İ",
-        "user@", "\\", "&", "=",
+        "user@", "\\", "&", "=", "“", "”", "‘", "’", "「", "」", "（", "）", "【", "】", "«", "»",
+        "。", "、", "，", "！", "…", "＂", "＜", "＞", "„",
     ]
 )
 URLISH = st.lists(st.one_of(PIECES, ANY_CHAR), max_size=40).map("".join)
@@ -641,18 +682,20 @@ URL_BODIES = st.sampled_from(
         LONG_HOST_URL, "http://example.com/a(b", "HTTP://Ünï.Çödé/ü",
     ]
 )
-PUNCTUATION_RUNS = st.text(alphabet=TRIMMED, min_size=1, max_size=6)
+# (no opener in a run: a closer after it could balance it, and the URL would keep both)
+PUNCTUATION_RUNS = st.text(alphabet=[c for c in TRIMMED if c not in OPENERS], min_size=1, max_size=6)
 URL_THEN_PUNCTUATION = st.tuples(
-    st.sampled_from(["", " ", "see ", "(", "<"]), URL_BODIES, PUNCTUATION_RUNS,
-    st.sampled_from(["", " ", " x", ">"]),
+    st.sampled_from(["", " ", "see ", "(", "<", "“", "「", "（", "«", "„", "‘", "『", "說「", "« "]),
+    URL_BODIES, PUNCTUATION_RUNS,
+    st.sampled_from(["", " ", " x", ">", "”", "」", "）", "」と", "»", " »", "“", "’s", "】"]),
 ).map("".join)
 LINES = st.one_of(URLISH, st.text(alphabet=ANY_CHAR, max_size=60), URL_THEN_PUNCTUATION)
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def closers_balanced(text: str) -> bool:
-    depth = {"(": 0, "[": 0, "{": 0}
-    pair = {")": "(", "]": "[", "}": "{"}
+    depth = dict.fromkeys(PAIRS, 0)
+    pair = {closer: opener for opener, closer in PAIRS.items()}
     for c in text:
         if c in depth:
             depth[c] += 1
@@ -707,8 +750,8 @@ def test_found_urls_normalize_or_raise_bad_url(line: str) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.sampled_from(["", " ", "see ", "(", "<", "x" * (MAX_SCAN - 300) + " "]), URL_BODIES, PUNCTUATION_RUNS,
-    st.sampled_from(["", " ", " x", ">", '"x', " " + "y" * 400]),
+    st.sampled_from(["", " ", "see ", "(", "<", "“", "「", "x" * (MAX_SCAN - 300) + " "]), URL_BODIES,
+    PUNCTUATION_RUNS, st.sampled_from(["", " ", " x", ">", '"x', " " + "y" * 400, "」", "”x"]),
 )
 def test_trailing_punctuation_runs_are_dropped_on_every_path(before: str, url: str, run: str,
                                                              after: str) -> None:
@@ -748,6 +791,70 @@ def test_lines_cut_near_the_limit(fragment: str, shift: int) -> None:
     assert unlimited[: len(whole)] == whole
 
 
+# -- generated from real text: URLs quoted as each language quotes ------------------------
+
+#: How each language sets a URL apart from its text (the URL goes at ``{}``); the CJK ones
+#: with no space on either side, as those languages are written.
+QUOTED = {
+    "ja_JP": ["「{}」", "『{}』", "（{}）", "【{}】", "{}。", "{}、", "「{}」。", "（{}）、", "“{}”"],
+    "zh_CN": ["“{}”", "《{}》", "（{}）", "{}，", "{}。", "「{}」", "“{}”。", "（{}）；"],
+    "fr_FR": ["« {} »", "«\u00a0{}\u00a0»", "«{}»", "“{}”", "{}.", "({}),", "{}…", "« {} ».", "‹{}›"],
+    "de_DE": ["„{}“", "»{}«", "‚{}‘", "„{}“.", "({}).", "{}!", "«{}»", "{}:"],
+}
+#: URLs on the fast path and on the full rules: ASCII, a www. link, balanced pairs kept,
+#: non-ASCII hosts and paths, IPv6, userinfo.
+QUOTED_URLS = [
+    "https://example.org/page", "www.example.com/a/b?c=1", "https://en.wikipedia.org/wiki/Foo_(bar)",
+    "https://ja.wikipedia.org/wiki/東京_（曖昧さ回避）", "http://例え.テスト/パス", "https://straße.de/ä?x=1#f",
+    "http://[2001:db8::1]:8443/x", "https://u:p@example.cn/路径/「a」", "http://example.fr/“cité”/x",
+    "https://example.de/%C3%A4",
+]
+
+
+def quoted_lines(locale: str, count: int) -> list[tuple[str, list[str]]]:
+    """Sentences faker writes in ``locale``, each with URLs quoted into it at word (or, in
+    Chinese and Japanese, character) boundaries, and the URLs each line must give.
+
+    Text glued to a URL's end after a full stop or comma continues its path (``。`` as ``.``
+    does in ``a.b``), so in Chinese and Japanese only a closing bracket or quote ends a URL
+    inside a sentence; the URL at the sentence's end may take any form.
+    """
+    import random
+
+    from faker import Faker
+
+    fake = Faker(locale)
+    fake.seed_instance(20261204)
+    pick = random.Random(locale)
+    glued = locale[:2] in ("ja", "zh")  # no spaces between words
+    inside = [q for q in QUOTED[locale] if not glued or q[-1] in PAIRS.values()]
+    lines = []
+    for _ in range(count):
+        sentence = fake.sentence(nb_words=12)
+        words = list(sentence.rstrip("。.")) if glued else sentence.split(" ")
+        urls = pick.sample(QUOTED_URLS, pick.randint(1, 3))
+        places = sorted(pick.sample(range(len(words)), len(urls) - 1)) + [len(words)]
+        for place, url in zip(reversed(places), reversed(urls)):
+            quoted = pick.choice(QUOTED[locale] if place == len(words) else inside).format(url)
+            if glued and quoted[0] not in OPENERS and place and words[place - 1].isalnum():
+                quoted = pick.choice("。、，") + quoted  # a URL needs a break before it
+            words.insert(place, quoted)
+        lines.append((("" if glued else " ").join(words), urls))
+    return lines
+
+
+@pytest.mark.parametrize("locale", sorted(QUOTED))
+def test_urls_quoted_in_real_text_come_out_bare(locale: str) -> None:
+    """Text the rules were not tuned on: every URL comes out whole, without its quotes, by
+    every path (one line, the full rules alone, a block of lines)."""
+    lines = quoted_lines(locale, 300)
+    for line, urls in lines:
+        assert texts(line) == urls, line
+        assert [f.text for f in found_without_fast_path(line)] == urls, line
+    block = "\n".join(line for line, _ in lines)
+    assert [f.text for f in find_urls_in_block(block)] == [url for _, urls in lines for url in urls]
+
+
 # -- the fast path decides as the full rules do ---------------------------------------
 
 FAST_PIECES = st.sampled_from(
@@ -755,14 +862,15 @@ FAST_PIECES = st.sampled_from(
         "http://", "https://", "www.", "WWW.", "a", "Z", "0", "9", "x", "-", "--", ".", "..", "/", "?", "#",
         ":", ":80", "@", "_", "%", "(", ")", "[", "]", "{", "}", " ", "\t", ",", ";", "!", "'", '"', "*",
         "<", ">", "|", "~", "=", "&", "é", "\u0301", "\u200d", "\u200b", "\u3000", "\x85", "\udce9", "0x1",
-        "123", "example", "com", "org", "xn--", "s://", "S://", "İ",
+        "123", "example", "com", "org", "xn--", "s://", "S://", "İ", "“", "”", "「", "」", "（", "）",
+        "«", "»", "’", "。", "、", "！", "…", "＂", "［", "］",
     ]
 )
 FAST_LINES = st.lists(st.one_of(FAST_PIECES, ANY_CHAR), max_size=30).map("".join)
 PLAIN_LABEL = st.from_regex(r"[a-zA-Z][a-zA-Z0-9]{0,6}", fullmatch=True)
 ODD_LABEL = st.from_regex(r"[a-zA-Z0-9-]{1,8}|0x[0-9a-f]{0,3}|[0-9]{1,4}|xn--[a-z]{1,3}", fullmatch=True)
 URL_SHAPED = st.tuples(
-    st.sampled_from(["", "", "x ", "(", "<", "'", "é", "_"]),
+    st.sampled_from(["", "", "x ", "(", "<", "'", "é", "_", "“", "「", "（", "«", "、"]),
     st.sampled_from(["http://", "HTTPS://", "www.", "WwW.", "http://www.", "http://u:p@"]),
     st.lists(st.one_of(PLAIN_LABEL, PLAIN_LABEL, ODD_LABEL), min_size=1, max_size=4).map(".".join),
     st.sampled_from(["", "", "", ".", "..", ":80", ":", ":8a", "-", "\u0301"]),
@@ -798,6 +906,8 @@ def test_the_fast_path_changes_nothing(line: str) -> None:
         "http://" + "a" * 63 + ".b/ http://" + "a" * 60 + ".bc/ http://" + "a" * 61 + ".bc/ http://a.b:/ http://a.b.:8/.",
         "http://a.b\u200d/ http://a.b\u0301 http://a.b_c http://a.b@c.d http://a.b:8@c http://a.b%41 http://a.b\\x",
         " ".join(c + "www.a.b" + c + "http://a.b/x" + c for c in " \t([{<'\"*,;!|>)]}"),
+        "".join(c + "www.a.b" + c + "http://a.b/x" + c for c in TRIMMED + OPENERS + "".join(PAIRS.values()) + "→"),
+        "she said “https://example.org/page” and 「https://example.jp/a」。（https://a.b/（c）d）",
     ],
 )
 def test_the_fast_path_changes_nothing_on_examples(line: str) -> None:
