@@ -46,7 +46,8 @@ patterns go in {ENV_PREFIX}_EXCLUDE, separated by spaces.
 --format and --fallback fields: {", ".join(FORMAT_FIELDS)}.
 
 Exit status: 0 done (failed fetches included), 1 an input or output error,
-2 usage, 130 SIGINT, 141 stdout closed, 143 SIGTERM.
+2 usage, 129 SIGHUP, 130 SIGINT, 141 stdout closed, 143 SIGTERM. A stop signal
+first writes everything read, in order.
 """
 
 
@@ -340,7 +341,8 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
 
     from linkfilter.pipeline import Pipeline, install_signal_handlers, restore_signal_handlers
 
-    previous, wake_fd = install_signal_handlers(lambda: pipeline.last_words())
+    pipeline = None  # a signal before there is one ends the run at once
+    previous, wake_fd = install_signal_handlers(lambda: pipeline)
     pipeline = Pipeline(settings, wake_fd=wake_fd)
     try:
         return int(pipeline.run(list(files)))

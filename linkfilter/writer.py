@@ -30,9 +30,10 @@ class ExitStatus(enum.IntEnum):
     OK = 0  # all input read and every URL found reported (fetch failures are normal)
     ERROR = 1  # an input FILE could not be read, or output could not be written
     USAGE = 2  # a bad option or value; nothing was read
-    INTERRUPTED = 130  # 128 + SIGINT
+    HANGUP = 129  # 128 + SIGHUP: the terminal went away (what was read is written first)
+    INTERRUPTED = 130  # 128 + SIGINT (Ctrl-C), from the first line of ``__main__`` on
     PIPE = 141  # 128 + SIGPIPE: stdout was closed by its reader (``| head``)
-    TERMINATED = 143  # 128 + SIGTERM
+    TERMINATED = 143  # 128 + SIGTERM (``timeout``, ``kill``)
 
 
 class _Op(enum.Enum):
