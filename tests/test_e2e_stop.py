@@ -21,7 +21,6 @@ import time
 import pytest
 
 from command import CMD, clean_env, read_line, start
-from linkfilter.__main__ import EARLY_INTERRUPT_STATUS
 from linkfilter.writer import ExitStatus
 from servers import page
 
@@ -225,6 +224,8 @@ def test_ctrl_c_during_start_up_ends_quietly_with_status_130():
 
 
 def test_the_early_status_is_the_interrupted_status():
+    from linkfilter.__main__ import EARLY_INTERRUPT_STATUS
+
     assert EARLY_INTERRUPT_STATUS == ExitStatus.INTERRUPTED == 128 + signal.SIGINT
 
 
