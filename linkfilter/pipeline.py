@@ -417,11 +417,13 @@ class Pipeline:
     def _found_urls(self, found: list[tuple[int, bytes]]) -> list[tuple]:
         """The URLs of a batch of candidate lines, in order, each as
         ``(line, url, host, key, error)``: ``key`` the normalised URL (None under
-        --dry-run, or with ``error`` when it cannot be fetched)."""
+        --dry-run, or with ``error`` when it cannot be fetched), each key once a line."""
         settings = self.settings
         urls = []
         for number, raw in found:
-            for f in find_urls(raw.decode("utf-8", "surrogateescape")):
+            founds = find_urls(raw.decode("utf-8", "surrogateescape"))
+            keys: set[str] | None = set() if len(founds) > 1 else None  # one per line each
+            for f in founds:
                 if settings.exclude and settings.excluded(f.text):
                     continue
                 key = error = None
@@ -430,6 +432,10 @@ class Pipeline:
                         key = normalize_for_fetch(f.url)
                     except BadURL as e:
                         error = e
+                    if keys is not None and key is not None:
+                        if key in keys:  # the same URL again, but for case or fragment
+                            continue
+                        keys.add(key)
                 urls.append((number, f.url, display_host(f.url), key, error))
         self.stats.urls += len(urls)  # only this thread counts URLs
         return urls

@@ -2,7 +2,8 @@
 
 The reader hands it echoed input, workers hand it result lines; it writes them
 unbuffered, in the order received, and holds result lines back while the echo
-stands in the middle of a line, so a result never splits an echoed line. A
+stands in the middle of a line, so a result never splits an echoed line.
+Result lines end like the echoed line they follow (CRLF in a CRLF log). A
 closed stdout ends the program quietly with ``ExitStatus.PIPE``; any other
 write error ends it with a one-line message and ``ExitStatus.ERROR``.
 """
@@ -71,6 +72,8 @@ class Writer:
         self._stderr = err if err is not None else _Closed()
         self._queue: queue.Queue = queue.Queue(QUEUE_ITEMS)
         self._at_line_start = True
+        self._eol = b"\n"  # the line ending of the last echoed line: result lines take it
+        self._cr = False  # the last echoed byte was a CR (a CRLF split between two chunks)
         self._ended = False
         self._held: list[tuple[BinaryIO, bytes]] = []
         self._on_fatal = on_fatal or _exit_now
@@ -142,20 +145,18 @@ class Writer:
             if self._held:  # release held results at the first line end
                 cut = data.find(b"\n") + 1
                 if cut:
-                    self._write(self._stdout, data[:cut])
-                    self._at_line_start = True
+                    self._echo(data[:cut])
                     self._release()
                     data = data[cut:]
             if data:
-                self._write(self._stdout, data)
-                self._at_line_start = data.endswith(b"\n")
+                self._echo(data)
         elif op is _Op.OUT or op is _Op.ERR:
             stream = self._stdout if op is _Op.OUT else self._stderr
             if self._at_line_start or (self._ended and stream is self._stderr):
-                self._write(stream, data)
+                self._write(stream, self._ending(stream, data))
             elif self._ended:
                 self._end_line()
-                self._write(stream, data)
+                self._write(stream, self._ending(stream, data))
             else:
                 self._held.append((stream, data))
         elif op is _Op.EOF:
@@ -182,15 +183,32 @@ class Writer:
             self._shown = False
             self._write(self._stderr, b"\r\x1b[K")
 
+    def _echo(self, data: bytes) -> None:
+        """Write echoed bytes, noting whether they end a line, and how."""
+        self._write(self._stdout, data)
+        if data.endswith(b"\n"):
+            self._at_line_start = True
+            crlf = data.endswith(b"\r\n") or (len(data) == 1 and self._cr)
+            self._eol = b"\r\n" if crlf else b"\n"
+        else:
+            self._at_line_start = False
+        self._cr = data.endswith(b"\r")
+
+    def _ending(self, stream: BinaryIO, data: bytes) -> bytes:
+        """Result lines (newline-separated) for ``stream``, ending like the last echoed line."""
+        if self._eol == b"\n" or stream is not self._stdout:
+            return data
+        return data.replace(b"\n", self._eol)
+
     def _end_line(self) -> None:
-        """The one byte linkfilter adds: a newline after an unfinished last line."""
-        self._write(self._stdout, b"\n")
+        """What linkfilter adds after an unfinished last line: a line ending."""
+        self._write(self._stdout, self._eol)
         self._at_line_start = True
 
     def _release(self) -> None:
         held, self._held = self._held, []
         for stream, data in held:
-            self._write(stream, data)
+            self._write(stream, self._ending(stream, data))
 
     def _write(self, stream: BinaryIO, data: bytes) -> None:
         """Queue ``data`` for ``stream``: consecutive writes to one stream go out as one
