@@ -125,14 +125,15 @@ class Pipeline:
         out_tty, err_tty = _isatty(out), _isatty(err)
         self.stats = Stats()
         self.progress: progress.Progress | None = None
-        if progress.wanted(settings.progress, settings.quiet, out_tty, err_tty):
+        if progress.wanted(settings.progress, settings.quiet,
+                           err_tty and progress.is_file(out), err_tty):
             self.progress = progress.Progress(self.stats, None)
         self.writer = Writer(
             out,
             err,
             status=self.progress.line if self.progress else None,
             interval=progress.INTERVAL,
-            shared_terminal=out_tty,
+            shared_terminal=err_tty and out_tty and progress.same_terminal(out, err),
         )
         self.out_color = settings.color == "always" or (settings.color == "auto" and out_tty)
         self.err_color = settings.color == "always" or (settings.color == "auto" and err_tty)

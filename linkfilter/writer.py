@@ -59,8 +59,10 @@ class Writer:
         shared_terminal: bool = False,
     ) -> None:
         """``status()``, if given, is a line kept on stderr (a progress line): drawn at most
-        every ``interval`` seconds, erased before any other stderr line and at the end (and
-        before stdout lines too when ``shared_terminal``: both go to one terminal)."""
+        every ``interval`` seconds, erased before any other stderr line and at the end. With
+        ``shared_terminal`` (stdout and stderr are one terminal) it is erased before stdout
+        bytes too, and drawn only while no partial echoed line is on the screen: erasing it
+        must never take echoed bytes with it."""
         self._status = status
         self._interval = interval
         self._shared = shared_terminal
@@ -169,8 +171,10 @@ class Writer:
         return True
 
     def _draw(self) -> None:
-        """Redraw the status line in place."""
+        """Redraw the status line in place (on a shared terminal, only at a line start)."""
         self._next_draw = time.monotonic() + self._interval
+        if self._shared and not self._at_line_start:
+            return
         try:
             line = self._status() if self._status is not None else ""
         except Exception:  # a glance at counters must never stop the output
