@@ -25,7 +25,7 @@ import tty
 import pytest
 
 from command import CMD, clean_env
-from linkfilter.progress import INTERVAL
+from linkfilter.progress import INTERVAL, fit, wanted
 from servers import Reply, hang, page
 
 #: One drawing of the progress line: carriage return, the line, clear to the end of the line.
@@ -162,6 +162,35 @@ def gated(http_server):
 
 
 # -- the progress line ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("width, line", [
+    (100, "linkfilter: 1.5 MiB of 3.0 MiB (50%) read, 592/600 done, 3 failed, 48/s"),
+    (60, "linkfilter: 1.5 MiB read, 592/600 done, 3 failed, 48/s"),
+    (45, "linkfilter: 592/600 done, 3 failed, 48/s"),
+    (35, "linkfilter: 592/600 done, 48/s"),
+    (25, "linkfilter: 592/600 done"),
+    (12, "linkfilter: "),
+])
+def test_the_line_drops_words_to_fit_keeping_the_done_count_and_the_rate_longest(width, line):
+    assert fit("1.5 MiB", "3.0 MiB (50%)", 592, 600, 3, 48.2, width) == line
+    assert len(line) <= width
+
+
+def test_a_slow_rate_keeps_a_decimal():
+    assert fit("0 B", None, 1, 9, 0, 0.25, 80) == "linkfilter: 0 B read, 1/9 done, 0 failed, 0.2/s"
+
+
+@pytest.mark.parametrize("forced, quiet, stdout_file, stderr_tty, shown", [
+    (None, False, True, True, True),
+    (None, False, False, True, False),  # a pipe or a terminal
+    (True, False, False, True, True),
+    (False, False, True, True, False),
+    (True, True, True, True, False),
+    (True, False, True, False, False),
+])
+def test_wanted(forced, quiet, stdout_file, stderr_tty, shown):
+    assert wanted(forced, quiet, stdout_file, stderr_tty) is shown
+
 
 def test_progress_line_on_a_terminal_stderr_while_stdout_goes_to_a_file(gated, tmp_path):
     log = tmp_path / "big.log"
