@@ -292,7 +292,7 @@ def _fail(message: str, status: ExitStatus):
               help="Print a one-line summary on stderr at exit.")
 @click.option("--progress/--no-progress", default=None, type=FLAG,
               help="Show a progress line on stderr [default: when stderr is a terminal and "
-                   "stdout is not].")
+                   "stdout a file or /dev/null].")
 @click.option("--color", type=_Choice(COLOR_CHOICES), default="auto",
               show_default=True, envvar=f"{ENV_PREFIX}_COLOR",
               help="Colour result and failure lines: auto means on a terminal, unless NO_COLOR is set.")
