@@ -136,7 +136,8 @@ NO_CLICK_SCRIPT = r"""
 import os, sys
 from linkfilter.settings import Settings
 from linkfilter.pipeline import Pipeline, install_signal_handlers, restore_signal_handlers
-previous, wake_fd = install_signal_handlers(lambda: pipeline.last_words())
+pipeline = None
+previous, wake_fd = install_signal_handlers(lambda: pipeline)
 pipeline = Pipeline(Settings(no_echo=True, allow_private=True), wake_fd=wake_fd)
 code = int(pipeline.run([]))
 restore_signal_handlers(previous)

@@ -48,7 +48,8 @@ patterns go in {ENV_PREFIX}_EXCLUDE, separated by spaces.
 --format and --fallback fields: {", ".join(FORMAT_FIELDS)}.
 
 Exit status: 0 done (failed fetches included), 1 an input or output error,
-2 usage, 130 SIGINT, 141 stdout closed, 143 SIGTERM.
+2 usage, 129 SIGHUP, 130 SIGINT, 141 stdout closed, 143 SIGTERM. A stop signal
+first writes everything read, in order.
 """
 
 
@@ -301,7 +302,7 @@ def _fail(message: str, status: ExitStatus):
               help="Print a one-line summary on stderr at exit.")
 @click.option("--progress/--no-progress", default=None, type=FLAG,
               help="Show a progress line on stderr [default: when stderr is a terminal and "
-                   "stdout is not].")
+                   "stdout a file or /dev/null].")
 @click.option("--color", type=_Choice(COLOR_CHOICES), default="auto",
               show_default=True, envvar=f"{ENV_PREFIX}_COLOR",
               help="Colour result and failure lines: auto means on a terminal, unless NO_COLOR is "
@@ -356,7 +357,8 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
 
     from linkfilter.pipeline import Pipeline, install_signal_handlers, restore_signal_handlers
 
-    previous, wake_fd = install_signal_handlers(lambda: pipeline.last_words())
+    pipeline = None  # a signal before there is one ends the run at once
+    previous, wake_fd = install_signal_handlers(lambda: pipeline)
     pipeline = Pipeline(settings, wake_fd=wake_fd)
     try:
         return int(pipeline.run(list(files)))

@@ -42,6 +42,9 @@ class Pending(Generic[T]):
         self._takers = 0  # workers blocked in get()
         self._requested = 0  # workers asked for: times put returned True
         self._closed = False
+        #: Set (without the lock: a signal handler sets it) when the run is stopping:
+        #: ``put`` then waits no longer for room.
+        self.stopping = False
 
     @property
     def takers(self) -> int:
@@ -56,7 +59,7 @@ class Pending(Generic[T]):
         an earlier True and not running a job).
         """
         with self._lock:
-            while self._waiting >= self.max_pending:
+            while self._waiting >= self.max_pending and not self.stopping:
                 self._room.wait(POLL)
             queue = self._queues.get(host)
             room = self.per_host - self._running.get(host, 0)

@@ -7,9 +7,13 @@ never on the workers themselves. Downloader threads are started as URLs need
 them, up to ``--workers``, turn URLs into Results and hand them to the writer.
 A host that failed at the network level fails its other URLs at once for a
 while. At EOF the pending list is drained, then closed and a
-``threading.Event`` set. Every thread but the main one blocks SIGINT and
-SIGTERM, so the main thread gets them even while blocked on input, and they
-end the process at once, without draining.
+``threading.Event`` set. Every thread but the main one blocks SIGINT, SIGTERM
+and SIGHUP, so the main thread gets them even while blocked on input. A stop
+signal ends the run without fetching more: what was read is written first, in
+order (held ``--ordered`` results, a URL still in flight as its ``--fallback``
+line with error ``interrupted``), then the ``--stats`` line; if that cannot be
+done within ``STOP_GRACE`` seconds (a stdout nobody reads), the process ends
+anyway.
 """
 
 from __future__ import annotations
@@ -45,12 +49,24 @@ READ_SIZE = 256 * 1024
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
-#: Signals that only the main thread may receive.
-STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+#: Signals that stop a run; only the main thread may receive them.
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+#: Signals blocked in every thread but the main one: the stop signals, and SIGALRM (their
+#: deadline), so that they interrupt whatever the main thread waits on.
+MAIN_THREAD_SIGNALS = STOP_SIGNALS | {signal.SIGALRM}
+#: Seconds a stopped run has to write what it read before it ends regardless.
+STOP_GRACE = 0.5
+#: The error code of a URL whose fetch a stop signal cut short.
+INTERRUPTED = "interrupted"
 
 
 class ThreadStartError(LinkfilterError):
     """Raised when the system refuses to start another thread, or to load the code it runs."""
+
+
+class Interrupted(Exception):
+    """Raised in the main thread, at a point where no state is half changed, once a stop
+    signal came: the run then writes what it read and ends."""
 
 
 #: Colours of result lines on stdout and failure lines on stderr (SGR sequences).
@@ -110,14 +126,15 @@ class Pipeline:
         out_tty, err_tty = _isatty(out), _isatty(err)
         self.stats = Stats()
         self.progress: progress.Progress | None = None
-        if progress.wanted(settings.progress, settings.quiet, out_tty, err_tty):
+        if progress.wanted(settings.progress, settings.quiet,
+                           err_tty and progress.is_file(out), err_tty):
             self.progress = progress.Progress(self.stats, None)
         self.writer = Writer(
             out,
             err,
             status=self.progress.line if self.progress else None,
             interval=progress.INTERVAL,
-            shared_terminal=out_tty,
+            shared_terminal=err_tty and out_tty and progress.same_terminal(out, err),
         )
         self.out_color = settings.color == "always" or (settings.color == "auto" and out_tty)
         self.err_color = settings.color == "always" or (settings.color == "auto" and err_tty)
@@ -129,6 +146,9 @@ class Pipeline:
         self.reported = ReportOnce(settings.cache_ttl)
         self.pending: Pending[_Job] = Pending(settings.max_pending, settings.per_host)
         self.stop = threading.Event()
+        #: The stop signal received, if any (set by its handler, read by the reader).
+        self.interrupted: int | None = None
+        self._may_raise = False  # the main thread waits where Interrupted may be raised
         self._lock = threading.Lock()
         self._workers: list[threading.Thread] = []
         self._lines = CandidateLines(count_lines=settings.needs_line_numbers)
@@ -151,20 +171,84 @@ class Pipeline:
                 if not self._read(name, lines):
                     status = ExitStatus.ERROR
             self._dispatch_lines(lines.finish())
+            self.stats.lines = lines.lines
+            self.writer.eof()
+            self._interruptible(self.pending.join)
+            self._interruptible(self._stop_workers)
         except ThreadStartError as e:
             self.writer.err(f"linkfilter: {e}")
             self.writer.close()
             return ExitStatus.ERROR
-        self.stats.lines = lines.lines
-        self.writer.eof()
-        self.pending.join()
-        self._stop_workers()
+        except Interrupted:
+            pass
+        if self.interrupted is not None:
+            return self._stopped()
         if self.store is not None:
             self.store.close()
         if self.settings.stats:
             self.writer.err(self.stats.line())
         self.writer.close()
         return status
+
+    def _interruptible(self, wait) -> None:
+        """Call ``wait``, a wait that changes nothing it would leave half done if cut
+        short, so that a stop signal raises ``Interrupted`` in it at once."""
+        self._may_raise = True
+        try:
+            if self.interrupted is not None:
+                raise Interrupted
+            wait()
+        finally:
+            self._may_raise = False
+
+    def interrupt(self, signum: int) -> None:
+        """A stop signal (the main thread, in its handler; no lock may be taken here).
+
+        Reading stops at the next chunk, the pending list waits for room no more, and
+        ``STOP_GRACE`` seconds from now ``give_up`` ends the process whatever is left.
+        A second stop signal ends it at once.
+        """
+        if self.interrupted is not None:
+            self.give_up()
+        self.interrupted = signum
+        self.pending.stopping = True
+        signal.setitimer(signal.ITIMER_REAL, STOP_GRACE)
+        if self._may_raise:
+            raise Interrupted
+
+    def _stopped(self) -> ExitStatus:
+        """After a stop signal: write what was read, in order, then the --stats line; the
+        exit status says which signal (see ``ExitStatus``)."""
+        self.stats.lines = self._lines.lines
+        self.stop.set()  # workers take no more jobs
+        if self.inorder is not None:
+            self.inorder.close(self._unfinished_line)
+        self.writer.eof()
+        if self.settings.stats:
+            self.writer.err(self.stats.line())
+        self.writer.close()
+        return signal_status(self.interrupted)
+
+    def give_up(self) -> None:
+        """End the process now (a stopped run that could not write in time, or a second
+        signal): the progress line erased and the --stats line, straight to stderr."""
+        with contextlib.suppress(Exception):
+            text = self.last_words()
+            if text:
+                os.write(2, text.encode("utf-8", "replace"))
+        os._exit(signal_status(self.interrupted or signal.SIGINT))
+
+    def _unfinished_line(self, slot: Slot) -> str | None:
+        """What a stop prints for a URL still in flight: its --fallback line, if set, with
+        error ``interrupted``."""
+        settings = self.settings
+        if settings.fallback is None or settings.json or settings.dry_run or slot.source is None:
+            return None
+        url, number, host = slot.source
+        result = Result(url=url, line=number, host=host, error=INTERRUPTED,
+                        reason="stopped by a signal before the page came")
+        line = text_line(result, settings.template, settings.fallback)
+        return None if line is None else self._paint(line)
 
     def _open_store(self) -> None:
         """Open the ``--cache`` file, or say in one line why the run goes on without it."""
@@ -216,7 +300,10 @@ class Pipeline:
         return text
 
     def _read(self, name: str, lines: CandidateLines) -> bool:
-        """Copy one input to the writer and dispatch its URLs; False if it failed."""
+        """Copy one input to the writer and dispatch its URLs; False if it failed.
+
+        Raises ``Interrupted`` between two chunks once a stop signal came: a chunk read
+        is always handed on whole first."""
         try:
             stream = self.stdin if name == "-" else open(name, "rb", buffering=0)
             if stream is None:
@@ -231,6 +318,10 @@ class Pipeline:
             inorder = self.inorder
             stats = self.stats
             while True:
+                if inorder is not None:  # a line still waiting holds only so much input
+                    self._interruptible(inorder.wait_room)
+                elif self.interrupted is not None:
+                    raise Interrupted
                 data = read(READ_SIZE)
                 if not data:
                     return True
@@ -265,9 +356,11 @@ class Pipeline:
         def read(size: int) -> bytes:
             while True:
                 ready = select.select([fd, wake], [], [])[0]
-                if wake in ready:  # the handler runs as soon as this returns; then go on
+                if wake in ready:  # the handler has run by now
                     with contextlib.suppress(OSError):
                         os.read(wake, 512)
+                    if self.interrupted is not None:
+                        raise Interrupted
                 if fd in ready:
                     return os.read(fd, size)
 
@@ -276,7 +369,6 @@ class Pipeline:
     def _feed_in_order(self, data: bytes, lines: CandidateLines, echo: bool) -> None:
         """``--ordered``: echo up to the end of each line with URLs, then reserve its slots."""
         inorder = self.inorder
-        inorder.wait_room()  # a line still waiting holds only so much input behind it
         seen = lines.lines  # lines complete before this chunk (line N ends at the Nth newline)
         found = lines.feed(data)
         done = pos = 0
@@ -327,11 +419,13 @@ class Pipeline:
     def _found_urls(self, found: list[tuple[int, bytes]]) -> list[tuple]:
         """The URLs of a batch of candidate lines, in order, each as
         ``(line, url, host, key, error)``: ``key`` the normalised URL (None under
-        --dry-run, or with ``error`` when it cannot be fetched)."""
+        --dry-run, or with ``error`` when it cannot be fetched), each key once a line."""
         settings = self.settings
         urls = []
         for number, raw in found:
-            for f in find_urls(raw.decode("utf-8", "surrogateescape")):
+            founds = find_urls(raw.decode("utf-8", "surrogateescape"))
+            keys: set[str] | None = set() if len(founds) > 1 else None  # one per line each
+            for f in founds:
                 if settings.exclude and settings.excluded(f.url):
                     continue
                 key = error = None
@@ -340,6 +434,10 @@ class Pipeline:
                         key = normalize_for_fetch(f.url)
                     except BadURL as e:
                         error = e
+                    if keys is not None and key is not None:
+                        if key in keys:  # the same URL again, but for case or fragment
+                            continue
+                        keys.add(key)
                 urls.append((number, f.url, display_host(f.url), key, error))
         self.stats.urls += len(urls)  # only this thread counts URLs
         return urls
@@ -348,7 +446,7 @@ class Pipeline:
                   error: BadURL | None, kept: dict, ready: list) -> None:
         """Queue one URL; a result known at once (cached, kept in the --cache file, its
         host down, a bad URL, a dry run) goes to ``ready``."""
-        slot = self.inorder.slot() if self.inorder is not None else None
+        slot = self.inorder.slot((url, number, host)) if self.inorder is not None else None
         if key is None:
             result = Result(url=url, line=number, host=host, elapsed=None) if error is None \
                 else failure(url, number, host, error, 0.0)
@@ -550,39 +648,52 @@ def _binary(stream) -> BinaryIO | None:
 
 
 def _start_thread(thread: threading.Thread) -> None:
-    """Start ``thread`` with SIGINT and SIGTERM blocked in it (and in the threads it starts),
+    """Start ``thread`` with the stop signals blocked in it (and in the threads it starts),
     so that they are always delivered to the main thread, whose handler ends the run."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, MAIN_THREAD_SIGNALS)
     try:
         thread.start()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def install_signal_handlers(last_words=None) -> tuple[dict, int]:
-    """SIGINT and SIGTERM end the process at once: no draining, no traceback.
+def signal_status(signum: int) -> ExitStatus:
+    """The exit status of a run a stop signal ended: 128 + its number."""
+    return ExitStatus(128 + signum)
 
-    ``last_words()``, if given, returns text for stderr on the way out
-    (``Pipeline.last_words``), written as it is. Returns the previous handlers, for
-    ``restore_signal_handlers``, and the read end of the wake-up pipe, for
-    ``Pipeline(wake_fd=...)``.
+
+def install_signal_handlers(pipeline) -> tuple[dict, int]:
+    """SIGINT, SIGTERM and SIGHUP stop the run (``Pipeline.interrupt``), without a traceback;
+    one the caller ignores (``nohup``) stays ignored.
+
+    ``pipeline()`` gives the Pipeline (None until there is one: then the signal ends the
+    process at once). SIGALRM is its ``STOP_GRACE`` deadline (``Pipeline.give_up``).
+    Returns the previous handlers, for ``restore_signal_handlers``, and the read end of
+    the wake-up pipe, for ``Pipeline(wake_fd=...)``.
     """
 
-    def handler(signum, frame):
-        with contextlib.suppress(Exception):
-            text = last_words() if last_words is not None else None
-            if text:
-                os.write(2, text.encode("utf-8", "replace"))
-        os._exit(ExitStatus.INTERRUPTED if signum == signal.SIGINT else ExitStatus.TERMINATED)
+    def stop(signum, frame):
+        target = pipeline()
+        if target is None:
+            os._exit(signal_status(signum))
+        target.interrupt(signum)
+
+    def deadline(signum, frame):
+        target = pipeline()
+        if target is not None:
+            target.give_up()
 
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS
+                if signal.getsignal(sig) is not signal.SIG_IGN}  # nohup, ``cmd &``: still ignored
+    previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, deadline)
     previous["wakeup"] = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     previous["pipe"] = (wake_r, wake_w)
     return previous, wake_r
 
 
 def restore_signal_handlers(previous: dict) -> None:
+    signal.setitimer(signal.ITIMER_REAL, 0)  # a stopped run's deadline, if any
     signal.set_wakeup_fd(previous.pop("wakeup"))
     for fd in previous.pop("pipe"):
         os.close(fd)

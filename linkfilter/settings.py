@@ -76,7 +76,7 @@ class _Knobs(NamedTuple):
     fallback: str | None = None
     ordered: bool = False
     cache_path: str | None = None
-    progress: bool | None = None  # None: when stderr is a terminal and stdout is not
+    progress: bool | None = None  # None: when stderr is a terminal and stdout a file
     color: str = "auto"
 
 

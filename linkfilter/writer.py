@@ -2,7 +2,8 @@
 
 The reader hands it echoed input, workers hand it result lines; it writes them
 unbuffered, in the order received, and holds result lines back while the echo
-stands in the middle of a line, so a result never splits an echoed line. A
+stands in the middle of a line, so a result never splits an echoed line.
+Result lines end like the echoed line they follow (CRLF in a CRLF log). A
 closed stdout ends the program quietly with ``ExitStatus.PIPE``; any other
 write error ends it with a one-line message and ``ExitStatus.ERROR``.
 """
@@ -30,9 +31,10 @@ class ExitStatus(enum.IntEnum):
     OK = 0  # all input read and every URL found reported (fetch failures are normal)
     ERROR = 1  # an input FILE could not be read, or output could not be written
     USAGE = 2  # a bad option or value; nothing was read
-    INTERRUPTED = 130  # 128 + SIGINT
+    HANGUP = 129  # 128 + SIGHUP: the terminal went away (what was read is written first)
+    INTERRUPTED = 130  # 128 + SIGINT (Ctrl-C), from the first line of ``__main__`` on
     PIPE = 141  # 128 + SIGPIPE: stdout was closed by its reader (``| head``)
-    TERMINATED = 143  # 128 + SIGTERM
+    TERMINATED = 143  # 128 + SIGTERM (``timeout``, ``kill``)
 
 
 class _Op(enum.Enum):
@@ -57,8 +59,10 @@ class Writer:
         shared_terminal: bool = False,
     ) -> None:
         """``status()``, if given, is a line kept on stderr (a progress line): drawn at most
-        every ``interval`` seconds, erased before any other stderr line and at the end (and
-        before stdout lines too when ``shared_terminal``: both go to one terminal)."""
+        every ``interval`` seconds, erased before any other stderr line and at the end. With
+        ``shared_terminal`` (stdout and stderr are one terminal) it is erased before stdout
+        bytes too, and drawn only while no partial echoed line is on the screen: erasing it
+        must never take echoed bytes with it."""
         self._status = status
         self._interval = interval
         self._shared = shared_terminal
@@ -70,6 +74,8 @@ class Writer:
         self._stderr = err if err is not None else _Closed()
         self._queue: queue.Queue = queue.Queue(QUEUE_ITEMS)
         self._at_line_start = True
+        self._eol = b"\n"  # the line ending of the last echoed line: result lines take it
+        self._cr = False  # the last echoed byte was a CR (a CRLF split between two chunks)
         self._ended = False
         self._held: list[tuple[BinaryIO, bytes]] = []
         self._on_fatal = on_fatal or _exit_now
@@ -141,20 +147,18 @@ class Writer:
             if self._held:  # release held results at the first line end
                 cut = data.find(b"\n") + 1
                 if cut:
-                    self._write(self._stdout, data[:cut])
-                    self._at_line_start = True
+                    self._echo(data[:cut])
                     self._release()
                     data = data[cut:]
             if data:
-                self._write(self._stdout, data)
-                self._at_line_start = data.endswith(b"\n")
+                self._echo(data)
         elif op is _Op.OUT or op is _Op.ERR:
             stream = self._stdout if op is _Op.OUT else self._stderr
             if self._at_line_start or (self._ended and stream is self._stderr):
-                self._write(stream, data)
+                self._write(stream, self._ending(stream, data))
             elif self._ended:
                 self._end_line()
-                self._write(stream, data)
+                self._write(stream, self._ending(stream, data))
             else:
                 self._held.append((stream, data))
         elif op is _Op.EOF:
@@ -167,8 +171,10 @@ class Writer:
         return True
 
     def _draw(self) -> None:
-        """Redraw the status line in place."""
+        """Redraw the status line in place (on a shared terminal, only at a line start)."""
         self._next_draw = time.monotonic() + self._interval
+        if self._shared and not self._at_line_start:
+            return
         try:
             line = self._status() if self._status is not None else ""
         except Exception:  # a glance at counters must never stop the output
@@ -181,15 +187,32 @@ class Writer:
             self._shown = False
             self._write(self._stderr, b"\r\x1b[K")
 
+    def _echo(self, data: bytes) -> None:
+        """Write echoed bytes, noting whether they end a line, and how."""
+        self._write(self._stdout, data)
+        if data.endswith(b"\n"):
+            self._at_line_start = True
+            crlf = data.endswith(b"\r\n") or (len(data) == 1 and self._cr)
+            self._eol = b"\r\n" if crlf else b"\n"
+        else:
+            self._at_line_start = False
+        self._cr = data.endswith(b"\r")
+
+    def _ending(self, stream: BinaryIO, data: bytes) -> bytes:
+        """Result lines (newline-separated) for ``stream``, ending like the last echoed line."""
+        if self._eol == b"\n" or stream is not self._stdout:
+            return data
+        return data.replace(b"\n", self._eol)
+
     def _end_line(self) -> None:
-        """The one byte linkfilter adds: a newline after an unfinished last line."""
-        self._write(self._stdout, b"\n")
+        """What linkfilter adds after an unfinished last line: a line ending."""
+        self._write(self._stdout, self._eol)
         self._at_line_start = True
 
     def _release(self) -> None:
         held, self._held = self._held, []
         for stream, data in held:
-            self._write(stream, data)
+            self._write(stream, self._ending(stream, data))
 
     def _write(self, stream: BinaryIO, data: bytes) -> None:
         """Queue ``data`` for ``stream``: consecutive writes to one stream go out as one

@@ -2,7 +2,8 @@
 
 linkfilter runs as a subprocess with its stderr, and stdout where a test says so, on a
 pseudo-terminal of its own in raw mode (the bytes read are the bytes written) and of a
-known width. ``screen`` replays what a terminal would show, so a test can say that the
+known width (set with TIOCSWINSZ, which is what the command reads); stdout is otherwise a
+pipe, or a file. ``screen`` replays what a terminal would show, so a test can say that the
 progress line never mixes with another line and is gone at the end.
 """
 
@@ -24,16 +25,16 @@ import tty
 import pytest
 
 from command import CMD, clean_env
-from linkfilter.progress import INTERVAL
+from linkfilter.progress import INTERVAL, fit, wanted
 from servers import Reply, hang, page
 
 #: One drawing of the progress line: carriage return, the line, clear to the end of the line.
 FRAME = re.compile(r"\r(linkfilter: [^\r\n\x1b]*)\x1b\[K")
 #: What the line says.
 PROGRESS = re.compile(
-    r"linkfilter: (?P<read>[\d.]+ (?:B|KiB|MiB))(?: of (?P<total>[\d.]+ (?:B|KiB|MiB)) "
-    r"\((?P<percent>\d+)%\))? read, (?P<urls>\d+) URLs found, (?P<done>\d+) done, "
-    r"(?P<failed>\d+) failed, (?P<rate>[\d.]+) URLs/s$")
+    r"linkfilter: (?:(?P<read>[\d.]+ (?:B|KiB|MiB))(?: of (?P<total>[\d.]+ (?:B|KiB|MiB)) "
+    r"\((?P<percent>\d+)%\))? read, )?(?P<done>\d+)/(?P<urls>\d+) done"
+    r"(?:, (?P<failed>\d+) failed)?(?:, (?P<rate>[\d.]+)/s)?$")
 #: Result lines on a terminal stdout, failure lines on a terminal stderr.
 CYAN, RED, RESET = "\x1b[36m", "\x1b[31m", "\x1b[0m"
 
@@ -51,7 +52,7 @@ class Run:
     (``stdout_tty="same"``) the same one; ``pump`` reads as output comes, ``finish`` to the end."""
 
     def __init__(self, args, *, stdout_tty=False, stdin=subprocess.DEVNULL, env=None,
-                 columns=100, stderr_tty=True) -> None:
+                 columns=100, stderr_tty=True, stdout_file=None) -> None:
         slaves = []
         self.err_master = self.out_master = None
         if stderr_tty:
@@ -64,6 +65,9 @@ class Run:
         elif stdout_tty:
             self.out_master, out = _terminal(columns)
             slaves.append(out)
+        elif stdout_file is not None:  # a path: a regular file, or os.devnull
+            out = os.open(stdout_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            slaves.append(out)
         else:
             out = subprocess.PIPE
         self.started = time.monotonic()
@@ -74,7 +78,7 @@ class Run:
             os.close(fd)
         self.out, self.err = bytearray(), bytearray()
         self._open = {self.err_master if stderr_tty else self.proc.stderr.fileno(): self.err}
-        if stdout_tty != "same":
+        if stdout_tty != "same" and stdout_file is None:
             self._open[self.out_master if stdout_tty else self.proc.stdout.fileno()] = self.out
         self.elapsed = 0.0
 
@@ -160,14 +164,44 @@ def gated(http_server):
 
 # -- the progress line ---------------------------------------------------------------------------
 
-def test_progress_line_on_a_terminal_stderr_while_stdout_goes_to_a_pipe(gated, tmp_path):
+@pytest.mark.parametrize("width, line", [
+    (100, "linkfilter: 1.5 MiB of 3.0 MiB (50%) read, 592/600 done, 3 failed, 48/s"),
+    (60, "linkfilter: 1.5 MiB read, 592/600 done, 3 failed, 48/s"),
+    (45, "linkfilter: 592/600 done, 3 failed, 48/s"),
+    (35, "linkfilter: 592/600 done, 48/s"),
+    (25, "linkfilter: 592/600 done"),
+    (12, "linkfilter: "),
+])
+def test_the_line_drops_words_to_fit_keeping_the_done_count_and_the_rate_longest(width, line):
+    assert fit("1.5 MiB", "3.0 MiB (50%)", 592, 600, 3, 48.2, width) == line
+    assert len(line) <= width
+
+
+def test_a_slow_rate_keeps_a_decimal():
+    assert fit("0 B", None, 1, 9, 0, 0.25, 80) == "linkfilter: 0 B read, 1/9 done, 0 failed, 0.2/s"
+
+
+@pytest.mark.parametrize("forced, quiet, stdout_file, stderr_tty, shown", [
+    (None, False, True, True, True),
+    (None, False, False, True, False),  # a pipe or a terminal
+    (True, False, False, True, True),
+    (False, False, True, True, False),
+    (True, True, True, True, False),
+    (True, False, True, False, False),
+])
+def test_wanted(forced, quiet, stdout_file, stderr_tty, shown):
+    assert wanted(forced, quiet, stdout_file, stderr_tty) is shown
+
+
+def test_progress_line_on_a_terminal_stderr_while_stdout_goes_to_a_file(gated, tmp_path):
     log = tmp_path / "big.log"
     log.write_bytes("".join(f"line {i} {gated.url(f'/slow/{i}')}\n" for i in range(3)).encode()
                     + f"and {gated.url('/gone')}\n".encode())
     size = log.stat().st_size
-    run = Run(["--allow-private", "-n", "--json", str(log)], columns=100)
+    out = tmp_path / "out.jsonl"
+    run = Run(["--allow-private", "--json", str(log)], columns=100, stdout_file=out)
     # Every URL found and the 404 reported while the others wait: the line shows it.
-    run.pump(lambda: any("4 URLs found, 1 done, 1 failed" in f for f in run.frames()))
+    run.pump(lambda: any("1/4 done, 1 failed" in f for f in run.frames()))
     gated.gate.set()
     assert run.finish() == 0
     frames = run.frames()
@@ -176,6 +210,7 @@ def test_progress_line_on_a_terminal_stderr_while_stdout_goes_to_a_pipe(gated, t
         m = PROGRESS.match(frame)
         assert m, frame
         assert (m["total"], m["percent"]) in ((f"{size} B", "100"), (f"{size} B", "0"))
+        assert m["rate"] is not None and m["failed"] is not None
     assert PROGRESS.match(frames[-1])["done"] in ("1", "4")
     # At most 10 drawings a second (the first one at once).
     assert len(frames) <= run.elapsed / INTERVAL + 2
@@ -183,18 +218,51 @@ def test_progress_line_on_a_terminal_stderr_while_stdout_goes_to_a_pipe(gated, t
     failure = f"linkfilter: {gated.url('/gone')}: HTTP 404 Not Found"
     assert screen(run.err) == [f"{RED}{failure}{RESET}"]
     # stdout is not a terminal: JSON Lines, no colour, no progress.
-    assert len(run.out.splitlines()) == 4 and b"\x1b" not in run.out and b"\r" not in run.out
+    written = out.read_bytes()
+    assert len(written.splitlines()) == 4 and b"\x1b" not in written and b"\r" not in written
 
 
 def test_progress_on_the_terminal_the_results_go_to_is_erased_before_each_of_them(gated):
     run = Run(["--allow-private", "-n", "--progress"], stdin=subprocess.PIPE, stdout_tty="same")
     run.proc.stdin.write(f"{gated.url('/slow/0')} {gated.url('/gone')}\n".encode())
     run.proc.stdin.close()
-    run.pump(lambda: any("1 done, 1 failed" in f for f in run.frames()))
+    run.pump(lambda: any("1/2 done, 1 failed" in f for f in run.frames()))
     gated.gate.set()
     assert run.finish() == 0
     failure = f"linkfilter: {gated.url('/gone')}: HTTP 404 Not Found"
     assert screen(run.err) == [f"{RED}{failure}{RESET}", f"{CYAN}{gated.authority}: slow{RESET}"]
+
+
+def test_progress_on_a_shared_terminal_never_wipes_a_partial_echoed_line(gated):
+    """A partial line echoed on the terminal stderr shares (a prompt, a line being typed)
+    stays on the screen: no drawing, hence no erasing, until the line is ended."""
+    run = Run(["--allow-private", "--progress", "--color", "never"], stdin=subprocess.PIPE,
+              stdout_tty="same")
+    first = f"x {gated.url('/slow/0')}\n"
+    run.proc.stdin.write(first.encode())
+    run.proc.stdin.flush()
+    run.pump(lambda: len(run.frames()) >= 3)  # drawn while the screen is at a line start
+    # the time between drawings, measured here: the baseline for "no drawing since"
+    times = []
+    for _ in range(3):
+        seen = len(run.frames())
+        started = time.monotonic()
+        run.pump(lambda: len(run.frames()) > seen)
+        times.append(time.monotonic() - started)
+    run.proc.stdin.write(b"half a line")
+    run.proc.stdin.flush()
+    run.pump(lambda: run.err.endswith(b"half a line"))
+    mark = len(run.err)
+    until = time.monotonic() + 3 * max(times)
+    with pytest.raises(AssertionError, match="waited"):  # three drawings' time: nothing
+        run.pump(lambda: False, timeout=max(until - time.monotonic(), 0))
+    assert bytes(run.err[mark:]) == b""
+    gated.gate.set()  # the result waits for the end of the line, and so does the progress
+    run.proc.stdin.write(b" ended\n")
+    run.proc.stdin.close()
+    assert run.finish() == 0
+    assert screen(run.err) == [first.rstrip("\n"), "half a line ended",
+                               f"{gated.authority}: slow"]
 
 
 @pytest.mark.parametrize("columns", [40, 0])  # 0: a terminal that does not say (80 assumed)
@@ -206,44 +274,65 @@ def test_progress_reads_stdin_of_unknown_size_and_fits_the_terminal(gated, colum
     gated.gate.set()
     assert run.finish() == 0
     for frame in run.frames():
-        if columns:  # cut to the width, less one column (no wrap at the last one)
-            assert len(frame) == columns - 1 and frame.startswith("linkfilter: ")
-        else:
-            assert PROGRESS.match(frame) and len(frame) < 79
+        m = PROGRESS.match(frame)
+        assert m and m["rate"] is not None, frame  # words dropped, not the end cut
+        assert len(frame) <= (columns or 80) - 1  # no wrap at the last column
         assert " of " not in frame
     assert screen(run.err) == []
     assert run.out == f"{gated.authority}: slow\n".encode()
 
 
-#: (args, stdout: a terminal?, stderr: a terminal?, environment, progress shown?)
+def test_at_60_columns_the_done_count_and_the_rate_stay(gated, tmp_path):
+    """A file's size and the bytes read make the full line wider than 60 columns: the
+    words that go are those, never the counts at the end."""
+    log = tmp_path / "big.log"
+    log.write_bytes(b"x" * 3_000_000 + f"\n{gated.url('/slow/0')} {gated.url('/gone')}\n".encode())
+    run = Run(["--allow-private", "--progress", "-n", str(log)], columns=60)
+    run.pump(lambda: any("1/2 done, 1 failed" in f for f in run.frames()))
+    gated.gate.set()
+    assert run.finish() == 0
+    for frame in run.frames():
+        m = PROGRESS.match(frame)
+        assert m and len(frame) <= 59, frame
+        assert m["rate"] is not None and m["failed"] is not None, frame
+        assert m["total"] is None, frame  # the least needed word went first
+
+
+#: (args, stdout: a terminal, a pipe or a file?, stderr: a terminal?, environment, shown?)
 WHEN_SHOWN = [
-    ([], False, True, {}, True),  # the default: stderr a terminal, stdout not
+    ([], "file", True, {}, True),  # the default: stderr a terminal, stdout a file
+    ([], os.devnull, True, {}, True),
+    ([], False, True, {}, False),  # a pipe: another program may print on the terminal
     ([], True, True, {}, False),  # both terminals: the results are the progress
     (["--progress"], True, True, {}, True),
+    (["--progress"], False, True, {}, True),
     ([], False, True, {"LINKFILTER_PROGRESS": "1"}, True),
-    (["--no-progress"], False, True, {}, False),
-    ([], False, True, {"LINKFILTER_PROGRESS": "off"}, False),
-    (["-q"], False, True, {}, False),
+    (["--no-progress"], "file", True, {}, False),
+    ([], "file", True, {"LINKFILTER_PROGRESS": "off"}, False),
+    (["-q"], "file", True, {}, False),
     (["-q", "--progress"], False, True, {}, False),
     (["--progress"], False, False, {}, False),  # never in a pipe
 ]
 
 
-def test_when_the_progress_line_is_shown(raw_server):
+def test_when_the_progress_line_is_shown(raw_server, tmp_path):
     # Each run lasts its --timeout at least: time for several drawings when the line is on.
     # The runs are independent: they go at once.
     stuck = raw_server(hang())
     runs = []
-    for args, stdout_tty, stderr_tty, env, _ in WHEN_SHOWN:
+    for n, (args, stdout, stderr_tty, env, _) in enumerate(WHEN_SHOWN):
+        file = str(tmp_path / f"out{n}") if stdout == "file" else \
+            stdout if isinstance(stdout, str) else None
         run = Run(["--allow-private", "-n", "-t", "0.3", "--color", "never", *args],
-                  stdin=subprocess.PIPE, stdout_tty=stdout_tty, stderr_tty=stderr_tty, env=env)
+                  stdin=subprocess.PIPE, stdout_tty=stdout is True, stderr_tty=stderr_tty,
+                  env=env, stdout_file=file)
         run.proc.stdin.write(f"x {stuck.url('/')}\n".encode())
         run.proc.stdin.close()
         runs.append(run)
-    for run, (args, _, _, env, shown) in zip(runs, WHEN_SHOWN):
+    for run, (args, stdout, _, env, shown) in zip(runs, WHEN_SHOWN):
         assert run.finish() == 0
-        assert bool(run.frames()) == shown, (args, env)
-        assert (b"URLs found" in run.err) == shown, (args, env)
+        assert bool(run.frames()) == shown, (args, stdout, env)
+        assert (b" done" in run.err) == shown, (args, stdout, env)
         rows = screen(run.err)
         if "-q" in args:
             assert rows == []
@@ -253,10 +342,10 @@ def test_when_the_progress_line_is_shown(raw_server):
 
 
 def test_a_signal_erases_the_progress_line(gated):
-    run = Run(["--allow-private", "-n", "--stats"], stdin=subprocess.PIPE)
+    run = Run(["--allow-private", "-n", "--stats", "--progress"], stdin=subprocess.PIPE)
     run.proc.stdin.write(f"x {gated.url('/slow/0')}\n".encode())
     run.proc.stdin.flush()
-    run.pump(lambda: "1 URLs found" in "".join(run.frames()))
+    run.pump(lambda: "0/1 done" in "".join(run.frames()))
     run.proc.send_signal(signal.SIGINT)
     assert run.finish() == 130
     (stats,) = screen(run.err)

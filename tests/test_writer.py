@@ -98,3 +98,22 @@ def test_the_output_is_the_same_however_the_writes_are_batched():
     w.eof()
     w.close(timeout=5)
     assert out.getvalue() == expected and err.getvalue() == b""
+
+
+@pytest.mark.parametrize("pieces", [
+    [b"crlf line\r\n"],
+    [b"crlf line\r", b"\n"],  # the CRLF split between two reads
+    [b"crlf ", b"line\r\n"],
+])
+def test_result_lines_end_like_the_echoed_line_they_follow(pieces):
+    ops = [("echo", (p,)) for p in pieces] + [("out", ("R1\nR2",)), ("err", ("E",)),
+                                              ("echo", (b"lf line\n",)), ("out", ("R3",))]
+    out, err = drive(ops + [("eof", ())])
+    assert out == b"crlf line\r\nR1\r\nR2\r\nlf line\nR3\n"
+    assert err == b"E\n"  # stderr lines are ours: LF
+
+
+def test_a_held_result_ends_like_the_line_it_waited_for():
+    out, _ = drive([("echo", (b"half",)), ("out", ("R",)), ("echo", (b" line\r\nnext",)),
+                    ("out", ("S",)), ("eof", ())])
+    assert out == b"half line\r\nR\r\nnext\r\nS\r\n"
