@@ -28,7 +28,7 @@ import time
 from typing import BinaryIO, NamedTuple
 
 from linkfilter import progress
-from linkfilter.cache import FAILURE_TTL, HostFailures, ReportOnce, ResultCache, expand
+from linkfilter.cache import FAILURE_TTL, Claim, HostFailures, ReportOnce, ResultCache, expand
 from linkfilter.errors import BadURL, LinkfilterError
 from linkfilter.ordered import InOrder, Slot
 from linkfilter.output import dry_run_format, dry_run_text, error_line, json_line, text_line
@@ -355,10 +355,10 @@ class Pipeline:
             return
         site = key[: key.find("/", key.find("//") + 2)]
         job = _Job(key, site, url, number, host, time.monotonic(), slot)
-        hit = self.cache.claim(key, job)
-        if isinstance(hit, Result):
-            ready.append((expand(key, hit, url=url, line=number, host=host, elapsed=0.0), slot))
-        elif hit is None:
+        claim = self.cache.claim(key, job)
+        if claim.how is Claim.HIT:
+            ready.append((expand(key, claim.result, url=url, line=number, host=host, elapsed=0.0), slot))
+        elif claim.how is Claim.FETCH:
             stored = kept.get(key)
             down = self.down.get(site) if stored is None else None
             if stored is not None or down is not None:  # no worker, lookup nor connection
