@@ -28,7 +28,7 @@ import ssl
 import threading
 import time
 from typing import Callable, Iterator, Mapping, NamedTuple, Protocol
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from linkfilter import challenge, content, netguard
 from linkfilter.errors import (
@@ -44,16 +44,14 @@ from linkfilter.errors import (
 )
 from linkfilter.http11 import MAX_HEADERS, MAX_LINE, BadChunk, Body, Clock, Response, TooManyHeaders
 from linkfilter.proxy import Proxies, Proxy
+from linkfilter.result import is_html_type
 from linkfilter.settings import Settings
-from linkfilter.urls import normalize_for_fetch
+from linkfilter.urls import DEFAULT_PORTS, normalize_for_fetch, split_authority
 
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 ACCEPT_ENCODING = ", ".join(content.SUPPORTED)  # "gzip, deflate"
 
-#: Media types whose body is read; a response without Content-Type counts as HTML too.
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 #: Most decoded bytes produced per step.
 DECODE_STEP = 64 * 1024
@@ -66,9 +64,8 @@ DRAIN_LIMIT = 64 * 1024
 DRAIN_WINDOW = 0.05
 #: Most idle connections one Fetcher keeps open (least recently used go first).
 POOL_SIZE = 8
-#: Statuses whose page may be a bot challenge, and the longest the first
-#: ``challenge.BODY_LIMIT`` bytes of such a page may take to read.
-CHALLENGE_STATUSES = frozenset({403, 429, 503})
+#: The longest the first ``challenge.BODY_LIMIT`` bytes of a page with one of
+#: ``challenge.STATUSES`` may take to read.
 CHALLENGE_WINDOW = 2.0
 #: Statuses retried once when their Retry-After fits in the time left.
 RETRY_STATUSES = frozenset({429, 503})
@@ -107,7 +104,7 @@ class Page(NamedTuple):
     @property
     def is_html(self) -> bool:
         """text/html, application/xhtml+xml, or no Content-Type at all."""
-        return self.content_type is None or self.content_type in HTML_TYPES
+        return is_html_type(self.content_type)
 
 
 _default_context: ssl.SSLContext | None = None
@@ -188,25 +185,31 @@ class _Target(NamedTuple):
 
     @classmethod
     def parse(cls, url: str) -> _Target:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as e:
-            raise BadURL(f"bad URL {url!r}: {e}", url=url) from e
-        scheme = parts.scheme.lower()
-        if scheme not in DEFAULT_PORTS or not parts.hostname:
+        """Take apart a URL as ``normalize_for_fetch`` makes it (which checked its parts)."""
+        scheme, authority, rest = split_authority(url)
+        scheme = scheme.lower() if scheme is not None else ""
+        authority = authority.rpartition("@")[2]  # never the user:password part
+        host, port_text = authority, ""
+        if ":" in authority and not authority.endswith("]"):
+            host, _, port_text = authority.rpartition(":")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        host = host.lower()
+        if scheme not in DEFAULT_PORTS or not host:
             raise BadURL(f"not an http(s) URL with a host: {url!r}", url=url)
-        authority = parts.netloc.rpartition("@")[2]  # never the user:password part
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
+        port = DEFAULT_PORTS[scheme]
+        if port_text:
+            if not (port_text.isascii() and port_text.isdigit() and int(port_text) <= 65535):
+                raise BadURL(f"bad URL {url!r}: bad port {port_text!r}", url=url)
+            port = int(port_text)
+        path, mark, query = rest.partition("#")[0].partition("?")
         return cls(
             url=url,
             scheme=scheme,
-            host=parts.hostname,
-            port=DEFAULT_PORTS[scheme] if port is None else port,
+            host=host,
+            port=port,
             authority=authority,
-            path=path,
+            path=(path or "/") + (mark + query if query else ""),
         )
 
 
@@ -455,7 +458,7 @@ class Fetcher:
                     continue
                 if status >= 400:
                     head = f"HTTP {status} {_printable(response.reason) or _phrase(status)}".rstrip()
-                    if status in CHALLENGE_STATUSES:
+                    if status in challenge.STATUSES:
                         service = self._challenge(conn, response, clock)
                         if service:
                             raise Challenge(f"HTTP {status}: {service} bot challenge")

@@ -36,8 +36,8 @@ from linkfilter.pending import Pending
 from linkfilter.result import Result
 from linkfilter.scan import CandidateLines, decode_block
 from linkfilter.settings import Settings
-from linkfilter.urls import display_host, find_urls, find_urls_in_block, normalize_for_fetch
-from linkfilter.worker import describe, failure
+from linkfilter.urls import display_host, find_urls, find_urls_in_block, normalize_for_fetch, origin
+from linkfilter.worker import describe, failure, internal_error
 from linkfilter.writer import ExitStatus, Writer
 
 #: Bytes asked of the input per read; a pipe on stdin is widened to match.
@@ -353,7 +353,7 @@ class Pipeline:
                 else failure(url, number, host, error, 0.0)
             ready.append((result, slot))
             return
-        site = key[: key.find("/", key.find("//") + 2)]
+        site = origin(key)
         job = _Job(key, site, url, number, host, time.monotonic(), slot)
         claim = self.cache.claim(key, job)
         if claim.how is Claim.HIT:
@@ -449,12 +449,11 @@ class Pipeline:
     def _internal_error(self, job: _Job, error: Exception) -> None:
         """A bug while reporting a job: report it as the job's result, so that the
         URL's waiters and its --ordered slot are not left waiting."""
-        reason = f"internal error: {type(error).__name__}: {error}"
-        result = Result(url=job.url, line=job.line, host=job.host, error="internal", reason=reason)
+        result = internal_error(job.url, job.line, job.host, error)
         try:
             self._emit(self._complete(job, result))
         except Exception:  # noqa: BLE001 - the report itself failed: say so, plainly
-            self.writer.err(f"linkfilter: {job.url}: {reason}")
+            self.writer.err(f"linkfilter: {job.url}: {result.reason}")
             if job.slot is not None:
                 self.inorder.fill(job.slot, None)
 

@@ -22,6 +22,7 @@ from linkfilter.decode import (
     PRESCAN_MIN_BYTES,
     NON_ASCII_CHAR,
     ISO2022_ESCAPE,
+    _BOMS,
     bom_encoding,
     choose_encoding,
     decode_bytes,
@@ -218,7 +219,7 @@ class TitleSniffer:
             data = self._held + data
             self._held = b""
             if len(data) < 3 and any(len(b) > len(data) and b.startswith(data)
-                                     for b in (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")):
+                                     for b, _ in _BOMS):
                 self._held = data
                 return False
             self._choose_mode(data)
