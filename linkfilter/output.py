@@ -111,13 +111,9 @@ def dry_run_format(result: Result, template: str) -> str:
     return safe(template.format(**values)) or ""
 
 
-def dry_run_line(result: Result) -> str:
-    """Text mode under ``--dry-run``: the URL that would be fetched."""
-    return safe(result.url) or ""
-
-
 def dry_run_text(urls: list[str]) -> str:
-    """The ``dry_run_line`` of each URL, joined by newlines, checked in one pass when all are safe."""
+    """Text mode under ``--dry-run``: each URL that would be fetched, terminal-safe, joined
+    by newlines; checked in one pass when all are safe."""
     if "".join(urls).isprintable():  # nothing for safe() to drop (nor a newline inside a URL)
         return "\n".join(urls)
     return "\n".join(safe(url) or "" for url in urls)

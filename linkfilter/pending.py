@@ -43,11 +43,6 @@ class Pending(Generic[T]):
         self._requested = 0  # workers asked for: times put returned True
         self._closed = False
 
-    @property
-    def takers(self) -> int:
-        """Workers waiting for a job right now (a hint for starting more)."""
-        return self._takers
-
     def put(self, host: Hashable, job: T) -> bool:
         """Add a job for ``host``; waits only while ``max_pending`` jobs are waiting.
 
