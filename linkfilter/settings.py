@@ -100,8 +100,8 @@ class Settings(_Knobs):
     """Everything one run needs to know; the defaults are the documented ones.
 
     Frozen, and validated whenever one is made (``_replace`` too). A named tuple, not a
-    frozen dataclass: defining a dataclass of 23 fields, and importing ``dataclasses``
-    for it, cost every run 5 ms of start-up.
+    frozen dataclass: defining a dataclass this size, and importing ``dataclasses`` for
+    it, would cost every run start-up time.
     """
 
     __slots__ = ()

@@ -65,7 +65,7 @@ def clean_title(raw: str, max_title: int) -> str | None:
 
 def unescape(text: str) -> str:
     """``html.unescape``, with the ``html`` module loaded at the first text that has a "&"
-    (its table of entities costs 1.5 ms to load, and most titles have none)."""
+    (its table of entities is slow to load, and most titles have none)."""
     if "&" not in text:
         return text
     import html

@@ -1,4 +1,5 @@
-"""The fetcher against real local servers: each bullet of issue 3 has a test here.
+"""The fetcher against real local servers: requests, TLS, redirects, the address guard,
+the deadline, the byte cap, content decoding, errors, connection reuse and proxies.
 
 Servers come from tests/servers.py; timeouts are short (0.5-1 s) so deadline tests
 are quick, and every timing assertion allows a small margin over the deadline.
