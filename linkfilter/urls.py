@@ -188,6 +188,7 @@ def find_urls(line: str) -> list[Found]:
     and the like). Never raises on any ``str``.
     """
     fast_url = _fast_url().match
+    fast_www = None  # compiled at the first "www." candidate
     s, cut_open = _scanned_part(line) if len(line) > _SHORT_LINE else (line, False)
     low = s  # where "www." is searched: lower case, unless there is no "W" at all
     if "W" in s:
@@ -216,7 +217,7 @@ def find_urls(line: str) -> list[Found]:
             start = p = www
             www = low.find("www.", p + 4) % none
             is_www = True
-            fast = _fast_www().match
+            fast = fast_www = fast_www or _fast_www().match
         else:
             break
         if start < covered:
