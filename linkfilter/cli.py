@@ -244,8 +244,8 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--max-pending", type=_bounded("max_pending"), default=DEFAULT_MAX_PENDING,
               show_default=True, metavar="N",
               help="Most URLs waiting for a worker; past it reading pauses (the memory bound).")
-@click.option("-t", "--timeout", type=_bounded("timeout"), default=DEFAULT_TIMEOUT, show_default=True,
-              metavar="SECONDS",
+@click.option("-t", "--timeout", type=_bounded("timeout"), default=DEFAULT_TIMEOUT,
+              show_default=True, metavar="SECONDS",
               help="Total time for one URL, all redirects, reads and decoding included.")
 @click.option("--max-bytes", type=_bounded("max_bytes"), default=DEFAULT_MAX_BYTES,
               show_default=True, metavar="N",
