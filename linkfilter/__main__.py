@@ -35,8 +35,8 @@ import threading  # noqa: E402
 
 
 #: Allocations between two collections of the young generation (Python's default: 700).
-#: Start-up makes tens of thousands of objects that all live on; collecting every 700 of
-#: them cost a one-URL run about 7 ms of CPU. Cycles are still collected, just less often.
+#: Start-up makes tens of thousands of objects that all live on, so collecting every 700
+#: of them is wasted work on every run. Cycles are still collected, just less often.
 GC_YOUNG_THRESHOLD = 10_000
 
 

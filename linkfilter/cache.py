@@ -11,10 +11,11 @@ distinct URLs stays flat in memory and in time per URL.
 from __future__ import annotations
 
 import collections
+import enum
 import sys
 import threading
 import time
-from typing import Any, Callable, Generic, Hashable, TypeVar
+from typing import Any, Callable, Generic, Hashable, NamedTuple, TypeVar
 
 from linkfilter.result import Result
 
@@ -100,6 +101,25 @@ def expand(key: str, kept: Result, *, url: str, line: int, host: str, elapsed: f
     )
 
 
+class Claim(enum.Enum):
+    """What the caller of ``ResultCache.claim`` is to do with its key."""
+
+    HIT = "hit"  # use the fresh kept result that came back
+    WAIT = "wait"  # nothing: the key is in flight and the waiter was queued for it
+    FETCH = "fetch"  # fetch it: the key is now in flight, its waiters join the caller
+
+
+class Claimed(NamedTuple):
+    """``ResultCache.claim``'s answer: what to do, and the kept result for a HIT."""
+
+    how: Claim
+    result: Result | None = None
+
+
+_WAIT = Claimed(Claim.WAIT)
+_FETCH = Claimed(Claim.FETCH)
+
+
 class ResultCache:
     """Thread-safe map from a normalised URL to its result, or to its waiters while in flight."""
 
@@ -112,32 +132,22 @@ class ResultCache:
     def __len__(self) -> int:
         return len(self._done)
 
-    def claim(self, key: str, waiter: Any) -> Result | None | bool:
-        """Ask for ``key`` on behalf of ``waiter``.
-
-        Returns a fresh kept Result (see ``expand``); or False when the key is in
-        flight and ``waiter`` was queued for it; or None when the caller must
-        fetch it (the key is now in flight). With a TTL of 0 every claim fetches.
-        """
+    def claim(self, key: str, waiter: Any) -> Claimed:
+        """Ask for ``key`` on behalf of ``waiter``: a HIT with a fresh kept Result (see
+        ``expand``), WAIT when the key is in flight (``waiter`` is queued for it), or
+        FETCH (the key is now in flight). With a TTL of 0 every claim fetches."""
         if self.ttl <= 0:
-            return None
+            return _FETCH
         with self._lock:
             hit = self._done.get(key)
             if hit is not None:
-                return hit
+                return Claimed(Claim.HIT, hit)
             waiters = self._flying.get(key)
             if waiters is not None:
                 waiters.append(waiter)
-                return False
+                return _WAIT
             self._flying[key] = []
-            return None
-
-    def store(self, key: str, result: Result) -> None:
-        """Keep a result got elsewhere (a persistent cache) as if fetched."""
-        if self.ttl > 0:
-            ttl = self.ttl if result.ok else failure_ttl(self.ttl)
-            with self._lock:
-                self._done.put(key, compact(key, result), ttl)
+            return _FETCH
 
     def complete(self, key: str, result: Result, *, kept: Result | None = None) -> list[Any]:
         """Store the result of a claimed key; return the waiters that joined it.

@@ -27,6 +27,7 @@ from linkfilter.settings import (
     DEFAULT_TIMEOUT,
     DEFAULT_USER_AGENT,
     DEFAULT_WORKERS,
+    BOUNDS,
     FORMAT_FIELDS,
     MAX_SECONDS,
     MAX_WORKERS,
@@ -125,12 +126,13 @@ class _Choice(click.ParamType):
 
 
 FLAG = _Flag()
-SECONDS = _Number(float, "a number of seconds", 0, MAX_SECONDS, above=True)
-SECONDS_OR_ZERO = _Number(float, "a number of seconds", 0, MAX_SECONDS)
 
 
-def _count(low, high=None):
-    return _Number(int, "a whole number", low, high)
+def _bounded(name: str) -> _Number:
+    """The parameter type of a numeric knob, within its ``settings.BOUNDS``."""
+    bound = BOUNDS[name]
+    what = "a whole number" if bound.kind is int else "a number of seconds"
+    return _Number(bound.kind, what, bound.low, bound.high, above=bound.above)
 
 
 def _template(ctx, param, value):
@@ -139,7 +141,7 @@ def _template(ctx, param, value):
         try:
             check_template(value, "--" + param.name.replace("_", "-"))
         except SettingsError as e:
-            raise _Bad(str(e).split(": ", 1)[1] if ": " in str(e) else str(e), value) from e
+            raise _Bad(e.reason, value) from e
     return value
 
 
@@ -241,23 +243,23 @@ def _fail(message: str, status: ExitStatus):
     },
 )
 @click.argument("files", nargs=-1, metavar="[FILE]...")
-@click.option("-w", "--workers", type=_count(1, MAX_WORKERS), default=DEFAULT_WORKERS,
+@click.option("-w", "--workers", type=_bounded("workers"), default=DEFAULT_WORKERS,
               show_default=True, metavar="N",
               help=f"Number of downloader threads, 1 to {MAX_WORKERS}.")
-@click.option("--per-host", type=_count(1), default=DEFAULT_PER_HOST,
+@click.option("--per-host", type=_bounded("per_host"), default=DEFAULT_PER_HOST,
               show_default=True, metavar="N",
               help="Most fetches running at once to one host (scheme, name and port).")
-@click.option("--max-pending", type=_count(1), default=DEFAULT_MAX_PENDING,
+@click.option("--max-pending", type=_bounded("max_pending"), default=DEFAULT_MAX_PENDING,
               show_default=True, metavar="N",
               help="Most URLs waiting for a worker; past it reading pauses (the memory bound).")
-@click.option("-t", "--timeout", type=SECONDS, default=DEFAULT_TIMEOUT, show_default=True,
-              metavar="SECONDS",
+@click.option("-t", "--timeout", type=_bounded("timeout"), default=DEFAULT_TIMEOUT,
+              show_default=True, metavar="SECONDS",
               help=f"Total time for one URL, all redirects, reads and decoding included "
                    f"(at most {MAX_SECONDS}).")
-@click.option("--max-bytes", type=_count(1), default=DEFAULT_MAX_BYTES,
+@click.option("--max-bytes", type=_bounded("max_bytes"), default=DEFAULT_MAX_BYTES,
               show_default=True, metavar="N",
               help="Most bytes of a page to read, after decompression.")
-@click.option("--max-redirects", type=_count(0), default=DEFAULT_MAX_REDIRECTS,
+@click.option("--max-redirects", type=_bounded("max_redirects"), default=DEFAULT_MAX_REDIRECTS,
               show_default=True, metavar="N", help="Redirects to follow.")
 @click.option("-f", "--format", "template", default=DEFAULT_FORMAT, show_default=True,
               envvar=f"{ENV_PREFIX}_FORMAT", metavar="TEMPLATE", callback=_template,
@@ -286,14 +288,14 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--exclude", multiple=True, metavar="REGEX", callback=_excludes,
               help="Skip URLs matching this regular expression (repeatable), searched in the "
                    "URL with scheme and host lower case and www. links as http://www.")
-@click.option("--cache-ttl", type=SECONDS_OR_ZERO, default=DEFAULT_CACHE_TTL,
+@click.option("--cache-ttl", type=_bounded("cache_ttl"), default=DEFAULT_CACHE_TTL,
               show_default=True, metavar="SECONDS",
               help=f"Reuse a URL's result for this long (failures at most 60 s), up to "
                    f"{MAX_SECONDS}; 0 disables.")
 @click.option("--cache", "cache_path", default=None, metavar="PATH",
               envvar=f"{ENV_PREFIX}_CACHE",
               help="Keep results across runs in this SQLite file (made 0600).")
-@click.option("--max-title", type=_count(0), default=DEFAULT_MAX_TITLE,
+@click.option("--max-title", type=_bounded("max_title"), default=DEFAULT_MAX_TITLE,
               show_default=True, metavar="N",
               help="Cut titles to N characters, the ellipsis included; 0 means no cap.")
 @click.option("-q", "--quiet", is_flag=True, type=FLAG, default=False,

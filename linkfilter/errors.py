@@ -1,8 +1,7 @@
 """The exception family: every failure linkfilter expects, with a stable code.
 
 Fetch errors are per URL: the pipeline turns them into a stderr line or a JSON
-record and goes on. ``InputError`` is about the program's own input files.
-The command line translates the family into one-line messages and exit codes.
+record and goes on. The command line translates the family into one-line messages and exit codes.
 """
 
 from __future__ import annotations
@@ -10,10 +9,6 @@ from __future__ import annotations
 
 class LinkfilterError(Exception):
     """Root of every error linkfilter raises on purpose."""
-
-
-class InputError(LinkfilterError):
-    """Raised when an input FILE cannot be opened or read."""
 
 
 class FetchError(LinkfilterError):

@@ -7,7 +7,8 @@ Names are resolved once by ``netguard.resolve`` (which refuses private addresses
 allowed) and the socket is connected to exactly those addresses; http.client never looks a
 name up. The body is decoded incrementally (``content``) and never more than
 ``--max-bytes`` decoded bytes are held. A Fetcher keeps its last connection per host for
-reuse; it belongs to one thread.
+reuse; it belongs to one thread. Reading a response off the socket (status line, headers,
+body framing) is ``http11``'s job.
 
 Every failure is a ``linkfilter.errors.FetchError`` subclass; low-level errors are
 translated where they happen, naming the host and the limit.
@@ -16,20 +17,18 @@ translated where they happen, naming the host and the limit.
 from __future__ import annotations
 
 import collections
-import email.parser
+import contextlib
 import email.utils
 import errno
 import http
 import http.client
-import io
-import re
 import select
 import socket
 import ssl
 import threading
 import time
-from typing import Callable, Mapping, NamedTuple, Protocol
-from urllib.parse import urljoin, urlsplit
+from typing import Callable, Iterator, Mapping, NamedTuple, Protocol
+from urllib.parse import urljoin
 
 from linkfilter import challenge, content, netguard
 from linkfilter.errors import (
@@ -44,41 +43,30 @@ from linkfilter.errors import (
     TooManyRedirects,
 )
 from linkfilter.output import counted
+from linkfilter.http11 import MAX_HEADERS, MAX_LINE, BadChunk, Body, Clock, Response, TooManyHeaders
 from linkfilter.proxy import Proxies, Proxy
+from linkfilter.result import is_html_type
 from linkfilter.settings import Settings
-from linkfilter.urls import normalize_for_fetch
+from linkfilter.urls import DEFAULT_PORTS, normalize_for_fetch, split_authority
 
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 ACCEPT_ENCODING = ", ".join(content.SUPPORTED)  # "gzip, deflate"
 
-#: Media types whose body is read; a response without Content-Type counts as HTML too.
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
-#: Raw bytes asked of the socket per read.
-READ_SIZE = 16 * 1024
 #: Most decoded bytes produced per step.
 DECODE_STEP = 64 * 1024
 #: Most bytes handed to the sink per ``feed``: the title sniffer scans all it is given,
-#: so a 16 KiB read whose title is in its first line cost it 320 us fed whole, 85 us fed
-#: in these steps (a title 14 KiB in: about the same either way).
+#: so small steps let reading stop soon after the title instead of a whole read later.
 SINK_STEP = 2 * 1024
-#: Longest status, header or chunk-size line, and most header lines: the limits
-#: http.client enforces (``http.client._MAXLINE``, ``_MAXHEADERS``), quoted in our errors.
-MAX_LINE = 65536
-MAX_HEADERS = 100
-#: Most interim (1xx) responses skipped before the real one.
-MAX_INTERIM = 10
 #: Most unread body bytes read and thrown away so a connection can be reused, and the
 #: longest that may take; a longer or slower rest closes the connection instead.
 DRAIN_LIMIT = 64 * 1024
 DRAIN_WINDOW = 0.05
 #: Most idle connections one Fetcher keeps open (least recently used go first).
 POOL_SIZE = 8
-#: Statuses whose page may be a bot challenge, and the longest the first
-#: ``challenge.BODY_LIMIT`` bytes of such a page may take to read.
-CHALLENGE_STATUSES = frozenset({403, 429, 503})
+#: The longest the first ``challenge.BODY_LIMIT`` bytes of a page with one of
+#: ``challenge.STATUSES`` may take to read.
 CHALLENGE_WINDOW = 2.0
 #: Statuses retried once when their Retry-After fits in the time left.
 RETRY_STATUSES = frozenset({429, 503})
@@ -117,7 +105,7 @@ class Page(NamedTuple):
     @property
     def is_html(self) -> bool:
         """text/html, application/xhtml+xml, or no Content-Type at all."""
-        return self.content_type is None or self.content_type in HTML_TYPES
+        return is_html_type(self.content_type)
 
 
 _default_context: ssl.SSLContext | None = None
@@ -198,181 +186,32 @@ class _Target(NamedTuple):
 
     @classmethod
     def parse(cls, url: str) -> _Target:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as e:
-            raise BadURL(f"bad URL {url!r}: {e}", url=url) from e
-        scheme = parts.scheme.lower()
-        if scheme not in DEFAULT_PORTS or not parts.hostname:
+        """Take apart a URL as ``normalize_for_fetch`` makes it (which checked its parts)."""
+        scheme, authority, rest = split_authority(url)
+        scheme = scheme.lower() if scheme is not None else ""
+        authority = authority.rpartition("@")[2]  # never the user:password part
+        host, port_text = authority, ""
+        if ":" in authority and not authority.endswith("]"):
+            host, _, port_text = authority.rpartition(":")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        host = host.lower()
+        if scheme not in DEFAULT_PORTS or not host:
             raise BadURL(f"not an http(s) URL with a host: {url!r}", url=url)
-        authority = parts.netloc.rpartition("@")[2]  # never the user:password part
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
+        port = DEFAULT_PORTS[scheme]
+        if port_text:
+            if not (port_text.isascii() and port_text.isdigit() and int(port_text) <= 65535):
+                raise BadURL(f"bad URL {url!r}: bad port {port_text!r}", url=url)
+            port = int(port_text)
+        path, mark, query = rest.partition("#")[0].partition("?")
         return cls(
             url=url,
             scheme=scheme,
-            host=parts.hostname,
-            port=DEFAULT_PORTS[scheme] if port is None else port,
+            host=host,
+            port=port,
             authority=authority,
-            path=path,
+            path=(path or "/") + (mark + query if query else ""),
         )
-
-
-class _Clock:
-    """The one deadline of a fetch; ``left()`` is what the next operation may wait."""
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
-
-    def left(self) -> float:
-        """Seconds left; raises TimeoutError (socket.timeout) when none are."""
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("deadline reached")
-        return remaining
-
-
-class _DeadlineReader(io.RawIOBase):
-    """Raw socket reads that each wait only for the time left to the deadline.
-
-    Counts the bytes received (a reused connection that fails before its first byte is
-    retried) and notes EOF (a cut body is told from a bad chunk by it). Closing it leaves
-    the socket open, as closing ``socket.makefile()`` does.
-    """
-
-    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
-        super().__init__()
-        self._sock = sock
-        self._io = sock.makefile("rb", buffering=0)
-        self.clock = clock
-        self.received = 0
-        self.eof = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int | None:  # type: ignore[override]
-        self._sock.settimeout(self.clock.left())
-        n = self._io.readinto(buffer)
-        if n == 0:
-            self.eof = True
-        elif n:
-            self.received += n
-        return n
-
-    def close(self) -> None:
-        if not self.closed:
-            self._io.close()
-        super().close()
-
-
-class _TimedSocket:
-    """What HTTPResponse is handed instead of the socket: its ``makefile`` is deadline-bound."""
-
-    def __init__(self, sock: socket.socket, clock: _Clock) -> None:
-        self._sock = sock
-        self._clock = clock
-        self.reader: _DeadlineReader | None = None
-
-    def makefile(self, mode: str = "rb", *args, **kwargs) -> io.BufferedReader:
-        self.reader = _DeadlineReader(self._sock, self._clock)
-        return io.BufferedReader(self.reader)
-
-
-#: A header line as the email parser reads it (name: the characters it allows in one;
-#: value: after the colon and the blanks it strips, up to the line end), when that is
-#: all the line holds: a value with a CR or LF in it is left to the email parser.
-_PLAIN_HEADER = re.compile(rb"([!-9;-~]+):[ \t]*([^\r\n]*)\r?\n")
-
-
-def read_head(fp) -> http.client.HTTPMessage:
-    """Read a header block up to its blank line; what ``http.client.parse_headers`` returns.
-
-    That parses every block with the email package, about 50 us per response. Here a
-    block of plain ``Name: value`` lines (nearly every response) is taken apart with one
-    regex per line into the same message; any other block (folded lines, a line that is
-    no header, a bare CR) still goes to the email parser, so the answer is the same.
-    Raises LineTooLong or HTTPException at http.client's limits, with its messages.
-    """
-    lines = []
-    while True:
-        line = fp.readline(MAX_LINE + 1)
-        if len(line) > MAX_LINE:
-            raise http.client.LineTooLong("header line")
-        lines.append(line)
-        if len(lines) > MAX_HEADERS:
-            raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
-        if line in (b"\r\n", b"\n", b""):
-            break
-    message = http.client.HTTPMessage()
-    plain = _PLAIN_HEADER.fullmatch
-    for line in lines[:-1]:
-        m = plain(line)
-        if m is None:
-            text = b"".join(lines).decode("iso-8859-1")
-            return email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
-        message.set_raw(m[1].decode("ascii"), m[2].decode("iso-8859-1"))
-    message.set_payload("")  # as the email parser leaves it: no body after the headers
-    return message
-
-
-class _Response(http.client.HTTPResponse):
-    """An HTTPResponse read within the deadline that skips every interim (1xx) response
-    and reads its header block with ``read_head``."""
-
-    def __init__(self, sock, debuglevel=0, method=None, url=None, *, clock: _Clock) -> None:
-        self.timed = _TimedSocket(sock, clock)
-        super().__init__(self.timed, debuglevel, method=method, url=url)
-
-    @property
-    def reader(self) -> _DeadlineReader | None:
-        return self.timed.reader
-
-    def _read_status(self):  # http.client hook; begin() itself only skips 100 Continue
-        for _ in range(MAX_INTERIM + 1):
-            version, status, reason = super()._read_status()
-            if not 100 <= status < 200:
-                return version, status, reason
-            read_head(self.fp)  # an interim response's headers: not ours
-        raise http.client.HTTPException(f"more than {MAX_INTERIM} interim (1xx) responses")
-
-    def begin(self) -> None:
-        """What ``HTTPResponse.begin`` does (status, version, headers, framing, whether the
-        connection closes after), with the headers read by ``read_head``."""
-        if self.headers is not None:
-            return
-        version, status, reason = self._read_status()  # never 1xx: skipped there
-        self.code = self.status = status
-        self.reason = reason.strip()
-        if version in ("HTTP/1.0", "HTTP/0.9"):
-            self.version = 10
-        elif version.startswith("HTTP/1."):
-            self.version = 11
-        else:
-            raise http.client.UnknownProtocol(version)
-        self.headers = self.msg = read_head(self.fp)
-        encoding = self.msg.get("transfer-encoding")
-        self.chunked = bool(encoding) and encoding.lower() == "chunked"
-        if self.chunked:
-            self.chunk_left = None
-        self.will_close = self._check_close()
-        self.length = None
-        length = self.msg.get("content-length")
-        if length and not self.chunked:
-            try:
-                self.length = int(length)
-            except ValueError:
-                pass
-            else:
-                if self.length < 0:  # nonsense: as if there were none
-                    self.length = None
-        if status in (204, 304) or self._method == "HEAD":
-            self.length = 0
-        if not self.will_close and not self.chunked and self.length is None:
-            self.will_close = True  # the body ends with the connection
 
 
 class _Connection(http.client.HTTPConnection):
@@ -385,7 +224,7 @@ class _Connection(http.client.HTTPConnection):
         port: int,
         *,
         addresses: list[tuple[int, tuple]],
-        clock: _Clock,
+        clock: Clock,
         tunnel: Proxy | None = None,
         **kwargs,
     ) -> None:
@@ -395,10 +234,10 @@ class _Connection(http.client.HTTPConnection):
         self.clock = clock
         self.tunnel = tunnel
         self.key: tuple = ()  # the Fetcher's pool key
-        self.last: _Response | None = None
+        self.last: Response | None = None
 
     def response_class(self, sock, debuglevel=0, method=None, url=None):  # type: ignore[override]
-        self.last = _Response(sock, debuglevel, method=method, url=url, clock=self.clock)
+        self.last = Response(sock, debuglevel, method=method, url=url, clock=self.clock)
         return self.last
 
     @property
@@ -419,7 +258,7 @@ class _Connection(http.client.HTTPConnection):
             head.append(f"Proxy-Authorization: {proxy.authorization}")
         self.sock.settimeout(self.clock.left())
         self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("ascii"))
-        answer = _Response(self.sock, method="CONNECT", clock=self.clock)
+        answer = Response(self.sock, method="CONNECT", clock=self.clock)
         try:
             answer.begin()
         finally:
@@ -443,7 +282,7 @@ class _TLSConnection(_Connection, http.client.HTTPSConnection):
         self.sock = _tls_handshake(self.sock, self.tls_context, self.host, self.clock)
 
 
-def _connect_any(addresses: list[tuple[int, tuple]], clock: _Clock) -> socket.socket:
+def _connect_any(addresses: list[tuple[int, tuple]], clock: Clock) -> socket.socket:
     """A TCP socket connected to the first address that answers, within the deadline."""
     last: OSError | None = None
     for family, sockaddr in addresses:
@@ -467,7 +306,7 @@ def _connect_any(addresses: list[tuple[int, tuple]], clock: _Clock) -> socket.so
 
 
 def _tls_handshake(
-    sock: socket.socket, context: ssl.SSLContext, host: str, clock: _Clock
+    sock: socket.socket, context: ssl.SSLContext, host: str, clock: Clock
 ) -> ssl.SSLSocket:
     """Wrap ``sock`` in TLS for ``host`` (SNI, certificate); the whole handshake, however
     many round trips it takes, gets only the time left."""
@@ -495,103 +334,50 @@ def _tls_handshake(
     return tls
 
 
-class _BadChunk(Exception):
-    """The chunked framing is broken (not a cut: the bytes are there, and wrong)."""
+class _Read(NamedTuple):
+    """What reading one body yielded."""
+
+    data: bytes  # decoded, at most the cap
+    capped: bool = False  # stopped at the cap with more to come
+    cut: bool = False  # ended before its announced end (short, damaged, or late)
+    stopped: bool = False  # the sink had enough
+    #: The deadline ran out after some of the body came: what came may still hold a title.
+    late: TimeoutError | None = None
 
 
-class _Cut(Exception):
-    """The body ended before its framing said it would."""
+class _Stale(Exception):
+    """A kept connection failed before any byte of an answer: the server closed it idle."""
 
 
-class _Late(Exception):
-    """The deadline ran out in the body; ``data`` is what was decoded before."""
-
-    def __init__(self, error: TimeoutError, data: bytes) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.data = data
-
-
-class _Body:
-    """The raw (still content-encoded) body of one response, framed by Content-Length,
-    chunks, or the end of the connection. ``read()`` returns b"" once it is complete."""
-
-    def __init__(self, response: http.client.HTTPResponse) -> None:
-        self.fp = response.fp
-        self.chunked = bool(response.chunked)
-        self.left = response.length  # bytes left (Content-Length) or None
-        self.chunk_left: int | None = None  # in the current chunk; None before the first
-        self.done = self.fp is None or (not self.chunked and self.left == 0)
-
-    def read(self) -> bytes:
-        if self.done:
-            return b""
-        if self.chunked:
-            return self._read_chunked()
-        want = READ_SIZE if self.left is None else min(READ_SIZE, self.left)
-        data = self._read1(want)
-        if self.left is None:
-            if not data:
-                self.done = True
-            return data
-        if not data:
-            raise _Cut()
-        self.left -= len(data)
-        self.done = self.left == 0
-        return data
-
-    def _read1(self, n: int) -> bytes:
-        try:
-            return self.fp.read1(n)
-        except (ConnectionResetError, ConnectionAbortedError) as e:
-            raise _Cut() from e
-
-    def _readline(self) -> bytes:
-        try:
-            line = self.fp.readline(MAX_LINE + 1)
-        except (ConnectionResetError, ConnectionAbortedError) as e:
-            raise _Cut() from e
-        if len(line) > MAX_LINE:
-            raise _BadChunk(f"a chunk line longer than {MAX_LINE} bytes")
-        if not line.endswith(b"\n"):
-            raise _Cut()
-        return line
-
-    def _read_chunked(self) -> bytes:
-        if not self.chunk_left:
-            if self.chunk_left == 0:
-                if self._readline().strip(b"\r\n"):
-                    raise _BadChunk("no line end after a chunk's data")
-            size = self._readline().split(b";", 1)[0].strip(b" \t\r\n")
-            if not size or len(size) > 16 or size.strip(b"0123456789abcdefABCDEF"):
-                raise _BadChunk(f"bad chunk size {size[:20]!r}")
-            self.chunk_left = int(size, 16)
-            if self.chunk_left == 0:
-                for _ in range(MAX_HEADERS + 1):  # trailer fields, up to a blank line
-                    if not self._readline().strip(b"\r\n"):
-                        self.done = True
-                        return b""
-                raise _BadChunk(f"more than {MAX_HEADERS} trailer lines")
-        data = self._read1(min(READ_SIZE, self.chunk_left))
-        if not data:
-            raise _Cut()
-        self.chunk_left -= len(data)
-        return data
-
-    def drain(self, limit: int) -> bool:
-        """Read and drop the rest if it is at most ``limit`` bytes; True if complete."""
-        if not self.chunked and self.left is not None and self.left > limit:
-            return False
-        budget = limit
-        try:
-            while not self.done:
-                data = self.read()
-                budget -= len(data)
-                if budget < 0:
-                    return False
-        except (_Cut, _BadChunk, OSError, ValueError):
-            return False
-        return True
+@contextlib.contextmanager
+def _error_catcher(
+    conn: _Connection,
+    target: _Target,
+    proxy: Proxy | None,
+    clock: Clock,
+    *,
+    response: http.client.HTTPResponse | None = None,
+    kept: bool = False,
+    connecting: bool = False,
+    reading: bool = False,
+) -> Iterator[None]:
+    """Close ``conn`` (and ``response``) on any error in the block, and raise a low-level
+    one as the FetchError it means. On a ``kept`` connection, a failure before the first
+    byte of an answer (other than the deadline) raises _Stale instead, to be retried."""
+    try:
+        yield
+    except (OSError, http.client.HTTPException) as e:
+        if response is not None:
+            response.close()
+        conn.close()
+        if kept and not isinstance(e, TimeoutError) and not conn.received:
+            raise _Stale() from e
+        raise _translate(e, target, proxy, clock, connecting=connecting, reading=reading) from e
+    except BaseException:
+        if response is not None:
+            response.close()
+        conn.close()
+        raise
 
 
 class Fetcher:
@@ -640,10 +426,10 @@ class Fetcher:
         body until it returns True, the body ends, or ``max_bytes`` are read; without a
         sink it reads to the end or the cap. Non-HTML: headers only (body b'').
         ``normalized`` says ``url`` is already what ``normalize_for_fetch`` makes of it
-        (the pipeline's cache key): it is not normalized again (8-9 us saved per URL).
+        (the pipeline's cache key): it is not normalized again.
         Raises only FetchError subclasses.
         """
-        clock = _Clock(self.settings.timeout)
+        clock = Clock(self.settings.timeout)
         current = url
         hops = 0
         try:
@@ -673,7 +459,7 @@ class Fetcher:
                     continue
                 if status >= 400:
                     head = f"HTTP {status} {_printable(response.reason) or _phrase(status)}".rstrip()
-                    if status in CHALLENGE_STATUSES:
+                    if status in challenge.STATUSES:
                         service = self._challenge(conn, response, clock)
                         if service:
                             raise Challenge(f"HTTP {status}: {service} bot challenge")
@@ -700,7 +486,7 @@ class Fetcher:
 
     # -- one request ---------------------------------------------------------
 
-    def _exchange(self, target: _Target, clock: _Clock) -> tuple[_Connection, _Response]:
+    def _exchange(self, target: _Target, clock: Clock) -> tuple[_Connection, Response]:
         """Send the request for ``target`` and read the response head.
 
         A kept connection is tried first; if it fails before the first byte of a response
@@ -712,26 +498,16 @@ class Fetcher:
         if conn is not None:
             conn.clock = clock
             try:
-                return conn, self._send(conn, target, proxy)
-            except (OSError, http.client.HTTPException) as e:
-                conn.close()
-                if isinstance(e, TimeoutError) or conn.received:
-                    raise _translate(e, target, proxy, clock) from e
-            except BaseException:
-                conn.close()
-                raise
+                with _error_catcher(conn, target, proxy, clock, kept=True):
+                    return conn, self._send(conn, target, proxy)
+            except _Stale:
+                pass  # closed while idle: send once more on a new connection
         conn = self._connect(target, proxy, clock)
         conn.key = key
-        try:
+        with _error_catcher(conn, target, proxy, clock):
             return conn, self._send(conn, target, proxy)
-        except (OSError, http.client.HTTPException) as e:
-            conn.close()
-            raise _translate(e, target, proxy, clock) from e
-        except BaseException:
-            conn.close()
-            raise
 
-    def _connect(self, target: _Target, proxy: Proxy | None, clock: _Clock) -> _Connection:
+    def _connect(self, target: _Target, proxy: Proxy | None, clock: Clock) -> _Connection:
         if proxy is None:
             addresses = self._resolve(
                 target.host,
@@ -763,19 +539,14 @@ class Fetcher:
         # Nothing was sent yet: a failure here means the host (or its proxy) cannot be
         # reached, and it is the only kind that marks the host down.
         try:
-            conn.connect()
+            with _error_catcher(conn, target, proxy, clock, connecting=True):
+                conn.connect()
         except FetchError as e:
-            conn.close()
             e.host_down = True
             raise
-        except (OSError, http.client.HTTPException) as e:
-            conn.close()
-            error = _translate(e, target, proxy, clock, connecting=True)
-            error.host_down = True
-            raise error from e
         return conn
 
-    def _send(self, conn: _Connection, target: _Target, proxy: Proxy | None) -> _Response:
+    def _send(self, conn: _Connection, target: _Target, proxy: Proxy | None) -> Response:
         conn.last = None
         conn.sock.settimeout(conn.clock.left())
         absolute = proxy is not None and target.scheme == "http"
@@ -805,9 +576,9 @@ class Fetcher:
         url: str,
         target: _Target,
         conn: _Connection,
-        response: _Response,
+        response: Response,
         sink_factory: Callable[[str | None], Sink] | None,
-        clock: _Clock,
+        clock: Clock,
     ) -> Page:
         content_type, charset = parse_content_type(_last(response.msg.get_all("Content-Type")))
         language = _last(response.msg.get_all("Content-Language"))
@@ -832,54 +603,44 @@ class Fetcher:
             self._discard(conn, response)
             raise BadResponse(f"{target.host}: {e}") from e
         sink = sink_factory(charset) if sink_factory is not None else None
-        body = _Body(response)
-        try:
-            data, capped, cut, stopped = self._read_body(body, decoder, sink)
-        except _Late as e:
+        body = Body(response)
+        with _error_catcher(conn, target, None, clock, response=response, reading=True):
+            read = self._read_body(body, decoder, sink)
+        if read.late is not None:
             self._discard(conn, response)
-            reason = _translate(e.error, target, None, clock, reading=True).reason
-            return page._replace(body=e.data, cut=True, timed_out=reason)
-        except BaseException as e:
-            self._discard(conn, response)
-            if isinstance(e, (OSError, http.client.HTTPException)):
-                raise _translate(e, target, None, clock, reading=True) from e
-            raise
-        if body.done and not cut:
+            reason = _translate(read.late, target, None, clock, reading=True).reason
+            return page._replace(body=read.data, cut=True, timed_out=reason)
+        if body.done and not read.cut:
             self._keep(conn, response)
-        elif (stopped or capped) and not cut:
+        elif (read.stopped or read.capped) and not read.cut:
             self._finish(conn, response, clock, body)
         else:
             self._discard(conn, response)
-        return page._replace(body=data, capped=capped, cut=cut)
+        return page._replace(body=read.data, capped=read.capped, cut=read.cut)
 
-    def _challenge(self, conn: _Connection, response: _Response, clock: _Clock) -> str | None:
+    def _challenge(self, conn: _Connection, response: Response, clock: Clock) -> str | None:
         """The service whose bot challenge this error page is, or None; reads at most
         ``challenge.BODY_LIMIT`` bytes of it for ``CHALLENGE_WINDOW`` seconds."""
         headers = {name.lower(): value for name, value in response.msg.items()}
         data = b""
-        saved = clock.deadline
-        clock.deadline = min(saved, time.monotonic() + CHALLENGE_WINDOW)
-        try:
-            decoder = content.decoder_for(response.getheader("Content-Encoding"))
-            body = _Body(response)
-            data, capped, cut, _ = self._read_body(body, decoder, None, cap=challenge.BODY_LIMIT)
-            if body.done and not cut:
-                self._keep(conn, response)
-            else:
+        with clock.narrowed(CHALLENGE_WINDOW):
+            try:
+                decoder = content.decoder_for(response.getheader("Content-Encoding"))
+                body = Body(response)
+                read = self._read_body(body, decoder, None, cap=challenge.BODY_LIMIT)
+                data = read.data
+                if body.done and not read.cut:
+                    self._keep(conn, response)
+                else:
+                    self._discard(conn, response)
+            except (FetchError, OSError, http.client.HTTPException, content.DecodeError):
                 self._discard(conn, response)
-        except _Late as e:
-            data = e.data
-            self._discard(conn, response)
-        except (FetchError, OSError, http.client.HTTPException, content.DecodeError):
-            self._discard(conn, response)
-        finally:
-            clock.deadline = saved
         return challenge.detect(response.status, headers, data)
 
     def _read_body(
-        self, body: _Body, decoder: content.Decoder, sink: Sink | None, cap: int | None = None
-    ) -> tuple[bytes, bool, bool, bool]:
-        """Read, decode and feed the body: ``(bytes, capped, cut, stopped by the sink)``."""
+        self, body: Body, decoder: content.Decoder, sink: Sink | None, cap: int | None = None
+    ) -> _Read:
+        """Read, decode and feed the body, at most ``cap`` decoded bytes of it."""
         cap = self.settings.max_bytes if cap is None else cap
         out = bytearray()
 
@@ -901,11 +662,10 @@ class Fetcher:
                 piece = decoder.decompress(raw, min(DECODE_STEP, cap - len(out)))
                 while piece:
                     if take(piece):
-                        return bytes(out), False, False, True
+                        return _Read(bytes(out), stopped=True)
                     if len(out) >= cap:
                         more = decoder.decompress(b"", 1)
-                        capped = bool(more) or not body.done
-                        return bytes(out), capped, False, False
+                        return _Read(bytes(out), capped=bool(more) or not body.done)
                     piece = decoder.decompress(b"", min(DECODE_STEP, cap - len(out)))
                 if body.done:
                     break
@@ -914,16 +674,16 @@ class Fetcher:
             stop = take(tail[:room])
             capped = len(tail) > room
             cut = not decoder.eof and not capped and not stop
-            return bytes(out), capped, cut, stop
-        except _Cut:
-            return bytes(out), False, True, False
+            return _Read(bytes(out), capped=capped, cut=cut, stopped=stop)
+        except http.client.IncompleteRead:
+            return _Read(bytes(out), cut=True)
         except TimeoutError as e:
             if out:  # a title that came before the deadline may still count
-                raise _Late(e, bytes(out)) from e
+                return _Read(bytes(out), cut=True, late=e)
             raise
-        except (_BadChunk, content.DecodeError) as e:
+        except (BadChunk, content.DecodeError) as e:
             if out:  # what came before the damage still counts
-                return bytes(out), False, True, False
+                return _Read(bytes(out), cut=True)
             raise BadResponse(f"bad response body: {e}") from e
 
     # -- connection upkeep ---------------------------------------------------
@@ -931,28 +691,24 @@ class Fetcher:
     def _finish(
         self,
         conn: _Connection,
-        response: _Response,
-        clock: _Clock,
-        body: _Body | None = None,
+        response: Response,
+        clock: Clock,
+        body: Body | None = None,
     ) -> None:
         """Done with ``response`` before its end: read a short rest quickly and keep the
         connection, or close it."""
         if response.will_close or conn.sock is None:
             self._discard(conn, response)
             return
-        body = body or _Body(response)
-        saved = clock.deadline
-        clock.deadline = min(saved, time.monotonic() + DRAIN_WINDOW)
-        try:
+        body = body or Body(response)
+        with clock.narrowed(DRAIN_WINDOW):
             complete = body.drain(DRAIN_LIMIT)
-        finally:
-            clock.deadline = saved
         if complete:
             self._keep(conn, response)
         else:
             self._discard(conn, response)
 
-    def _keep(self, conn: _Connection, response: _Response) -> None:
+    def _keep(self, conn: _Connection, response: Response) -> None:
         """The response is complete: keep its connection for the next request, if open."""
         response.close()
         if response.will_close or conn.sock is None:
@@ -1021,7 +777,7 @@ def _translate(
     error: BaseException,
     target: _Target,
     proxy: Proxy | None,
-    clock: _Clock,
+    clock: Clock,
     *,
     connecting: bool = False,
     reading: bool = False,
@@ -1050,10 +806,9 @@ def _translate(
     if isinstance(error, http.client.UnknownProtocol):
         return BadResponse(f"{host} answered in an unknown protocol {_printable(error.version)!r}")
     if isinstance(error, http.client.HTTPException):
-        text = str(error)
-        if text.startswith("got more than"):
+        if isinstance(error, TooManyHeaders):
             return BadResponse(f"{host} sent more than {MAX_HEADERS} header lines")
-        return BadResponse(f"bad response from {host}: {_printable(text) or type(error).__name__}")
+        return BadResponse(f"bad response from {host}: {_printable(str(error)) or type(error).__name__}")
     if isinstance(error, ConnectionRefusedError):
         return ConnectError(f"{peer} refused the connection")
     if isinstance(error, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):

@@ -12,18 +12,13 @@ IPv6 (mapped, compatible, NAT64, 6to4, Teredo) are unpacked and checked as IPv4.
 from __future__ import annotations
 
 import ipaddress
-import queue
 import socket
-import threading
 import time
 
+from linkfilter.dnspool import DNSPool, LookupTimeout, PoolBusy
 from linkfilter.errors import BadURL, BlockedAddress, DNSError, FetchTimeout
 
-#: Most lookups running at once. getaddrinfo cannot be interrupted, so a lookup that
-#: outlives its deadline keeps its thread until the system resolver gives up; this caps
-#: how many such threads can exist. Callers wait for a free slot within their deadline.
-#: A thread whose lookup is done waits for the next one: starting a thread costs ten times
-#: the lookup of a name in /etc/hosts.
+#: Most lookups running at once (``dnspool`` says why there is a cap).
 DNS_THREADS = 16
 
 #: What allow_private=False tells the user to pass.
@@ -248,76 +243,19 @@ def _numeric(name: bytes, port: int) -> list | None:
         return None
 
 
-class _Lookup:
-    """One getaddrinfo call for a lookup thread, holding a slot until the call returns."""
-
-    def __init__(self, name: bytes, port: int, slots: threading.Semaphore) -> None:
-        self.name = name
-        self.port = port
-        self.slots = slots
-        self.done = threading.Event()
-        self.result: list | None = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        global _idle
-        try:
-            self.result = _getaddrinfo(self.name, self.port)
-        except BaseException as e:  # handed to the waiting caller
-            self.error = e
-        finally:
-            with _idle_lock:  # idle before the slot is free: whoever takes it finds this thread
-                _idle += 1
-            self.slots.release()  # before done, so a caller that saw done finds its slot free
-            self.done.set()
-
-
-_slots = threading.BoundedSemaphore(DNS_THREADS)
-#: Lookups for the idle threads, and how many threads wait with no lookup promised to them.
-_jobs: queue.SimpleQueue[_Lookup] = queue.SimpleQueue()
-_idle_lock = threading.Lock()
-_idle = 0
-
-
-def _serve(first: _Lookup) -> None:
-    """A lookup thread: the lookup it was started for, then every one handed to it."""
-    first.run()
-    while True:
-        _jobs.get().run()
-
-
-def _hand_over(lookup: _Lookup) -> None:
-    """Run ``lookup`` on an idle lookup thread, or on a new one when none is idle."""
-    global _idle
-    with _idle_lock:
-        idle = _idle > 0
-        if idle:
-            _idle -= 1
-    if idle:
-        _jobs.put(lookup)
-    else:
-        threading.Thread(target=_serve, args=(lookup,), name="linkfilter-dns", daemon=True).start()
+_pool = DNSPool(DNS_THREADS, "linkfilter-dns")
 
 
 def _lookup_within(name: bytes, port: int, host: str, deadline: float) -> list:
-    if not _slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+    try:
+        return _pool.run(lambda: _getaddrinfo(name, port), deadline)
+    except PoolBusy:
         raise FetchTimeout(
             f"timed out resolving {host}: all {DNS_THREADS} DNS threads (DNS_THREADS) were busy"
-        )
-    lookup = _Lookup(name, port, _slots)
-    try:
-        _hand_over(lookup)
-    except BaseException:
-        _slots.release()
-        raise
-    if not lookup.done.wait(max(0.0, deadline - time.monotonic())):
-        raise FetchTimeout(f"timed out resolving {host}")
-    if lookup.error is not None:
-        e = lookup.error
-        if isinstance(e, socket.gaierror):
-            raise DNSError(f"cannot resolve {host}: {e.strerror}") from e
-        if isinstance(e, (OSError, UnicodeError, ValueError)):
-            raise DNSError(f"cannot resolve {host}: {e}") from e
-        raise e
-    assert lookup.result is not None
-    return lookup.result
+        ) from None
+    except LookupTimeout:
+        raise FetchTimeout(f"timed out resolving {host}") from None
+    except socket.gaierror as e:
+        raise DNSError(f"cannot resolve {host}: {e.strerror}") from e
+    except (OSError, UnicodeError, ValueError) as e:
+        raise DNSError(f"cannot resolve {host}: {e}") from e

@@ -8,31 +8,12 @@ from __future__ import annotations
 
 import re
 
-from linkfilter.result import Result
+from linkfilter.result import RECORD_FIELDS, Result, is_html_type
 
 # C0 and C1 controls, DEL, and the bidi embeddings/overrides/isolates.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Bytes of a URL that were not UTF-8 (kept as surrogate escapes when the line was decoded).
 _RAW_BYTE = re.compile("[\udc80-\udcff]")
-
-#: Fields of the JSON record, in the order they are written.
-JSON_FIELDS = (
-    "url",
-    "final_url",
-    "host",
-    "line",
-    "status",
-    "title",
-    "content_type",
-    "content_length",
-    "charset",
-    "charset_source",
-    "error",
-    "reason",
-    "elapsed",
-    "cached",
-)
-
 
 def safe(text: str | None) -> str | None:
     """Drop characters that could move the cursor, retitle the terminal or reorder a line;
@@ -135,13 +116,9 @@ def dry_run_format(result: Result, template: str) -> str:
     return safe(template.format(**values)) or ""
 
 
-def dry_run_line(result: Result) -> str:
-    """Text mode under ``--dry-run``: the URL that would be fetched."""
-    return safe(result.url) or ""
-
-
 def dry_run_text(urls: list[str]) -> str:
-    """The ``dry_run_line`` of each URL, joined by newlines, checked in one pass when all are safe."""
+    """Text mode under ``--dry-run``: each URL that would be fetched, terminal-safe, joined
+    by newlines; checked in one pass when all are safe."""
     if "".join(urls).isprintable():  # nothing for safe() to drop (nor a newline inside a URL)
         return "\n".join(urls)
     return "\n".join(safe(url) or "" for url in urls)
@@ -157,7 +134,7 @@ def json_line(result: Result) -> str:
     import json  # only JSON mode pays for it at start-up
 
     record = {}
-    for name in JSON_FIELDS:
+    for name in RECORD_FIELDS:
         value = getattr(result, name)
         if isinstance(value, str):
             value = safe(value)
@@ -165,7 +142,3 @@ def json_line(result: Result) -> str:
             value = round(value, 3)
         record[name] = value
     return json.dumps(record, ensure_ascii=False)
-
-
-def is_html_type(content_type: str) -> bool:
-    return content_type in ("text/html", "application/xhtml+xml")

@@ -46,11 +46,6 @@ class Pending(Generic[T]):
         #: ``put`` then waits no longer for room.
         self.stopping = False
 
-    @property
-    def takers(self) -> int:
-        """Workers waiting for a job right now (a hint for starting more)."""
-        return self._takers
-
     def put(self, host: Hashable, job: T) -> bool:
         """Add a job for ``host``; waits only while ``max_pending`` jobs are waiting.
 

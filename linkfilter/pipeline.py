@@ -32,7 +32,7 @@ import time
 from typing import BinaryIO, NamedTuple
 
 from linkfilter import progress
-from linkfilter.cache import FAILURE_TTL, HostFailures, ReportOnce, ResultCache, expand
+from linkfilter.cache import FAILURE_TTL, Claim, HostFailures, ReportOnce, ResultCache, expand
 from linkfilter.errors import BadURL, LinkfilterError
 from linkfilter.ordered import InOrder, Slot
 from linkfilter.output import counted, dry_run_format, dry_run_text, error_line, json_line, text_line
@@ -40,8 +40,8 @@ from linkfilter.pending import Pending
 from linkfilter.result import Result
 from linkfilter.scan import CandidateLines, decode_block
 from linkfilter.settings import Settings
-from linkfilter.urls import display_host, find_urls, find_urls_in_block, normalize_for_fetch
-from linkfilter.worker import describe, failure
+from linkfilter.urls import display_host, find_urls, find_urls_in_block, normalize_for_fetch, origin
+from linkfilter.worker import describe, failure, internal_error
 from linkfilter.writer import ExitStatus, Writer
 
 #: Bytes asked of the input per read; a pipe on stdin is widened to match.
@@ -452,12 +452,12 @@ class Pipeline:
                 else failure(url, number, host, error, 0.0)
             ready.append((result, slot))
             return
-        site = key[: key.find("/", key.find("//") + 2)]
+        site = origin(key)
         job = _Job(key, site, url, number, host, time.monotonic(), slot)
-        hit = self.cache.claim(key, job)
-        if isinstance(hit, Result):
-            ready.append((expand(key, hit, url=url, line=number, host=host, elapsed=0.0), slot))
-        elif hit is None:
+        claim = self.cache.claim(key, job)
+        if claim.how is Claim.HIT:
+            ready.append((expand(key, claim.result, url=url, line=number, host=host, elapsed=0.0), slot))
+        elif claim.how is Claim.FETCH:
             stored = kept.get(key)
             down = self.down.get(site) if stored is None else None
             if stored is not None or down is not None:  # no worker, lookup nor connection
@@ -548,12 +548,11 @@ class Pipeline:
     def _internal_error(self, job: _Job, error: Exception) -> None:
         """A bug while reporting a job: report it as the job's result, so that the
         URL's waiters and its --ordered slot are not left waiting."""
-        reason = f"internal error: {type(error).__name__}: {error}"
-        result = Result(url=job.url, line=job.line, host=job.host, error="internal", reason=reason)
+        result = internal_error(job.url, job.line, job.host, error)
         try:
             self._emit(self._complete(job, result))
         except Exception:  # noqa: BLE001 - the report itself failed: say so, plainly
-            self.writer.err(f"linkfilter: {job.url}: {reason}")
+            self.writer.err(f"linkfilter: {job.url}: {result.reason}")
             if job.slot is not None:
                 self.inorder.fill(job.slot, None)
 

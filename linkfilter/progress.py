@@ -21,8 +21,10 @@ from linkfilter.output import human_size
 
 #: Seconds between two redraws, at the least.
 INTERVAL = 0.1
+#: Clear from the cursor to the end of the terminal line.
+CLEAR_TO_END = "\x1b[K"
 #: Erase the current terminal line: carriage return, then clear to its end.
-ERASE = "\r\x1b[K"
+ERASE = "\r" + CLEAR_TO_END
 
 
 def wanted(forced: bool | None, quiet: bool, stdout_file: bool, stderr_tty: bool) -> bool:

@@ -4,6 +4,34 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+#: The fields of the printed record, in the order JSON Lines writes them: the keys of a
+#: JSON record and the names a ``--format`` or ``--fallback`` template may use.
+RECORD_FIELDS = (
+    "url",
+    "final_url",
+    "host",
+    "line",
+    "status",
+    "title",
+    "content_type",
+    "content_length",
+    "charset",
+    "charset_source",
+    "error",
+    "reason",
+    "elapsed",
+    "cached",
+)
+
+
+#: Media types whose body is read for a title.
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def is_html_type(content_type: str | None) -> bool:
+    """text/html or application/xhtml+xml; a response without Content-Type counts as HTML too."""
+    return content_type is None or content_type in HTML_TYPES
+
 
 class Result(NamedTuple):
     """What the pipeline prints for one URL: a page's title, or why there is none.

@@ -7,6 +7,7 @@ import string
 from typing import Any, NamedTuple, Pattern
 
 from linkfilter import __version__
+from linkfilter.result import RECORD_FIELDS
 
 DEFAULT_WORKERS = 8
 MAX_WORKERS = 512
@@ -24,32 +25,52 @@ DEFAULT_MAX_TITLE = 200
 #: ``threading.TIMEOUT_MAX`` (about 9.2e9 on Linux) waits raise OverflowError.
 MAX_SECONDS = 1_000_000_000
 
-#: Fields a ``--format`` or ``--fallback`` template may name: every field of the JSON record.
-FORMAT_FIELDS = (
-    "url",
-    "final_url",
-    "host",
-    "line",
-    "status",
-    "title",
-    "content_type",
-    "content_length",
-    "charset",
-    "charset_source",
-    "error",
-    "reason",
-    "elapsed",
-    "cached",
-)
-#: Fields a ``--dry-run`` template gets values for; the others are empty.
-DRY_RUN_FIELDS = ("url", "host", "line")
+#: Fields a ``--format`` or ``--fallback`` template may name: every field of the record.
+FORMAT_FIELDS = RECORD_FIELDS
 COLOR_CHOICES = ("auto", "always", "never")
 #: Options whose output JSON mode would silently drop: given with --json, a usage error.
 NOT_WITH_JSON = ("format", "fallback")
 
 
+class Bound(NamedTuple):
+    """The numbers a knob takes: of ``kind`` (int, or float for seconds), at least ``low``
+    (more than it when ``above``) and at most ``high`` when there is one."""
+
+    kind: type
+    low: float
+    high: float | None = None
+    above: bool = False
+
+    def holds(self, number: float) -> bool:
+        """Whether ``number`` is within the bound (NaN never is)."""
+        low_ok = self.low < number if self.above else self.low <= number
+        return low_ok and (self.high is None or number <= self.high)
+
+
+#: The numeric knobs' bounds, in the order they are checked; the command line reads them too.
+BOUNDS = {
+    "workers": Bound(int, 1, MAX_WORKERS),
+    "max_pending": Bound(int, 1),
+    "per_host": Bound(int, 1),
+    "timeout": Bound(float, 0, MAX_SECONDS, above=True),
+    "max_bytes": Bound(int, 1),
+    "max_redirects": Bound(int, 0),
+    "cache_ttl": Bound(float, 0, MAX_SECONDS),
+    "max_title": Bound(int, 0),
+}
+
+
 class SettingsError(ValueError):
-    """Raised when a setting is out of range; the message names the option."""
+    """Raised when a setting is out of range; the message names the option.
+
+    ``option`` is the flag it is about (None for a rule over several) and ``reason``
+    what is wrong with the value, for a caller that names the option its own way.
+    """
+
+    def __init__(self, message: str, *, option: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.reason = message if reason is None else reason
 
 
 class _Knobs(NamedTuple):
@@ -84,8 +105,8 @@ class Settings(_Knobs):
     """Everything one run needs to know; the defaults are the documented ones.
 
     Frozen, and validated whenever one is made (``_replace`` too). A named tuple, not a
-    frozen dataclass: defining a dataclass of 23 fields, and importing ``dataclasses``
-    for it, cost every run 5 ms of start-up.
+    frozen dataclass: defining a dataclass this size, and importing ``dataclasses`` for
+    it, would cost every run start-up time.
     """
 
     __slots__ = ()
@@ -102,26 +123,15 @@ class Settings(_Knobs):
         return type(self)(**{**self._asdict(), **changes})
 
     def _check(self) -> None:
-        if not 1 <= self.workers <= MAX_WORKERS:
-            raise SettingsError(f"--workers must be from 1 to {MAX_WORKERS}")
-        if self.max_pending < 1:
-            raise SettingsError("--max-pending must be at least 1")
-        if self.per_host < 1:
-            raise SettingsError("--per-host must be at least 1")
-        if not 0 < self.timeout <= MAX_SECONDS:
-            raise SettingsError(f"--timeout must be more than 0 and at most {MAX_SECONDS} seconds")
-        if self.max_bytes < 1:
-            raise SettingsError("--max-bytes must be at least 1")
-        if self.max_redirects < 0:
-            raise SettingsError("--max-redirects must be 0 or more")
-        if not 0 <= self.cache_ttl <= MAX_SECONDS:
-            raise SettingsError(f"--cache-ttl must be from 0 to {MAX_SECONDS} seconds")
-        if self.max_title < 0:
-            raise SettingsError("--max-title must be 0 or more")
+        for name, bound in BOUNDS.items():
+            if not bound.holds(getattr(self, name)):
+                option, reason = "--" + name.replace("_", "-"), _needs(bound)
+                raise SettingsError(f"{option} {reason}", option=option, reason=reason)
         if not (header_safe(self.user_agent) and header_safe(self.accept_language)):
             raise SettingsError("header values may not hold control characters")
         if self.color not in COLOR_CHOICES:
-            raise SettingsError(f"--color must be one of {', '.join(COLOR_CHOICES)}")
+            reason = f"must be one of {', '.join(COLOR_CHOICES)}"
+            raise SettingsError(f"--color {reason}", option="--color", reason=reason)
         if self.json:
             for name in NOT_WITH_JSON:
                 if getattr(self, name) is not None:
@@ -160,6 +170,18 @@ class Settings(_Knobs):
         return any(p.search(form) for p in self.exclude)
 
 
+def _needs(bound: Bound) -> str:
+    """What a value out of ``bound`` must be, as Settings says it."""
+    unit = " seconds" if bound.kind is float else ""
+    if bound.high is not None:
+        if bound.above:
+            return f"must be more than {bound.low:g} and at most {bound.high}{unit}"
+        return f"must be from {bound.low} to {bound.high}{unit}"
+    if bound.above:
+        return f"must be more than {bound.low:g} seconds"
+    return "must be 0 or more" if bound.low == 0 else f"must be at least {bound.low}"
+
+
 def header_safe(value: str) -> bool:
     """A header value without control characters (which would end the header early or
     smuggle in another)."""
@@ -177,32 +199,32 @@ def check_template(template: str, option: str = "--format") -> None:
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError as e:
-        raise SettingsError(f"bad {option} template: {e}") from e
+        raise _bad_template(option, str(e)) from e
     for _, name, spec, _ in parts:
         if name is None:
             continue
         if spec and "{" in spec:  # evaluated like a field, and sized by a value at run time
-            raise SettingsError(
-                f"bad {option} template: {{{name}:{spec}}}: no fields inside a format spec"
-            )
+            raise _bad_template(option, f"{{{name}:{spec}}}: no fields inside a format spec")
         if name == "" or name.isdigit():
-            raise SettingsError(f"bad {option} template: fields must be named, e.g. {{title}}")
+            raise _bad_template(option, "fields must be named, e.g. {title}")
         if re.search(r"[.\[]", name):
-            raise SettingsError(
-                f"bad {option} template: {{{name}}}: fields are used by name only, "
-                "without attributes or indexes"
+            raise _bad_template(
+                option, f"{{{name}}}: fields are used by name only, without attributes or indexes"
             )
         if name not in FORMAT_FIELDS:
-            raise SettingsError(
-                f"bad {option} template: unknown field {{{name}}} "
-                f"(known: {', '.join(FORMAT_FIELDS)})"
+            raise _bad_template(
+                option, f"unknown field {{{name}}} (known: {', '.join(FORMAT_FIELDS)})"
             )
     sample = dict.fromkeys(FORMAT_FIELDS, "x")
     sample.update(status=200, line=1, elapsed=0.5, content_length=10)
     try:
         template.format(**sample)
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:
-        raise SettingsError(f"bad {option} template: {e}") from e
+        raise _bad_template(option, str(e)) from e
+
+
+def _bad_template(option: str, reason: str) -> SettingsError:
+    return SettingsError(f"bad {option} template: {reason}", option=option, reason=reason)
 
 
 def compile_excludes(patterns: tuple[str, ...] | list[str]) -> tuple[Pattern[str], ...]:

@@ -4,7 +4,7 @@
 the bytes read into a ``PageTitle``.  Both are pure: no I/O, no global state.
 
 The title is the content of the first ``<title>`` element of the document (see
-:class:`linkfilter.decode.MarkupScanner` for what "first" excludes), entities
+:class:`linkfilter.markup.MarkupScanner` for what "first" excludes), entities
 decoded; without one (or with a blank one), ``<meta property="og:title">``, then
 ``<meta name="twitter:title">``.  ``clean_title`` collapses whitespace, removes
 control and bidi characters and cuts to ``--max-title``.
@@ -22,6 +22,7 @@ from linkfilter.decode import (
     PRESCAN_MIN_BYTES,
     NON_ASCII_CHAR,
     ISO2022_ESCAPE,
+    _BOMS,
     bom_encoding,
     choose_encoding,
     decode_bytes,
@@ -64,7 +65,7 @@ def clean_title(raw: str, max_title: int) -> str | None:
 
 def unescape(text: str) -> str:
     """``html.unescape``, with the ``html`` module loaded at the first text that has a "&"
-    (its table of entities costs 1.5 ms to load, and most titles have none)."""
+    (its table of entities is slow to load, and most titles have none)."""
     if "&" not in text:
         return text
     import html
@@ -131,24 +132,6 @@ def _title_from(markup: Markup, decode: Callable[[str], str], max_title: int,
         if title is not None:
             return title, unclosed
     return None, unclosed
-
-
-def find_title(text: str) -> str | None:
-    """Raw title of a decoded document (entities decoded, not cleaned), else og:title, else twitter:title.
-
-    A title still open at the end of ``text`` runs to the end, as in browsers.
-    A title that is only whitespace and controls counts as none.
-    """
-    markup = scan_markup(text)
-    if markup.title_raw is not None:
-        raw = unescape(markup.title_raw)
-        if clean_title(raw, 0) is not None:
-            return raw
-    for meta in fallback_metas(markup.metas):
-        raw = unescape_attribute(meta.attrs["content"])
-        if clean_title(raw, 0) is not None:
-            return raw
-    return None
 
 
 def _plain(text: str) -> bool:
@@ -218,7 +201,7 @@ class TitleSniffer:
             data = self._held + data
             self._held = b""
             if len(data) < 3 and any(len(b) > len(data) and b.startswith(data)
-                                     for b in (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")):
+                                     for b, _ in _BOMS):
                 self._held = data
                 return False
             self._choose_mode(data)

@@ -42,10 +42,11 @@ their plain links in one regex pass over all of them.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 from urllib.parse import quote, unquote
 
 from linkfilter.errors import BadURL
@@ -102,24 +103,15 @@ _BAD_AFTER_HOST = "@_%\\"
 
 
 
-class _Lazy:
-    """A regex compiled at its first use: for patterns only rare lines need, off the start-up path."""
-
-    __slots__ = ("_args", "_rx")
-
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self._args = (pattern, flags)
-        self._rx: re.Pattern[str] | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._rx is None:
-            self._rx = re.compile(*self._args)
-        return getattr(self._rx, name)
+def _on_first_use(pattern: str) -> Callable[[], re.Pattern[str]]:
+    """A function returning ``pattern`` compiled at its first call: for patterns only some
+    lines or modes need, off the start-up path (``functools.cache``, as in markup)."""
+    return functools.cache(functools.partial(re.compile, pattern))
 
 
 _HOST_RUN = re.compile(r"(?:[^\W_]|[.\-\u200c\u200d])+")
 _PORT = re.compile(r":[0-9]+")
-_IPV6 = _Lazy(r"\[[0-9A-Fa-f:.]{2,45}\]")
+_IPV6 = _on_first_use(r"\[[0-9A-Fa-f:.]{2,45}\]")
 # userinfo without brackets, so that every closing bracket in a URL is balanced
 _PAIR_CLASS = re.escape(_PAIRS)  # for a character class
 _USERINFO = re.compile(f"[^{_STOP}/?#@{_PAIR_CLASS}\\\\]{{0,{MAX_USERINFO}}}@")
@@ -127,8 +119,8 @@ _PLAIN = f"[^{_STOP}{_PAIR_CLASS}]"
 # Plain characters and innermost balanced ASCII bracket pairs, skipped in one
 # regex step; _path_end takes every other pair one character at a time.
 _PATH_RUN_PATTERN = f"(?:{_PLAIN}+|\\({_PLAIN}*\\)|\\[{_PLAIN}*\\]|\\{{{_PLAIN}*\\}})*"
-_PATH_RUN = _Lazy(_PATH_RUN_PATTERN)  # only the full rules use it alone (1.3 ms to compile)
-_STOP_CHAR = _Lazy(f"[{_STOP}]")
+_PATH_RUN = _on_first_use(_PATH_RUN_PATTERN)  # only the full rules use it alone
+_STOP_CHAR = _on_first_use(f"[{_STOP}]")
 # The common URL, matched by one regex anchored at its start: after a common
 # character that joins it to nothing (or at the line start), "http(s)://" or
 # "www.", an ASCII host name (group 1) of alphanumeric runs joined by single
@@ -148,11 +140,11 @@ _OPENER_CLASS = f"[{re.escape(_OPENERS)}]"
 _FAST_TAIL = f"(?::[0-9]+)?(?:({_FAST_PATH})({_OPENER_CLASS})?|(?=[{_STOP}{_PAIR_CLASS}]|\\Z))"
 _FAST_URL = f"{_FAST_BREAK}[hH][tT][tT][pP][sS]?://({_FAST_HOST}){_FAST_TAIL}"
 _FAST_WWW = f"{_FAST_BREAK}([wW][wW][wW]\\.{_FAST_HOST}){_FAST_TAIL}"
-# Their match methods, compiled at the first find_urls call and the first "www."
-# candidate (2-4 ms less start-up); the _BATCH_* ones below at the first
-# find_urls_in_block call (text --dry-run).
-_fast_url: Callable[[str, int], re.Match[str] | None] | None = None
-_fast_www: Callable[[str, int], re.Match[str] | None] | None = None
+# Compiled at the first find_urls call and the first "www." candidate, off the
+# start-up path; the _BATCH_* ones below at the first find_urls_in_block call
+# (text --dry-run).
+_fast_url = _on_first_use(_FAST_URL)
+_fast_www = _on_first_use(_FAST_WWW)
 
 
 # find_urls_in_block runs the fast regex over many lines joined by newlines, in
@@ -171,31 +163,13 @@ _BATCH_URL = (
 _BATCH_WWW = f"\\.(?<={_BATCH_BREAK}[wW][wW][wW]\\.)({_FAST_HOST}){_BATCH_TAIL}"
 # Every "www." mark, in any case, as find_urls meets them (the match is its ".").
 _MARK_WWW = "\\.(?<=[wW][wW][wW]\\.)"
-_batch_url: Callable[[str], Iterator[re.Match[str]]] | None = None
-_batch_www: Callable[[str], Iterator[re.Match[str]]] | None = None
-_marks_www: Callable[[str], Iterator[re.Match[str]]] | None = None
+_batch_url = _on_first_use(_BATCH_URL)
+_batch_www = _on_first_use(_BATCH_WWW)
+_marks_www = _on_first_use(_MARK_WWW)
 
 
-def _compile_fast() -> None:
-    global _fast_url
-    _fast_url = re.compile(_FAST_URL).match
-
-
-def _compile_www() -> Callable[[str, int], re.Match[str] | None]:
-    global _fast_www
-    _fast_www = re.compile(_FAST_WWW).match
-    return _fast_www
-
-
-def _compile_batch() -> None:
-    global _batch_url, _batch_www, _marks_www
-    _batch_url = re.compile(_BATCH_URL).finditer
-    _batch_www = re.compile(_BATCH_WWW).finditer
-    _marks_www = re.compile(_MARK_WWW).finditer
-
-
-_ESCAPED_BYTE = _Lazy("[\udc80-\udcff]")
-_USERINFO_RUN = _Lazy(f"[^{_STOP}/?#@{_PAIR_CLASS}\\\\]*")
+_ESCAPED_BYTE = _on_first_use("[\udc80-\udcff]")
+_USERINFO_RUN = _on_first_use(f"[^{_STOP}/?#@{_PAIR_CLASS}\\\\]*")
 _LDH = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\Z")
 _LDH_UNDERSCORE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-]*[A-Za-z0-9_])?\Z")
 # WHATWG IPv4 number: 0x/0X hex (digits may be none), 0 octal, or decimal.
@@ -232,8 +206,8 @@ def find_urls(line: str) -> list[Found]:
     reaching the limit is kept only if the next character ends it (whitespace
     and the like). Never raises on any ``str``.
     """
-    if _fast_url is None:
-        _compile_fast()
+    fast_url = _fast_url().match
+    fast_www = None  # compiled at the first "www." candidate
     s, cut_open = _scanned_part(line) if len(line) > _SHORT_LINE else (line, False)
     low = s  # where "www." is searched: lower case, unless there is no "W" at all
     if "W" in s:
@@ -257,12 +231,12 @@ def find_urls(line: str) -> list[Found]:
             scheme = s.find("://", p + 3) % none
             start = p - 5 if p and s[p - 1] in "sS" else p - 4  # if it is a scheme
             is_www = False
-            fast = _fast_url
+            fast = fast_url
         elif www < n:
             start = p = www
             www = low.find("www.", p + 4) % none
             is_www = True
-            fast = _fast_www or _compile_www()
+            fast = fast_www = fast_www or _fast_www().match
         else:
             break
         if start < covered:
@@ -325,10 +299,6 @@ def find_urls_in_block(block: str) -> list[Found]:
     the fast regex decides, no two overlapping: ``find_urls`` then meets those
     URLs in the same order and skips the marks inside them.
     """
-    if _fast_url is None:
-        _compile_fast()
-    if _batch_url is None:
-        _compile_batch()
     if len(block) > _SHORT_LINE and max(map(len, block.split("\n"))) > _SHORT_LINE:
         return [url for line in block.split("\n") for url in find_urls(line)]
     spans, where = _plain_spans(block)
@@ -352,7 +322,7 @@ def _plain_spans(block: str) -> tuple[list[_Span], list[int]]:
     """
     spans: list[_Span] = []
     where: list[int] = []
-    for m in _batch_url(block):
+    for m in _batch_url().finditer(block):
         https, host, opener = m.groups()
         start, end = m.span()
         start -= 5 if https else 4
@@ -363,7 +333,7 @@ def _plain_spans(block: str) -> tuple[list[_Span], list[int]]:
             spans.append((start, end, None))
             where.append(start)
     schemes = len(spans)
-    for m in _batch_www(block):
+    for m in _batch_www().finditer(block):
         host, opener = m.groups()
         start, end = m.span()
         start -= 3
@@ -385,7 +355,7 @@ def _span_start(span: _Span) -> int:
 
 def _stray_marks(block: str, spans: list[_Span], where: list[int]) -> list[int]:
     """Positions of the marks of ``block`` in no span the fast regex decides."""
-    www = [m.start() - 3 for m in _marks_www(block)]
+    www = [m.start() - 3 for m in _marks_www().finditer(block)]
     if not where and block.count("://") + len(www) == len(spans):
         return []  # each span holds its own mark, none overlapping: every mark is in one
     marks = sorted([(m, m + 3) for m in _find_all(block, "://")] + [(w, w + 4) for w in www])
@@ -461,7 +431,7 @@ def _scanned_part(line: str) -> tuple[str, bool]:
     k = MAX_SCAN if line.isascii() else _chars_within(line, MAX_SCAN)
     if k >= len(line):
         return line, False
-    return line[:k], not _STOP_CHAR.match(line, k)
+    return line[:k], not _STOP_CHAR().match(line, k)
 
 
 def _chars_within(line: str, limit: int) -> int:
@@ -481,7 +451,7 @@ def _utf8_size(text: str) -> int:
     try:
         return len(text.encode("utf-8", "surrogateescape"))
     except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: 3, as written raw
-        return len(text.encode("utf-8", "surrogatepass")) - 2 * len(_ESCAPED_BYTE.findall(text))
+        return len(text.encode("utf-8", "surrogatepass")) - 2 * len(_ESCAPED_BYTE().findall(text))
 
 
 def _joins(c: str, joiners: str) -> bool:
@@ -508,10 +478,10 @@ def _url_end(s: str, i: int, www: bool, cut_open: bool) -> int:
         m = _USERINFO.match(s, i)
         if m:
             i = m.end()
-        elif cut_open and n - i <= MAX_USERINFO and _USERINFO_RUN.match(s, i).end() == n:
+        elif cut_open and n - i <= MAX_USERINFO and _USERINFO_RUN().match(s, i).end() == n:
             return _RUNS_INTO_CUT  # its "@" may lie past the cut
     if not www and s.startswith("[", i):
-        m = _IPV6.match(s, i)
+        m = _IPV6().match(s, i)
         if not m or not _valid_ipv6(s[i + 1 : m.end() - 1]):
             return -1
         host_end = m.end()
@@ -570,7 +540,7 @@ def _path_end(s: str, i: int) -> int:
     depth = [0] * len(_OPENERS)
     n = len(s)
     while True:
-        i = _PATH_RUN.match(s, i).end()
+        i = _PATH_RUN().match(s, i).end()
         if i == n:
             return i
         c = s[i]
@@ -674,14 +644,13 @@ def normalize_for_fetch(url: str) -> str:
     u = url.strip(_C0_AND_SPACE)
     if "\t" in u or "\n" in u or "\r" in u:
         u = u.replace("\t", "").replace("\n", "").replace("\r", "")
-    scheme, sep, rest = u.partition("://")
-    scheme = scheme.lower()
-    if not sep:
+    scheme, authority, rest = split_authority(u)
+    if scheme is None:
         raise BadURL(f"not an absolute URL: {_short(url)}", url=url)
+    scheme = scheme.lower()
     if scheme not in DEFAULT_PORTS:
         raise BadURL(f"scheme {_short(scheme)} is not http or https", url=url)
-    authority = _AUTHORITY.match(rest).group()
-    target = rest[len(authority) :].partition("#")[0]
+    target = rest.partition("#")[0]
     if "\\" in authority:
         raise BadURL(f"backslash in the host part: {_short(authority)}", url=url)
     hostport = authority.rpartition("@")[2]
@@ -778,17 +747,35 @@ def _short(text: str, limit: int = 80) -> str:
     return repr(text)
 
 
+def split_authority(url: str) -> tuple[str | None, str, str]:
+    """``(scheme, authority, rest)`` of ``url``: the scheme before the first "://" as
+    written (None without one: a bare ``www.`` link is all authority and rest), the
+    authority up to the first "/", "?" or "#" (userinfo included), and the rest. The one
+    place a URL's host part is cut out; nothing is checked, so it never raises."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = None, url
+    authority = _AUTHORITY.match(rest).group()
+    return scheme, authority, rest[len(authority) :]
+
+
+def origin(key: str) -> str:
+    """``scheme://host[:port]`` of a URL made by ``normalize_for_fetch``: the unit of
+    ``--per-host`` and of host failures."""
+    scheme, authority, _ = split_authority(key)
+    return f"{scheme}://{authority}"
+
+
 def exclusion_form(url: str) -> str:
     """``url`` (a ``Found.url``) as ``--exclude`` patterns see it: scheme and host lower case.
 
     Userinfo, path, query and fragment stay as written. Never raises.
     """
-    start = url.find("://") + 3
-    if start < 3:
+    scheme, authority, rest = split_authority(url)
+    if scheme is None:
         return url
-    end = _AUTHORITY.match(url, start).end()
-    at = url.rfind("@", start, end) + 1 or start  # the host starts after any userinfo
-    return url[:start].lower() + url[start:at] + url[at:end].lower() + url[end:]
+    at = authority.rfind("@") + 1  # the host starts after any userinfo
+    return f"{scheme.lower()}://{authority[:at]}{authority[at:].lower()}{rest}"
 
 
 def display_host(url: str) -> str:
@@ -801,9 +788,7 @@ def display_host(url: str) -> str:
     if m is not None:  # the common case, decided as below
         host, port = m.groups()
         return host.lower() + ":" + port if port else host.lower()
-    scheme_end = url.find("://")
-    rest = url[scheme_end + 3 :] if scheme_end >= 0 else url
-    hostport = _AUTHORITY.match(rest).group().rpartition("@")[2]
+    hostport = split_authority(url)[1].rpartition("@")[2]
     if hostport.startswith("[") and "]" in hostport:
         close = hostport.index("]")
         host, after = hostport[: close + 1], hostport[close + 1 :]

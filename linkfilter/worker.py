@@ -28,6 +28,18 @@ def failure(url: str, line: int, host: str, error: FetchError, elapsed: float) -
     )
 
 
+def internal_error(url: str, line: int, host: str, error: Exception, elapsed: float = 0.0) -> Result:
+    """The Result of a URL whose handling met a bug: reported, so one URL costs no more."""
+    return Result(
+        url=url,
+        line=line,
+        host=host,
+        error="internal",
+        reason=f"internal error: {type(error).__name__}: {error}",
+        elapsed=elapsed,
+    )
+
+
 def describe(
     fetcher, fetch_url: str, url: str, line: int, host: str, settings: Settings
 ) -> Result:
@@ -71,14 +83,7 @@ def describe(
     except FetchError as e:
         return failure(url, line, host, e, time.monotonic() - started)
     except Exception as e:  # a bug must cost one URL, not the run
-        return Result(
-            url=url,
-            line=line,
-            host=host,
-            error="internal",
-            reason=f"internal error: {type(e).__name__}: {e}",
-            elapsed=time.monotonic() - started,
-        )
+        return internal_error(url, line, host, e, time.monotonic() - started)
     return Result(
         url=url,
         line=line,

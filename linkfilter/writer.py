@@ -18,11 +18,16 @@ import threading
 import time
 from typing import BinaryIO, Callable
 
+from linkfilter.progress import CLEAR_TO_END, ERASE
+
 #: Items the queue holds before senders wait (back-pressure from a slow stdout);
 #: an echoed chunk can be 1 MiB.
 QUEUE_ITEMS = 32
 #: Most queued items handled in one wake-up, their bytes joined into one write per stream.
 BATCH_ITEMS = 64
+
+_CLEAR_TO_END = CLEAR_TO_END.encode("ascii")
+_ERASE = ERASE.encode("ascii")
 
 
 class ExitStatus(enum.IntEnum):
@@ -179,13 +184,13 @@ class Writer:
             line = self._status() if self._status is not None else ""
         except Exception:  # a glance at counters must never stop the output
             return
-        self._write(self._stderr, b"\r" + line.encode("utf-8", "replace") + b"\x1b[K")
+        self._write(self._stderr, b"\r" + line.encode("utf-8", "replace") + _CLEAR_TO_END)
         self._shown = True
 
     def _erase(self) -> None:
         if self._shown:
             self._shown = False
-            self._write(self._stderr, b"\r\x1b[K")
+            self._write(self._stderr, _ERASE)
 
     def _echo(self, data: bytes) -> None:
         """Write echoed bytes, noting whether they end a line, and how."""

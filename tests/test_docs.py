@@ -1,7 +1,7 @@
 """The user documentation (README.rst, man/linkfilter.1) keeps step with the program.
 
 Options, defaults and environment variables are read from the click command,
-JSON fields from ``output.JSON_FIELDS``, error codes from the exception family
+JSON fields from ``result.RECORD_FIELDS``, error codes from the exception family
 and exit statuses from ``ExitStatus``: a new option or field that is not
 documented in both places fails here.
 """
@@ -16,7 +16,7 @@ import pytest
 
 from linkfilter import __version__, errors
 from linkfilter.cli import ENV_PREFIX, main
-from linkfilter.output import JSON_FIELDS
+from linkfilter.result import RECORD_FIELDS
 from linkfilter.settings import FORMAT_FIELDS
 from linkfilter.writer import ExitStatus
 
@@ -189,9 +189,9 @@ def test_documented_environment_variable_is_read(monkeypatch, param):
 
 def test_json_fields_documented_in_order(readme, man):
     readme_fields = re.findall(r"^``(\w+)``\n    ", rst_section(readme, "JSON record"), re.M)
-    assert readme_fields == list(JSON_FIELDS)
+    assert readme_fields == list(RECORD_FIELDS)
     man_fields = [tag for tag, _ in man_entries(man_section(man, "JSON RECORD"))]
-    assert man_fields == list(JSON_FIELDS)
+    assert man_fields == list(RECORD_FIELDS)
 
 
 def test_format_fields_documented(readme, man):

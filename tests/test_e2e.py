@@ -258,7 +258,7 @@ def test_signal_with_busy_workers_stops_within_a_second(sig, status):
         assert b"Traceback" not in proc.stderr.read()
 
 
-# -- titles and encodings through the whole pipe (issue 4) ---------------------------------
+# -- titles and encodings through the whole pipe ------------------------------------------
 
 JA_TITLE = "日本語のページ"
 JA_TEXT = "これは日本語で書かれた長い文章です。文字コードの判定には十分な量のテキストが必要です。" * 20

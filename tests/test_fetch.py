@@ -1,4 +1,5 @@
-"""The fetcher against real local servers: each bullet of issue 3 has a test here.
+"""The fetcher against real local servers: requests, TLS, redirects, the address guard,
+the deadline, the byte cap, content decoding, errors, connection reuse and proxies.
 
 Servers come from tests/servers.py; timeouts are short (0.5-1 s) so deadline tests
 are quick, and every timing assertion allows a small margin over the deadline.
@@ -13,14 +14,7 @@ import time
 import tracemalloc
 import zlib
 
-import email.parser
-import http.client
-import io
-
 import pytest
-from hypothesis import given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
 from servers import (
     IDN_HOST,
     HTTPServer,
@@ -54,12 +48,9 @@ from linkfilter.fetch import (
     ACCEPT,
     SINK_STEP,
     Fetcher,
-    MAX_HEADERS,
-    MAX_LINE,
     Page,
     parse_content_length,
     parse_content_type,
-    read_head,
 )
 from linkfilter.settings import Settings
 from linkfilter.urls import normalize_for_fetch
@@ -1060,56 +1051,3 @@ def test_page_is_html():
     assert Page(content_type="text/html", **base).is_html
     assert Page(content_type="application/xhtml+xml", **base).is_html
     assert not Page(content_type="text/plain", **base).is_html
-
-
-# -- read_head: http.client's header parsing, faster for plain blocks ------------------
-
-HEAD_PIECES = [b"Content-Type", b"X-A", b"a", b"!#$%&'*+-.^_`|~", b"From", b"From ", b":", b": ",
-               b" ", b"\t", b"text/html; charset=utf-8", b"\xe9\x85\xff", b"\x00\x0b\x0c\x1c",
-               b"\r\n", b"\n", b"\r", b"=?utf-8?q?x?=", b"\"q\"", b"{}", b"\x7f"]
-
-
-def _both(block: bytes) -> tuple[http.client.HTTPMessage, http.client.HTTPMessage]:
-    ours = read_head(io.BufferedReader(io.BytesIO(block)))
-    theirs = http.client.parse_headers(io.BufferedReader(io.BytesIO(block)))
-    return ours, theirs
-
-
-@hypothesis_settings(max_examples=1000, deadline=None)
-@given(st.lists(st.sampled_from(HEAD_PIECES), max_size=30), st.sampled_from([b"\r\n\r\n", b"\n\n", b""]))
-def test_read_head_parses_as_http_client_does(pieces: list[bytes], end: bytes) -> None:
-    ours, theirs = _both(b"".join(pieces) + end)
-    assert ours.items() == theirs.items()
-    assert [ours.get_all(k) for k in theirs.keys()] == [theirs.get_all(k) for k in theirs.keys()]
-    assert ours.get_payload() == theirs.get_payload()
-    assert [type(d) for d in ours.defects] == [type(d) for d in theirs.defects]
-
-
-def test_read_head_takes_plain_blocks_without_the_email_parser(monkeypatch):
-    block = (b"Content-Type: text/html; charset=utf-8\r\nContent-Length: 12\r\n"
-             b"Set-Cookie: a=1\r\nSet-Cookie: b=2 \r\nX-Odd:\t\xe9t\xe9\r\n\r\nbody")
-    expected = http.client.parse_headers(io.BufferedReader(io.BytesIO(block)))
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the email parser was used for a plain header block")
-
-    monkeypatch.setattr(email.parser.Parser, "parsestr", refuse)
-    fp = io.BufferedReader(io.BytesIO(block))
-    message = read_head(fp)
-    assert message.items() == expected.items()
-    assert message.get_all("set-cookie") == ["a=1", "b=2 "]
-    assert message["x-odd"] == "\xe9t\xe9"
-    assert fp.read() == b"body"  # the body is left unread
-
-
-@pytest.mark.parametrize("block", [
-    b"A: " + b"x" * MAX_LINE + b"\r\n\r\n",
-    b"".join(b"H%d: v\r\n" % i for i in range(MAX_HEADERS + 1)) + b"\r\n",
-])
-def test_read_head_keeps_http_clients_limits(block):
-    with pytest.raises(http.client.HTTPException) as ours:
-        read_head(io.BufferedReader(io.BytesIO(block)))
-    with pytest.raises(http.client.HTTPException) as theirs:
-        http.client.parse_headers(io.BufferedReader(io.BytesIO(block)))
-    assert type(ours.value) is type(theirs.value)
-    assert ours.value.args == theirs.value.args

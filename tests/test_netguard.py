@@ -247,7 +247,7 @@ def test_busy_dns_threads_make_a_name_time_out_but_not_a_literal():
     # lookup of nonexistent.invalid may still hold one where DNS hangs).
     taken = 0
     try:
-        while netguard._slots.acquire(blocking=False):
+        while netguard._pool.slots.acquire(blocking=False):
             taken += 1
         assert 0 < taken <= netguard.DNS_THREADS
         start = time.monotonic()
@@ -258,15 +258,15 @@ def test_busy_dns_threads_make_a_name_time_out_but_not_a_literal():
         assert resolve("127.0.0.1", 80, deadline=soon(), allow_private=True)
     finally:
         for _ in range(taken):
-            netguard._slots.release()
+            netguard._pool.slots.release()
     assert resolve("localhost", 80, deadline=soon(), allow_private=True)
 
 
 def test_many_lookups_leave_no_thread_behind():
     for _ in range(3 * netguard.DNS_THREADS):
         resolve("localhost", 80, deadline=soon(), allow_private=True)
-    assert netguard._slots.acquire(blocking=False)  # slots came back
-    netguard._slots.release()
+    assert netguard._pool.slots.acquire(blocking=False)  # slots came back
+    netguard._pool.slots.release()
 
 
 def _dns_threads() -> int:

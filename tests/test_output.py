@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from linkfilter.output import JSON_FIELDS, error_line, human_size, json_line, summary, text_line
-from linkfilter.result import Result
+from linkfilter.output import error_line, human_size, json_line, summary, text_line
+from linkfilter.result import RECORD_FIELDS, Result
 
 # What no output line may hold: C0 controls, DEL, C1 controls, bidi embeddings/overrides/isolates.
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -47,7 +47,7 @@ STRING_FIELDS = ["url", "host", "final_url", "title", "content_type", "charset",
 @pytest.mark.parametrize("field", STRING_FIELDS)
 def test_every_string_field_of_the_json_record_is_cleaned(field: str) -> None:
     record = json.loads(json_line(ok_result(**{field: HOSTILE})))
-    assert list(record) == list(JSON_FIELDS)
+    assert list(record) == list(RECORD_FIELDS)
     assert record[field] == CLEANED
     assert not any(UNSAFE.search(v) for v in record.values() if isinstance(v, str))
 

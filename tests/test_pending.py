@@ -87,10 +87,10 @@ def test_put_says_when_no_worker_is_free():
     waiting = threading.Thread(target=lambda: got.append(pending.get()), daemon=True)
     waiting.start()
     for _ in range(1000):  # until the taker is inside get()
-        if pending.takers:
+        if pending._takers:  # workers blocked in get()
             break
         threading.Event().wait(0.005)
-    assert pending.takers == 1
+    assert pending._takers == 1
     assert not pending.put("b", 2)  # the waiting worker takes it
     waiting.join(5)
     assert got[-1] == ("b", 2)

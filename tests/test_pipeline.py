@@ -1,10 +1,10 @@
 """The live pipe (pipeline.py) through the real command against real local servers.
 
-Issue 7: echo never waits for fetching (pending list, ``--max-pending``, partial
-lines), hosts are polite (``--per-host``) and dead ones fail at once, 429/503
-with Retry-After, a failing URL reported once per failure TTL, ``--workers``
-bounds and threads that cannot start, signals with ``--stats``. Issue 8: a
-signal is never lost while the reader waits on a silent stdin (see ``signal_storm``).
+Echo never waits for fetching (pending list, ``--max-pending``, partial lines),
+hosts are polite (``--per-host``) and dead ones fail at once, 429/503 with
+Retry-After, a failing URL reported once per failure TTL, ``--workers`` bounds
+and threads that cannot start, signals with ``--stats``; a signal is never lost
+while the reader waits on a silent stdin (see ``signal_storm``).
 """
 
 from __future__ import annotations
@@ -197,7 +197,8 @@ def fill_backlog(port: int) -> list[socket.socket]:
 # -- echo never waits for fetching ------------------------------------------------------------
 
 def test_every_worker_stuck_and_1000_url_lines_each_still_echoed_at_once():
-    """The issue's freeze: 8 workers stuck, more link lines; echo stopped at the 33rd."""
+    """8 workers stuck and more link lines keep coming: every line is still echoed at once
+    (echo once stopped at the 33rd)."""
     a, b = Stuck(), Stuck()
     with RawServer(a) as site_a, RawServer(b) as site_b, \
             Live(["--allow-private", "-t", "60", "-q", "--stats"]) as lf:
@@ -668,7 +669,7 @@ def test_the_writer_thread_that_cannot_start_is_one_line_and_exit_1():
     assert p.returncode == 1 and err.count("\n") == 1 and err.startswith("linkfilter: ")
 
 
-# -- issue 8: a signal is never lost while the reader waits -------------------------------------
+# -- a signal is never lost while the reader waits ----------------------------------------------
 
 #: Runs of the signal storm, and how many run at once.
 STORM_RUNS = 240

@@ -227,7 +227,7 @@ def test_a_block_with_a_line_cut_at_the_scan_limit_goes_line_by_line():
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(BLOCK_LINE, st.text(max_size=10)), min_size=1, max_size=5))
-def test_dry_run_text_is_each_dry_run_line(urls):
+def test_dry_run_text_is_each_url_made_terminal_safe(urls):
     assert dry_run_text(urls) == "\n".join(safe(url) for url in urls)
 
 

@@ -24,7 +24,7 @@ import pytest
 from command import CMD, clean_env, read_line, records, start
 from linkfilter import __version__
 from linkfilter.ordered import MAX_HELD_BYTES
-from linkfilter.result import Result
+from linkfilter.result import RECORD_FIELDS, Result
 from linkfilter.store import MAX_ROWS, SCHEMA_VERSION, Store
 from servers import Reply, hang, page
 
@@ -514,9 +514,7 @@ def test_fallback_lines_for_a_404_a_timeout_and_a_page_without_a_title(site, raw
 # -- templates ----------------------------------------------------------------------------------
 
 def test_format_and_fallback_see_every_field_of_the_json_record(site, tmp_path):
-    fields = ("url", "final_url", "host", "line", "status", "title", "content_type",
-              "content_length", "charset", "charset_source", "error", "reason", "elapsed",
-              "cached")
+    fields = RECORD_FIELDS
     template = "\u241e".join("{%s}" % f for f in fields)  # a separator no value holds
     cache = ["--allow-private", "-n", "--cache", str(tmp_path / "c.sqlite3")]
     data = digest_input(site)

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from linkfilter.settings import (
+    BOUNDS,
     DEFAULT_FORMAT,
     DEFAULT_WORKERS,
     Settings,
@@ -49,6 +50,46 @@ def test_a_bad_value_is_refused_when_made_and_when_replaced(changes, message):
         Settings(**changes)
     with pytest.raises(SettingsError, match=re.escape(message)):
         Settings()._replace(**changes)
+
+
+@pytest.mark.parametrize("changes, option, reason", [
+    ({"workers": 0}, "--workers", "must be from 1 to 512"),
+    ({"timeout": 0}, "--timeout", "must be more than 0 seconds"),
+    ({"color": "sometimes"}, "--color", "must be one of auto, always, never"),
+    ({"fallback": "{nope}"}, "--fallback", "unknown field {nope}"),
+    ({"format": "{0}"}, "--format", "fields must be named, e.g. {title}"),
+])
+def test_an_error_names_its_option_and_reason_apart(changes, option, reason):
+    with pytest.raises(SettingsError) as info:
+        Settings(**changes)
+    assert info.value.option == option
+    assert info.value.reason.startswith(reason)
+    assert option in str(info.value) and str(info.value).endswith(info.value.reason)
+
+
+@pytest.mark.parametrize("name", list(BOUNDS))
+def test_the_command_line_takes_exactly_the_numbers_settings_takes(name):
+    import click
+
+    from linkfilter.cli import _bounded
+
+    bound = BOUNDS[name]
+    step = 1 if bound.kind is int else 0.001
+    edges = [bound.low - step, bound.low, bound.low + step]
+    if bound.high is not None:
+        edges += [bound.high - step, bound.high, bound.high + step]
+    for value in edges:
+        try:
+            Settings(**{name: value})
+            settings_took = True
+        except SettingsError:
+            settings_took = False
+        try:
+            _bounded(name).convert(str(value), None, None)
+            cli_took = True
+        except click.BadParameter:
+            cli_took = False
+        assert cli_took == settings_took, (name, value)
 
 
 def test_settings_cannot_be_changed():

@@ -884,7 +884,8 @@ def found_without_fast_path(line: str) -> list[Found]:
     from linkfilter import urls
 
     saved = urls._fast_url, urls._fast_www
-    urls._fast_url = urls._fast_www = re.compile("(?!)").match  # matches nothing: the full rules decide
+    never = re.compile("(?!)")  # matches nothing: the full rules decide
+    urls._fast_url = urls._fast_www = lambda: never
     try:
         return find_urls(line)
     finally:
