@@ -54,7 +54,7 @@ def test_a_bad_value_is_refused_when_made_and_when_replaced(changes, message):
 
 @pytest.mark.parametrize("changes, option, reason", [
     ({"workers": 0}, "--workers", "must be from 1 to 512"),
-    ({"timeout": 0}, "--timeout", "must be more than 0 seconds"),
+    ({"timeout": 0}, "--timeout", "must be more than 0 and at most 1000000000 seconds"),
     ({"color": "sometimes"}, "--color", "must be one of auto, always, never"),
     ({"fallback": "{nope}"}, "--fallback", "unknown field {nope}"),
     ({"format": "{0}"}, "--format", "fields must be named, e.g. {title}"),

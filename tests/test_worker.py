@@ -112,8 +112,16 @@ def test_a_bug_while_reading_the_title_is_an_internal_error():
 
 
 def test_a_host_failure_is_marked_so_the_pipeline_can_fail_its_other_urls():
-    result = run(FakeFetcher(error=ConnectError("example.com refused the connection", url=URL)))
-    assert (result.error, result.host_down) == ("connect", True)
+    refused = ConnectError("example.com refused the connection", url=URL)
+    refused.host_down = True  # as the fetcher marks a failure before the request was sent
+    assert (run(FakeFetcher(error=refused)).error, run(FakeFetcher(error=refused)).host_down) \
+        == ("connect", True)
+
+
+def test_a_failure_after_the_request_is_about_the_url_only():
+    reset = ConnectError("connection to example.com was reset", url=URL)
+    assert (run(FakeFetcher(error=reset)).error, run(FakeFetcher(error=reset)).host_down) \
+        == ("connect", False)
 
 
 def test_internal_error_is_the_one_spelling_of_the_internal_result():
