@@ -65,7 +65,15 @@ def runs(draw, fragments: list[str]) -> list[tuple[str, int]]:
 
 
 def joined(parts: list[tuple[str, int]], shrink: int = 1) -> str:
-    return "".join(f * -(-n // shrink) for f, n in parts)
+    """The runs laid end to end, each ``shrink`` times shorter; a shrunk run keeps the
+    parity of its count, so that quotes left open in the input stay open in it (an odd
+    run of ``<a b='`` swallows the rest of the page, an even one does not)."""
+    return "".join(f * _shrunk(n, shrink) for f, n in parts)
+
+
+def _shrunk(n: int, shrink: int) -> int:
+    m = -(-n // shrink)
+    return m + (m - n) % 2
 
 
 def pieces(data, seed: int):
