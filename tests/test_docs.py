@@ -399,6 +399,15 @@ def test_doc_examples_are_found():
         assert command in commands, f"NOT_RUN names {command!r} ({reason}), which the docs no longer hold"
 
 
+def test_the_set_up_is_two_commands_install_and_run_then_the_tests(readme):
+    commands = []
+    for _, _, body in rst_literal_blocks(rst_section(readme, "Set-up")):
+        commands += [e.command for e in _block_examples("README.rst Set-up", body)[0]]
+    assert len(commands) == 2 and commands[1] == TEST_COMMAND
+    install, run = commands[0].rsplit(" | ", 1)
+    assert " pip install . && " in install and run.endswith("/bin/linkfilter")
+
+
 class Sandbox:
     """Where the examples run; see the comment above."""
 
