@@ -405,7 +405,7 @@ def test_the_set_up_is_two_commands_install_and_run_then_the_tests(readme):
         commands += [e.command for e in _block_examples("README.rst Set-up", body)[0]]
     assert len(commands) == 2 and commands[1] == TEST_COMMAND
     install, run = commands[0].rsplit(" | ", 1)
-    assert " pip install . && " in install and run.endswith("/bin/linkfilter")
+    assert "/bin/pip install . && " in install and run.endswith("/bin/linkfilter")
 
 
 class Sandbox:
