@@ -408,6 +408,15 @@ def test_the_set_up_is_two_commands_install_and_run_then_the_tests(readme):
     assert "/bin/pip install . && " in install and run.endswith("/bin/linkfilter")
 
 
+def test_pyproject_declares_the_setuptools_build_backend_and_nothing_else():
+    """pip then builds a wheel through PEP 517: Debian 12's pip warns of the legacy
+    ``setup.py install`` without it. The metadata stays in setup.cfg."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.findall(r"^\[(.+)\]$", text, re.M) == ["build-system"]
+    assert re.search(r'^build-backend = "setuptools\.build_meta"$', text, re.M)
+    assert re.search(r'^requires = \["setuptools>=\d+"\]$', text, re.M)
+
+
 class Sandbox:
     """Where the examples run; see the comment above."""
 
