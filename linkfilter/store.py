@@ -15,14 +15,16 @@ The file stays bounded: expired rows are pruned on open and every
 (an exact count kept in the file, so the cap holds across processes).
 
 Chat URLs carry private links and tokens: a file created here is 0600 and each
-missing directory above it is created 0700, whatever the umask. A file that we
-may read but not write is opened read-only (``read_only``): lookups are answered
-and nothing is stored. It is opened immutable, so SQLite makes no ``-wal`` or
-``-shm`` file beside it and takes no lock; it sees what a writer has checkpointed
-into the file (which closing does). A file that is not ours (not SQLite, another program's database,
-another schema version) raises ``StoreError`` and is left byte for byte as it
-was: its header is read with plain ``os`` calls before SQLite may touch it. A
-zero-length file counts as new, as SQLite itself treats it.
+missing directory above it is created 0700, whatever the umask. A file that is
+not ours (not SQLite, another program's database, another schema version) raises
+``StoreError`` and is left byte for byte as it was: its header is read with
+plain ``os`` calls before SQLite may touch it. A zero-length file counts as new,
+as SQLite itself treats it.
+
+A file that we may read but not write is opened ``read_only``: lookups are
+answered and nothing is stored. It is opened immutable, so SQLite makes no
+``-wal`` or ``-shm`` file beside it and takes no lock; it sees what a writer has
+checkpointed into the file (which closing it does).
 """
 
 from __future__ import annotations

@@ -291,7 +291,7 @@ BUILTINS = {"eval", "export", "echo", "cd", ".", "source", "printf"}
 
 #: The log the examples read where the docs show none: a titled https page, a page on the site the
 #: examples exclude, a page without a title, a dead link.
-CHAT = ("morning! the notes are at https://docs.example.org/notes, the video http://www.youtube.com/watch?v=1\n"
+CHAT = ("morning! the notes: https://docs.example.org/notes, the video: http://www.youtube.com/watch?v=1\n"
         "and www.example.net/untitled has none\n"
         "http://www.example.com/gone is gone\n")
 #: CHAT's URLs as linkfilter reports them, with their pages' titles ("" no title, None a 404).
