@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -605,6 +606,23 @@ def test_threads_share_one_store(tmp_path):
         assert not any(t.is_alive() for t in threads)
         assert misses == []
     assert len(rows(tmp_path / "c.sqlite3")) == 400
+
+
+def test_a_put_that_may_not_wait_is_dropped_at_once_and_leaves_the_waiting_as_it_was(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    with open_store(path, busy_timeout=0.3) as store:
+        other = sqlite3.connect(str(path), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process's write lock, held
+        t0 = time.monotonic()
+        store.put("a", ok(1), wait=False)
+        t1 = time.monotonic()
+        store.put("b", ok(2))  # still waits the busy timeout: the hurried put changed nothing
+        t2 = time.monotonic()
+        assert t2 - t1 >= 0.3 and t1 - t0 < (t2 - t1) / 2
+        other.execute("ROLLBACK")
+        store.put("c", ok(3), wait=False)
+        other.close()
+        assert store.get_many(["a", "b", "c"]).keys() == {"c"}
 
 
 def test_a_closed_store_does_nothing(tmp_path):
