@@ -294,7 +294,8 @@ def _fail(message: str, status: ExitStatus):
                    f"{MAX_SECONDS}; 0 disables.")
 @click.option("--cache", "cache_path", default=None, metavar="PATH",
               envvar=f"{ENV_PREFIX}_CACHE",
-              help="Keep results across runs in this SQLite file (made 0600).")
+              help="Keep results across runs in this SQLite file (made 0600, missing "
+                   "directories 0700); one that cannot be written is only read.")
 @click.option("--max-title", type=_bounded("max_title"), default=DEFAULT_MAX_TITLE,
               show_default=True, metavar="N",
               help="Cut titles to N characters, the ellipsis included; 0 means no cap.")

@@ -272,6 +272,10 @@ class Pipeline:
             )
         except store.StoreError as e:
             self._store_failed(e)
+            return
+        if self.store.read_only:
+            self.writer.err(
+                f"linkfilter: cache {settings.cache_path}: read-only; results will not be saved")
 
     def _store_failed(self, error: Exception) -> None:
         """Give up on the ``--cache`` file for the rest of the run, saying so once."""
@@ -537,12 +541,6 @@ class Pipeline:
                 self.down.failed(job.site, result)
             else:
                 self.down.succeeded(job.site)
-                store = self.store
-                if store is not None:
-                    try:
-                        store.put(job.key, result)
-                    except Exception as e:  # noqa: BLE001 - see _from_store
-                        self._store_failed(e)
         self._emit(self._complete(job, result))
 
     def _internal_error(self, job: _Job, error: Exception) -> None:
@@ -556,13 +554,25 @@ class Pipeline:
             if job.slot is not None:
                 self.inorder.fill(job.slot, None)
 
+    def _save(self, key: str, result: Result) -> None:
+        """Keep a result in the --cache file too, as the in-memory cache keeps it (a failure
+        for the failure TTL); the reader thread never waits for another process's lock."""
+        store = self.store
+        if store is not None:
+            try:
+                store.put(key, result, wait=threading.current_thread() is not threading.main_thread())
+            except Exception as e:  # noqa: BLE001 - see _from_store
+                self._store_failed(e)
+
     def _complete(
         self, job: _Job, result: Result, kept: Result | None = None
     ) -> list[tuple[Result, Slot | None]]:
-        """Store a claimed URL's result (``kept``: already in kept form): it, and every
-        occurrence that waited for it."""
+        """Store a claimed URL's result (``kept``: already in kept form, from the --cache
+        file; any other goes into the file too): it, and every occurrence that waited for it."""
         now = time.monotonic()
         waiters = self.cache.complete(job.key, result, kept=kept)
+        if kept is None:
+            self._save(job.key, result)
         return [(result, job.slot)] + [
             (expand(job.key, result, url=w.url, line=w.line, host=w.host,
                     elapsed=now - w.queued), w.slot)

@@ -1,25 +1,30 @@
 """Results kept across runs in an SQLite file: the store behind ``--cache PATH``.
 
 One row per settings namespace and normalised URL, with the wall-clock time it
-was stored and the time it expires. ``get`` serves a row while it is fresh both
-for the run that stored it and for the run that reads it (a reader with a
+was stored and the time it expires. ``get_many`` serves a row while it is fresh
+both for the run that stored it and for the run that reads it (a reader with a
 shorter ``--cache-ttl`` sees it stale sooner), so what a run sees never depends
 on when pruning happened.
 
 Several processes may share one file: WAL mode and a busy timeout; a lock held
-past the timeout makes a ``get`` a miss and drops a ``put``, it never fails a URL.
+past the timeout makes a lookup a miss and drops a ``put``, it never fails a URL.
 A lock held that long costs one wait, not one per URL: after it, writes are
 tried without waiting (and dropped while the lock stays) until one succeeds.
 The file stays bounded: expired rows are pruned on open and every
 ``PRUNE_EVERY`` stores, and past ``MAX_ROWS`` rows the oldest stored go first
 (an exact count kept in the file, so the cap holds across processes).
 
-Chat URLs carry private links and tokens: a file created here is 0600 and the
-parent directory created here 0700, whatever the umask; no other directory is
-created. A file that is not ours (not SQLite, another program's database,
-another schema version) raises ``StoreError`` and is left byte for byte as it
-was: its header is read with plain ``os`` calls before SQLite may touch it. A
-zero-length file counts as new, as SQLite itself treats it.
+Chat URLs carry private links and tokens: a file created here is 0600 and each
+missing directory above it is created 0700, whatever the umask. A file that is
+not ours (not SQLite, another program's database, another schema version) raises
+``StoreError`` and is left byte for byte as it was: its header is read with
+plain ``os`` calls before SQLite may touch it. A zero-length file counts as new,
+as SQLite itself treats it.
+
+A file that we may read but not write is opened ``read_only``: lookups are
+answered and nothing is stored. It is opened immutable, so SQLite makes no
+``-wal`` or ``-shm`` file beside it and takes no lock; it sees what a writer has
+checkpointed into the file (which closing it does).
 """
 
 from __future__ import annotations
@@ -72,7 +77,6 @@ _SCHEMA = (
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
 
-_GET = "SELECT stored, expires, " + ", ".join(FIELDS) + " FROM results WHERE key = ?"
 _GET_MANY = "SELECT key, stored, expires, " + ", ".join(FIELDS) + " FROM results WHERE key IN ({})"
 #: Keys asked for in one query by ``get_many`` (SQLite allows 999 parameters at the least).
 GET_MANY_CHUNK = 500
@@ -117,15 +121,17 @@ _FNV_OFFSET, _FNV_PRIME = 0xCBF2_9CE4_8422_2325, 0x100_0000_01B3
 class Store:
     """Results of earlier runs in one SQLite file; thread-safe (one connection behind a lock).
 
-    Make one with ``Store.open``. ``get`` and ``put`` raise ``StoreError`` on a real
-    failure (disk full, file corrupted under us); a lock past the busy timeout is
-    never one. After ``close`` both do nothing.
+    Make one with ``Store.open``. ``get_many`` and ``put`` raise ``StoreError`` on a
+    real failure (disk full, file corrupted under us); a lock past the busy timeout
+    is never one. After ``close`` both do nothing; on a ``read_only`` store ``put``
+    does nothing.
     """
 
     def __init__(self, db: sqlite3.Connection, path: str, *, ttl: float, failure_ttl: float,
                  namespace: str, clock: Callable[[], float], max_rows: int,
-                 busy_timeout: float = BUSY_TIMEOUT) -> None:
+                 busy_timeout: float = BUSY_TIMEOUT, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self.ttl = max(ttl, 0.0)
         self.failure_ttl = max(min(ttl, failure_ttl), 0.0)
         self.max_rows = max_rows
@@ -141,10 +147,11 @@ class Store:
     def open(cls, path: str, *, ttl: float, failure_ttl: float, namespace: str,
              clock: Callable[[], float] = time.time, max_rows: int = MAX_ROWS,
              busy_timeout: float = BUSY_TIMEOUT) -> Store:
-        """Open the cache at ``path``, creating it (0600) and, if missing, only its parent (0700).
+        """Open the cache at ``path``, creating it (0600) and its missing directories (0700).
 
         Raises StoreError when the file cannot be used, leaving a file that is not
-        ours as it was; a zero-length file is taken as new. ``clock`` gives
+        ours as it was; a zero-length file is taken as new. A file that can be read
+        but not written opens ``read_only``. ``clock`` gives
         wall-clock seconds (expiry must hold across runs); ``max_rows`` and
         ``busy_timeout`` default to MAX_ROWS and BUSY_TIMEOUT.
         """
@@ -152,20 +159,23 @@ class Store:
             raise ValueError("a namespace cannot hold NUL")
         if max_rows < 1:
             raise ValueError(f"max_rows must be at least 1, not {max_rows}")
-        if not _create(path):
-            _check_header(path)
-        uri = "file:" + urllib.parse.quote(os.fsencode(os.path.abspath(path))) + "?mode=rw"
+        read_only = False if _create(path) else _check_header(path)
+        uri = "file:" + urllib.parse.quote(os.fsencode(os.path.abspath(path)))
+        # mode=rw: SQLite never creates the file (it would, with the umask's mode, had it vanished).
+        # immutable: no -wal and -shm beside a file we may not change (see the module docstring).
+        uri += "?mode=ro&immutable=1" if read_only else "?mode=rw"
         try:
-            # mode=rw: SQLite never creates the file (it would, with the umask's mode, had it vanished).
             db = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None,
                                  check_same_thread=False)
         except sqlite3.Error as e:
             raise StoreError(_reason(e)) from e
         try:
-            _prepare(db)
+            _prepare(db, read_only)
             store = cls(db, path, ttl=ttl, failure_ttl=failure_ttl, namespace=namespace,
-                        clock=clock, max_rows=max_rows, busy_timeout=busy_timeout)
-            store._write(store._prune)
+                        clock=clock, max_rows=max_rows, busy_timeout=busy_timeout,
+                        read_only=read_only)
+            if not read_only:
+                store._write(store._prune)
         except BaseException as e:
             db.close()
             if isinstance(e, sqlite3.Error):
@@ -173,32 +183,12 @@ class Store:
             raise
         return store
 
-    def get(self, key: str) -> Result | None:
-        """The stored result for normalised URL ``key`` if still fresh, marked cached; else None.
-
-        Only url is set among url/line/host/elapsed (to ``key``): the caller fills them in.
-        """
-        now = self._clock()
-        with self._lock:
-            if self._db is None:
-                return None
-            try:
-                row = self._db.execute(_GET, (self._key(key),)).fetchone()
-            except sqlite3.Error as e:
-                if _is_busy(e):
-                    return None
-                raise StoreError(_reason(e)) from e
-        if row is None:
-            return None
-        stored, expires, *fields = row
-        ttl = self.ttl if fields[_ERROR] is None else self.failure_ttl
-        if not (now < expires and now < stored + ttl):
-            return None
-        # Positional (FIELDS follow Result's own order from final_url on): 2 us less than keywords.
-        return Result(key, 0, "", *fields, 0.0, True)
-
     def get_many(self, keys: list[str]) -> dict[str, Result]:
-        """``get`` for many keys in a few queries: the fresh results found, by key."""
+        """The fresh stored results for normalised URLs ``keys``, by key, in a few queries.
+
+        Each is marked cached, with only url set among url/line/host/elapsed (to its
+        key): the caller fills them in.
+        """
         now = self._clock()
         wanted = {self._key(key): key for key in keys}
         rows = []
@@ -220,27 +210,30 @@ class Store:
             ttl = self.ttl if fields[_ERROR] is None else self.failure_ttl
             if now < expires and now < stored + ttl:
                 key = wanted[name]
+                # Positional (FIELDS follow Result's own order from final_url on): faster than keywords.
                 found[key] = Result(key, 0, "", *fields, 0.0, True)
         return found
 
-    def put(self, key: str, result: Result) -> None:
+    def put(self, key: str, result: Result, *, wait: bool = True) -> None:
         """Store ``result`` for ``key``: for the TTL if it is a page, at most the failure TTL if not.
 
         A store that meets a lock past the busy timeout, or text SQLite cannot hold
-        (lone surrogates), is dropped; the run goes on without it.
+        (lone surrogates), is dropped; the run goes on without it. With ``wait``
+        False (for a thread that must never block, such as the reader) a lock held
+        by another process drops it at once.
         """
         ttl = self.ttl if result.error is None else self.failure_ttl
-        if ttl <= 0:
+        if ttl <= 0 or self.read_only:
             return
         now = self._clock()
         row = (self._key(key), now, now + ttl, *(getattr(result, name) for name in FIELDS))
         try:
-            self._write(self._store, row, now)
+            self._write(self._store, row, now, wait=wait)
         except (UnicodeEncodeError, OverflowError):
             return
 
     def close(self) -> None:
-        """Close the file; later calls to get and put do nothing."""
+        """Close the file; later calls to get_many and put do nothing."""
         with self._lock:
             if self._db is not None:
                 self._db.close()
@@ -253,40 +246,54 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Store({self.path!r}, ttl={self.ttl}, failure_ttl={self.failure_ttl})"
+        read_only = ", read_only=True" if self.read_only else ""
+        return f"Store({self.path!r}, ttl={self.ttl}, failure_ttl={self.failure_ttl}{read_only})"
 
     def _key(self, url: str) -> bytes:
         return (self._prefix + url).encode("utf-8", "surrogatepass")
 
-    def _write(self, change: Callable, *args) -> None:
-        """Run ``change(db, *args)`` in one write transaction; a lock past the timeout drops it."""
+    def _write(self, change: Callable, *args, wait: bool = True) -> None:
+        """Run ``change(db, *args)`` in one write transaction; a lock past the timeout drops
+        it (with ``wait`` False, any lock: such a write leaves the waiting as it was)."""
         with self._lock:
             db = self._db
             if db is None:
                 return
+            hurry = not wait and self._waiting
+            if hurry:
+                db.execute("PRAGMA busy_timeout = 0")
             try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
+                done = self._transaction(db, change, args)
+            finally:
+                if hurry:
+                    db.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            if wait:
+                self._wait_for_locks(db, done)
+
+    @staticmethod
+    def _transaction(db: sqlite3.Connection, change: Callable, args: tuple) -> bool:
+        """Run ``change(db, *args)`` in one write transaction: False if a lock dropped it."""
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            if _is_busy(e):
+                return False
+            raise StoreError(_reason(e)) from e
+        try:
+            change(db, *args)
+            db.execute("COMMIT")
+        except BaseException as e:
+            if db.in_transaction:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite may have rolled back already; the first error is the one to tell
+            if isinstance(e, sqlite3.Error):
                 if _is_busy(e):
-                    self._wait_for_locks(db, False)
-                    return
+                    return False
                 raise StoreError(_reason(e)) from e
-            try:
-                change(db, *args)
-                db.execute("COMMIT")
-            except BaseException as e:
-                if db.in_transaction:
-                    try:
-                        db.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass  # SQLite may have rolled back already; the first error is the one to tell
-                if isinstance(e, sqlite3.Error):
-                    if _is_busy(e):
-                        self._wait_for_locks(db, False)
-                        return
-                    raise StoreError(_reason(e)) from e
-                raise
-            self._wait_for_locks(db, True)
+            raise
+        return True
 
     def _wait_for_locks(self, db: sqlite3.Connection, wait: bool) -> None:
         """Wait up to the busy timeout for another process's lock, or (after a wait that
@@ -322,19 +329,8 @@ class Store:
 
 
 def _create(path: str) -> bool:
-    """Create ``path`` as an empty 0600 file, and its parent (0700) if missing; False if it exists."""
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        try:
-            os.mkdir(parent, 0o700)
-        except FileExistsError:
-            pass  # made by another process meanwhile, or not a directory: the file's open tells
-        except FileNotFoundError as e:
-            raise StoreError(f"no such directory {os.path.dirname(parent)}") from e
-        except OSError as e:
-            raise StoreError(_reason(e)) from e
-        else:
-            os.chmod(parent, 0o700)  # the umask may have taken bits away
+    """Create ``path`` as an empty 0600 file, and its missing directories; False if it exists."""
+    _make_directories(os.path.dirname(os.path.abspath(path)))
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except FileExistsError:
@@ -348,12 +344,36 @@ def _create(path: str) -> bool:
     return True
 
 
-def _check_header(path: str) -> None:
-    """Raise StoreError unless ``path`` is a writable regular file that is empty or our cache."""
+def _make_directories(directory: str) -> None:
+    """Create ``directory`` and every missing one above it, each 0700 whatever the umask."""
+    missing = []
+    while not os.path.isdir(directory) and directory not in missing:
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            continue  # made by another process meanwhile, or not a directory: the next step tells
+        except OSError as e:
+            raise StoreError(_reason(e)) from e
+        os.chmod(directory, 0o700)  # the umask may have taken bits away
+
+
+def _check_header(path: str) -> bool:
+    """Raise StoreError unless ``path`` is a regular file that is empty or our cache;
+    return whether it is read-only to us (readable, not writable)."""
+    read_only = False
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
-        raise StoreError(_reason(e)) from e
+        if not isinstance(e, PermissionError) and e.errno != errno.EROFS:
+            raise StoreError(_reason(e)) from e
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            raise StoreError(_reason(e)) from e
+        read_only = True
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise StoreError("not a regular file")
@@ -361,11 +381,14 @@ def _check_header(path: str) -> None:
     finally:
         os.close(fd)
     if not head:
-        return
+        if read_only:
+            raise StoreError("read-only and empty")
+        return False
     if len(head) < _HEADER.size or not head.startswith(_MAGIC):
         raise StoreError(_SQLITE_REASONS["file is not a database"])
     version, app_id = _HEADER.unpack(head)
     _check_ids(app_id, version)
+    return read_only
 
 
 def _check_ids(app_id: int, version: int) -> None:
@@ -384,9 +407,13 @@ def _ids(db: sqlite3.Connection) -> tuple[int, int, int]:
         "SELECT * FROM pragma_application_id, pragma_user_version, pragma_page_count").fetchone()
 
 
-def _prepare(db: sqlite3.Connection) -> None:
-    """Give a new (empty) file our schema, check an existing one is ours, then WAL mode."""
+def _prepare(db: sqlite3.Connection, read_only: bool = False) -> None:
+    """Give a new (empty) file our schema, check an existing one is ours, then WAL mode
+    (a read-only file is only checked)."""
     app_id, version, pages = _ids(db)
+    if read_only:
+        _check_ids(app_id, version)
+        return
     if pages == 0:
         db.execute("BEGIN IMMEDIATE")
         try:

@@ -13,6 +13,7 @@ import ctypes
 import json
 import os
 import resource
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -120,6 +121,44 @@ def test_a_second_run_makes_no_request_and_reports_every_result_cached(site, tmp
     assert len(site.requests) == fetched + 5
     assert sorted(lines(text.stdout)) == sorted(
         ["Alpha true", "Beta true", "() true", "[image/png, 2.0 KiB] true", "(http-404) true"])
+
+
+def test_dns_and_connect_failures_are_kept_so_a_second_run_makes_no_lookup_nor_connection(
+        tmp_path):
+    """As the in-memory cache keeps them: fetched, and failed at once on a host just found down,
+    by a downloader thread (the URL waited) or by the reader (it came later)."""
+    free = socket.create_server(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()  # nothing listens there: connection refused
+    dead, unknown = f"http://127.0.0.1:{port}", "http://nowhere.invalid"
+    early = f"{dead}/a {dead}/b {unknown}/a\n".encode()
+    late = f"{dead}/c {unknown}/b\n".encode()
+    args = ["--allow-private", "--json", "-q", "--stats", "-w", "1",
+            "--cache", str(tmp_path / "c.sqlite3")]
+    p = start(args)
+    try:
+        p.stdin.write(early)
+        p.stdin.flush()
+        got = [json.loads(read_line(p.stdout, timeout=RUN_TIMEOUT)) for _ in range(3)]
+        out, err = p.communicate(late, timeout=RUN_TIMEOUT)  # the hosts are down by now
+    finally:
+        p.kill()
+        p.wait()
+    errors = {f"{dead}/{x}": "connect" for x in "abc"} | {f"{unknown}/{x}": "dns" for x in "ab"}
+    assert {r["url"]: r["error"] for r in got + records(out)} == errors
+    assert ", 2 fetched, 3 cached, 5 failed," in err.decode()
+
+    listener = socket.create_server(("127.0.0.1", port))  # where a connection would now go
+    try:
+        second = run(args + ["-t", "2"], early + late)  # a connection would wait for no answer
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    finally:
+        listener.close()
+    assert {r["url"]: (r["error"], r["cached"]) for r in records(second.stdout)} == {
+        url: (error, True) for url, error in errors.items()}
+    assert ", 0 fetched, 5 cached, 5 failed," in second.stderr.decode()
 
 
 def test_the_cache_is_keyed_by_the_normalised_url_and_the_settings_that_change_a_result(
@@ -257,7 +296,7 @@ def test_a_lock_held_by_another_process_costs_one_wait_not_one_per_url(tmp_path)
         assert t1 - t0 >= 0.3 and t2 - t1 < (t1 - t0) / 2
         other.execute("ROLLBACK")
         store.put("http://a/20", result)  # gets through: waiting is back
-        assert store.get("http://a/20") is not None and store.get("http://a/5") is None
+        assert list(store.get_many(["http://a/20", "http://a/5"])) == ["http://a/20"]
         other.execute("BEGIN IMMEDIATE")
         t3 = time.monotonic()
         store.put("http://a/21", result)
@@ -289,7 +328,7 @@ UNUSABLE = [
      f"made by another version of linkfilter (schema {SCHEMA_VERSION + 1}, "
      f"this one reads {SCHEMA_VERSION})"),
     ("directory", lambda p: p.mkdir(), "is a directory"),
-    ("missing/parent/c.sqlite3", None, "no such directory {top}/missing"),
+    ("file/parent/c.sqlite3", lambda p: (p.parent.parent.write_bytes(b"x")), "not a directory"),
 ]
 
 
@@ -299,8 +338,7 @@ def test_an_unusable_cache_costs_one_line_and_no_url(site, tmp_path):
     paths = []
     for name, make, _ in UNUSABLE:
         paths.append(top / name)
-        if make:
-            make(top / name)
+        make(top / name)
     before = snapshot(top)
     got = run_all(*[(["--allow-private", "-n", "--cache", str(path), "-f", "{title}"],
                      digest_input(site)) for path in paths])
@@ -328,21 +366,21 @@ def read_only_for_root() -> None:
 PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 24, 1, 2, 3
 
 
-def test_a_read_only_cache_file_costs_one_line_and_no_url(site, tmp_path):
+def test_a_read_only_cache_file_still_answers_and_costs_one_line(site, tmp_path):
     path = tmp_path / "cache.sqlite3"
     run(["--allow-private", "-n", "--cache", str(path)], f"{site.url('/a')}\n".encode())
     path.chmod(0o444)
     before = snapshot(tmp_path)
-    p = run(["--allow-private", "-n", "--cache", str(path)], digest_input(site),
-            preexec_fn=read_only_for_root)
+    p = run(["--allow-private", "-n", "--cache", str(path), "-f", "{title} {cached}"],
+            digest_input(site), preexec_fn=read_only_for_root)
     assert p.returncode == 0
     assert lines(p.stderr) == [
-        f"linkfilter: cache {path}: permission denied; continuing without it",
+        f"linkfilter: cache {path}: read-only; results will not be saved",
         f"linkfilter: {site.url('/missing')}: HTTP 404 Not Found"]
-    assert sorted(lines(p.stdout)) == sorted(f"{site.authority}: {t}" for t in (
-        "Alpha", "Beta", "[image/png, 2.0 KiB]"))
-    assert len(site.requests) == 1 + 5
-    assert snapshot(tmp_path) == before
+    assert sorted(lines(p.stdout)) == [
+        "Alpha true", "Beta false", "[image/png, 2.0 KiB] false"]
+    assert len(site.requests) == 1 + 4  # /a came from the file
+    assert snapshot(tmp_path) == before  # nothing stored, no -wal or -shm beside it
 
 
 def snapshot(directory) -> dict:

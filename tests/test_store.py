@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -39,6 +40,11 @@ def bad(i=0):
     return Result(url=f"http://a/{i}", line=3, host="a", error="timeout", reason="timed out after 10 s")
 
 
+def get(store, key):
+    """The fresh result ``store`` holds for ``key``, or None: a lookup of one key."""
+    return store.get_many([key]).get(key)
+
+
 def open_store(path, *, ttl=3600.0, failure_ttl=60.0, ns=NS, **kw):
     return Store.open(str(path), ttl=ttl, failure_ttl=failure_ttl, namespace=ns, **kw)
 
@@ -67,18 +73,18 @@ def test_round_trip_keeps_what_the_output_needs_across_reopening(tmp_path):
     path = tmp_path / "cache.sqlite3"
     odd = "http://a/\0x\u00e9\U0001f600\udcff?" + "q" * 100_000  # NUL, non-ASCII, a lone surrogate, long
     with open_store(path) as store:
-        assert store.get("http://a/0") is None
+        assert get(store, "http://a/0") is None
         store.put("http://a/0", ok(0))
         store.put(odd, ok(1))
         store.put("http://a/2", bad(2))
     with open_store(path) as store:
-        got = store.get("http://a/0")
+        got = get(store, "http://a/0")
         assert got == ok(0)._replace(url="http://a/0", line=0, host="", elapsed=0.0, cached=True)
         assert [getattr(got, f) for f in FIELDS] == [getattr(ok(0), f) for f in FIELDS]
-        assert store.get(odd) == ok(1)._replace(url=odd, line=0, host="", elapsed=0.0, cached=True)
-        assert store.get("http://a/2") == bad(2)._replace(line=0, host="", cached=True)
-        assert store.get("http://a/3") is None
-        assert store.get(odd[:-1]) is None
+        assert get(store, odd) == ok(1)._replace(url=odd, line=0, host="", elapsed=0.0, cached=True)
+        assert get(store, "http://a/2") == bad(2)._replace(line=0, host="", cached=True)
+        assert get(store, "http://a/3") is None
+        assert get(store, odd[:-1]) is None
 
 
 def test_fields_follow_result_order():
@@ -90,9 +96,9 @@ def test_text_sqlite_cannot_hold_is_not_stored_and_not_an_error(tmp_path):
     with open_store(tmp_path / "c.sqlite3") as store:
         store.put("http://a/", ok()._replace(title="bad \udcff"))
         store.put("http://b/", ok()._replace(content_length=1 << 70))
-        assert store.get("http://a/") is None and store.get("http://b/") is None
+        assert get(store, "http://a/") is None and get(store, "http://b/") is None
         store.put("http://c/", ok())
-        assert store.get("http://c/").title == ok().title
+        assert get(store, "http://c/").title == ok().title
 
 
 def test_namespace_separates_settings(tmp_path):
@@ -110,10 +116,10 @@ def test_namespace_separates_settings(tmp_path):
     other = namespace(**changed[0])
     with open_store(path, ns=base) as a, open_store(path, ns=other) as b:
         a.put("http://a/", ok())
-        assert b.get("http://a/") is None
+        assert get(b, "http://a/") is None
         b.put("http://a/", ok(7))
-        assert a.get("http://a/").title == ok().title
-        assert b.get("http://a/").title == ok(7).title
+        assert get(a, "http://a/").title == ok().title
+        assert get(b, "http://a/").title == ok(7).title
 
 
 def test_namespace_is_stable_across_processes():
@@ -132,9 +138,9 @@ def test_a_page_is_fresh_until_the_ttl_and_stale_at_it(tmp_path):
         start = clock.now
         store.put("k", ok())
         clock.now = start + 99.999
-        assert store.get("k") is not None
+        assert get(store, "k") is not None
         clock.now = start + 100
-        assert store.get("k") is None
+        assert get(store, "k") is None
 
 
 def test_a_failure_is_kept_at_most_the_failure_ttl(tmp_path):
@@ -144,10 +150,10 @@ def test_a_failure_is_kept_at_most_the_failure_ttl(tmp_path):
         store.put("k", bad())
         store.put("p", ok())
         clock.now = start + 59.999
-        assert store.get("k") == bad()._replace(url="k", line=0, host="", cached=True)
+        assert get(store, "k") == bad()._replace(url="k", line=0, host="", cached=True)
         clock.now = start + 60
-        assert store.get("k") is None
-        assert store.get("p") is not None
+        assert get(store, "k") is None
+        assert get(store, "p") is not None
 
 
 def test_a_failure_ttl_longer_than_the_ttl_is_cut_to_it(tmp_path):
@@ -156,9 +162,9 @@ def test_a_failure_ttl_longer_than_the_ttl_is_cut_to_it(tmp_path):
         start = clock.now
         store.put("k", bad())
         clock.now = start + 29.999
-        assert store.get("k") is not None
+        assert get(store, "k") is not None
         clock.now = start + 30
-        assert store.get("k") is None
+        assert get(store, "k") is None
 
 
 def test_a_reader_with_a_shorter_ttl_sees_a_row_stale_sooner_and_never_past_its_own_expiry(tmp_path):
@@ -169,10 +175,10 @@ def test_a_reader_with_a_shorter_ttl_sees_a_row_stale_sooner_and_never_past_its_
         writer.put("k", ok())
     clock.now = start + 10
     with open_store(path, ttl=10, clock=clock) as short, open_store(path, ttl=1000, clock=clock) as long:
-        assert short.get("k") is None
-        assert long.get("k") is not None
+        assert get(short, "k") is None
+        assert get(long, "k") is not None
         clock.now = start + 100
-        assert long.get("k") is None
+        assert get(long, "k") is None
 
 
 def test_get_many_never_serves_a_row_past_the_expiry_its_writer_set(tmp_path):
@@ -198,7 +204,7 @@ def test_ttl_zero_opens_but_keeps_nothing(tmp_path):
     with open_store(path, ttl=0) as store:
         store.put("k", ok())
         store.put("f", bad())
-        assert store.get("k") is None
+        assert get(store, "k") is None
     assert rows(path) == []
 
 
@@ -238,7 +244,7 @@ def test_past_the_row_cap_the_oldest_stored_go_first(tmp_path):
         for i in range(8):
             store.put(f"k{i}", ok(i))
         assert urls(path) == ["k3", "k4", "k5", "k6", "k7"]
-        assert store.get("k2") is None and store.get("k3").title == ok(3).title
+        assert get(store, "k2") is None and get(store, "k3").title == ok(3).title
         store.put("k3", ok(30))  # replacing is storing again: k3 is now the newest, and no row is added
         assert urls(path) == ["k4", "k5", "k6", "k7", "k3"]
         store.put("k8", ok(8))
@@ -283,11 +289,16 @@ def test_an_existing_parent_and_file_keep_their_modes(tmp_path):
     assert mode(path) == 0o640 and mode(tmp_path) == 0o755
 
 
-def test_a_missing_grandparent_is_not_created(tmp_path):
-    path = tmp_path / "no" / "such" / "cache.sqlite3"
-    with pytest.raises(StoreError, match=f"^no such directory {tmp_path / 'no'}$"):
-        open_store(path)
-    assert os.listdir(tmp_path) == []
+def test_every_missing_directory_is_made_0700_whatever_the_umask(tmp_path, umask):
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o755)
+    path = home / ".cache" / "linkfilter" / "cache.sqlite3"
+    with open_store(path) as store:
+        store.put("k", ok())
+    with open_store(path) as store:
+        assert get(store, "k") is not None
+    assert [mode(d) for d in (home, home / ".cache", path.parent)] == [0o755, 0o700, 0o700]
 
 
 def test_a_zero_length_file_is_taken_as_new(tmp_path):
@@ -296,7 +307,7 @@ def test_a_zero_length_file_is_taken_as_new(tmp_path):
     with open_store(path) as store:
         store.put("k", ok())
     with open_store(path) as store:
-        assert store.get("k") is not None
+        assert get(store, "k") is not None
 
 
 # --- unusable places ---------------------------------------------------------------------------------
@@ -358,6 +369,50 @@ def test_no_permission_is_unusable_and_nothing_is_changed():
         after = {name: os.stat(os.path.join(top, name)) for name in os.listdir(top)}
         assert {n: (s.st_size, s.st_mtime_ns) for n, s in after.items()} == {
             n: (s.st_size, s.st_mtime_ns) for n, s in before.items()}
+
+
+#: Opens the store at argv[1] as nobody (when run as root), looks up "k", tries to store "j".
+READ_AS_NOBODY = """
+import os, sys
+from linkfilter.result import Result
+from linkfilter.store import Store
+if os.geteuid() == 0:
+    os.setgid(65534)
+    os.setuid(65534)
+with Store.open(sys.argv[1], ttl=60, failure_ttl=60, namespace="n") as store:
+    store.put("j", Result("j", 0, "", title="J"))
+    found = store.get_many(["k", "j"])
+    print(store.read_only, {k: r.title for k, r in found.items()})
+"""
+
+
+def test_a_file_that_can_be_read_but_not_written_answers_lookups_and_is_left_as_it_was():
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)
+        path = os.path.join(top, "cache.sqlite3")
+        with Store.open(path, ttl=60, failure_ttl=60, namespace="n") as store:
+            store.put("k", ok())
+        os.chmod(path, 0o444)  # to root's child, nobody, as to its owner
+        before = {name: os.stat(os.path.join(top, name)) for name in os.listdir(top)}
+        out = subprocess.run([sys.executable, "-c", READ_AS_NOBODY, path], capture_output=True,
+                             text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout == f"True {{'k': {ok().title!r}}}\n"
+        after = {name: os.stat(os.path.join(top, name)) for name in os.listdir(top)}
+        assert {n: (s.st_size, s.st_mtime_ns) for n, s in after.items()} == {
+            n: (s.st_size, s.st_mtime_ns) for n, s in before.items()}  # no -wal, no -shm
+
+
+def test_an_empty_file_that_cannot_be_written_is_unusable():
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)
+        path = os.path.join(top, "cache.sqlite3")
+        open(path, "wb").close()
+        os.chmod(path, 0o444)
+        out = subprocess.run([sys.executable, "-c", AS_NOBODY, path], capture_output=True, text=True,
+                             timeout=30)
+        assert out.stdout == "read-only and empty\n", out.stderr
+        assert os.listdir(top) == ["cache.sqlite3"]
 
 
 def test_a_corrupt_file_is_left_as_it_was(tmp_path):
@@ -448,7 +503,7 @@ def test_a_full_disk_is_a_store_error_and_keeps_what_was_stored(tmp_path):
         with pytest.raises(StoreError, match="^disk is full$"):
             for i in range(100):
                 store.put(f"http://a/{i}", ok(i)._replace(title="x" * 4000))
-        assert store.get("k") is not None
+        assert get(store, "k") is not None
     assert urls(path) == ["k"]
 
 
@@ -462,12 +517,12 @@ def test_a_write_lock_past_the_timeout_drops_a_store_and_never_blocks_a_get(tmp_
         other.execute("BEGIN IMMEDIATE")  # another process's write lock
         other.execute("DELETE FROM results")
         store.put("j", ok())  # no error: dropped
-        assert store.get("k") is not None  # WAL: a reader sees the last commit
+        assert get(store, "k") is not None  # WAL: a reader sees the last commit
         other.execute("ROLLBACK")
         other.close()
-        assert store.get("j") is None
+        assert get(store, "j") is None
         store.put("j", ok())
-        assert store.get("j") is not None
+        assert get(store, "j") is not None
 
 
 def test_a_file_held_exclusively_past_the_timeout_is_unusable_not_a_wait(tmp_path):
@@ -495,7 +550,8 @@ sys.stdin.readline()
 with Store.open(path, ttl=3600, failure_ttl=60, namespace="n") as store:
     for i in range(500):
         store.put(f"http://{tag}/{i}", Result("", 0, "", title=f"{tag} {i}"))
-    print(sum(store.get(f"http://{tag}/{i}") is None for i in range(500)), flush=True)
+    found = store.get_many([f"http://{tag}/{i}" for i in range(500)])
+    print(500 - len(found), flush=True)
 """
 
 
@@ -517,7 +573,7 @@ def test_two_processes_share_one_new_file(tmp_path):
     assert [(proc.returncode, out, err) for proc, (out, err) in zip(procs, outs)] == [(0, b"0\n", b"")] * 2
     with open_store(path, ns="n") as store:
         for tag in ("a", "b"):
-            assert all(store.get(f"http://{tag}/{i}").title == f"{tag} {i}" for i in range(500))
+            assert all(get(store, f"http://{tag}/{i}").title == f"{tag} {i}" for i in range(500))
     assert len(rows(path)) == 1000
 
 
@@ -558,7 +614,7 @@ def test_threads_share_one_store(tmp_path):
         def work(tag):
             for i in range(100):
                 store.put(f"http://{tag}/{i}", ok(i))
-                if store.get(f"http://{tag}/{i}") is None:
+                if get(store, f"http://{tag}/{i}") is None:
                     misses.append((tag, i))
 
         threads = [threading.Thread(target=work, args=(t,), daemon=True) for t in range(4)]
@@ -571,17 +627,34 @@ def test_threads_share_one_store(tmp_path):
     assert len(rows(tmp_path / "c.sqlite3")) == 400
 
 
+def test_a_put_that_may_not_wait_is_dropped_at_once_and_leaves_the_waiting_as_it_was(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    with open_store(path, busy_timeout=0.3) as store:
+        other = sqlite3.connect(str(path), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process's write lock, held
+        t0 = time.monotonic()
+        store.put("a", ok(1), wait=False)
+        t1 = time.monotonic()
+        store.put("b", ok(2))  # still waits the busy timeout: the hurried put changed nothing
+        t2 = time.monotonic()
+        assert t2 - t1 >= 0.3 and t1 - t0 < (t2 - t1) / 2
+        other.execute("ROLLBACK")
+        store.put("c", ok(3), wait=False)
+        other.close()
+        assert store.get_many(["a", "b", "c"]).keys() == {"c"}
+
+
 def test_a_closed_store_does_nothing(tmp_path):
     store = open_store(tmp_path / "c.sqlite3")
     store.put("k", ok())
     store.close()
     store.close()
-    assert store.get("k") is None
+    assert get(store, "k") is None
     store.put("j", ok())
     assert urls(tmp_path / "c.sqlite3") == ["k"]
 
 
-def test_get_many_answers_as_get_does_for_each_key(tmp_path, monkeypatch):
+def test_get_many_answers_for_many_keys_in_several_queries_as_for_each_alone(tmp_path, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(store_module, "GET_MANY_CHUNK", 3)  # several queries for one call
     with open_store(tmp_path / "c.sqlite3", clock=clock) as s:
@@ -592,7 +665,7 @@ def test_get_many_answers_as_get_does_for_each_key(tmp_path, monkeypatch):
         clock.now += 61  # the failures are stale now, the pages fresh
         keys = [f"http://a/{i}" for i in range(9)] + [other, other]
         many = s.get_many(keys)
-        assert many == {k: s.get(k) for k in keys if s.get(k) is not None}
+        assert many == {k: get(s, k) for k in keys if get(s, k) is not None}
         assert sorted(many) == sorted([f"http://a/{i}" for i in (1, 3, 5)] + [other])
         assert all(r.cached and r.url == k for k, r in many.items())
         assert s.get_many([]) == {}
