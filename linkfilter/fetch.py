@@ -79,6 +79,8 @@ POOL_SIZE = 8
 #: ``challenge.BODY_LIMIT`` bytes of such a page may take to read.
 CHALLENGE_STATUSES = frozenset({403, 429, 503})
 CHALLENGE_WINDOW = 2.0
+#: A Content-Range header's first and last byte and total size (``*`` when unknown).
+_CONTENT_RANGE = re.compile(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", re.I)
 #: Statuses retried once when their Retry-After fits in the time left.
 RETRY_STATUSES = frozenset({429, 503})
 
@@ -93,6 +95,18 @@ class Sink(Protocol):
 
     def feed(self, data: bytes) -> bool:
         """Take the next decoded bytes; return True when nothing more is needed."""
+
+
+class FileSink(Sink, Protocol):
+    """Where the body of a file (a response that is not HTML) goes while it is read:
+    ``feed`` returns True once the file is described. ``tail_wanted`` (bytes, 0 for
+    none) asks for one ranged request of the file's end, whose bytes and total size go
+    to ``feed_tail``."""
+
+    tail_wanted: int
+
+    def feed_tail(self, data: bytes, total: int | None) -> None:
+        """Take the last bytes of the file, and its size from the Content-Range."""
 
 
 class Page(NamedTuple):
@@ -631,13 +645,17 @@ class Fetcher:
         sink_factory: Callable[[str | None], Sink] | None = None,
         *,
         normalized: bool = False,
+        file_sink: Callable[[Page], FileSink] | None = None,
     ) -> Page:
         """Fetch one URL within settings.timeout in total.
 
         Follows redirects (each hop normalized and guarded again). For an HTML response
         with status < 300, calls ``sink_factory(charset)`` once and feeds it the decoded
         body until it returns True, the body ends, or ``max_bytes`` are read; without a
-        sink it reads to the end or the cap. Non-HTML: headers only (body b'').
+        sink it reads to the end or the cap. Non-HTML with status < 300: fed likewise to
+        ``file_sink(page head)`` when given (then one ranged request for the file's end if
+        it wants one and the server takes ranges, within the same deadline), else headers
+        only (body b'').
         ``normalized`` says ``url`` is already what ``normalize_for_fetch`` makes of it
         (the pipeline's cache key): it is not normalized again (8-9 us saved per URL).
         Raises only FetchError subclasses.
@@ -689,7 +707,7 @@ class Fetcher:
                             why = "retried once already" if retried else f"{left:.1f} s left"
                             head += f" (Retry-After: {said}; {why}, --timeout {clock.timeout:g} s)"
                     raise HTTPStatusError(status, head)
-                return self._page(url, target, conn, response, sink_factory, clock)
+                return self._page(url, target, conn, response, sink_factory, clock, file_sink)
         except FetchError as e:
             if e.url is None:
                 e.url = current
@@ -697,7 +715,9 @@ class Fetcher:
 
     # -- one request ---------------------------------------------------------
 
-    def _exchange(self, target: _Target, clock: _Clock) -> tuple[_Connection, _Response]:
+    def _exchange(
+        self, target: _Target, clock: _Clock, ranged: str | None = None
+    ) -> tuple[_Connection, _Response]:
         """Send the request for ``target`` and read the response head.
 
         A kept connection is tried first; if it fails before the first byte of a response
@@ -709,7 +729,7 @@ class Fetcher:
         if conn is not None:
             conn.clock = clock
             try:
-                return conn, self._send(conn, target, proxy)
+                return conn, self._send(conn, target, proxy, ranged)
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 if isinstance(e, TimeoutError) or conn.received:
@@ -720,7 +740,7 @@ class Fetcher:
         conn = self._connect(target, proxy, clock)
         conn.key = key
         try:
-            return conn, self._send(conn, target, proxy)
+            return conn, self._send(conn, target, proxy, ranged)
         except (OSError, http.client.HTTPException) as e:
             conn.close()
             raise _translate(e, target, proxy, clock) from e
@@ -767,7 +787,10 @@ class Fetcher:
             raise _translate(e, target, proxy, clock, connecting=True) from e
         return conn
 
-    def _send(self, conn: _Connection, target: _Target, proxy: Proxy | None) -> _Response:
+    def _send(
+        self, conn: _Connection, target: _Target, proxy: Proxy | None, ranged: str | None = None
+    ) -> _Response:
+        """Send the GET (with ``Range: ranged`` and no content coding, when given)."""
         conn.last = None
         conn.sock.settimeout(conn.clock.left())
         absolute = proxy is not None and target.scheme == "http"
@@ -783,7 +806,9 @@ class Fetcher:
         conn.putheader("Host", target.authority)
         conn.putheader("User-Agent", self.settings.user_agent)
         conn.putheader("Accept", ACCEPT)
-        conn.putheader("Accept-Encoding", ACCEPT_ENCODING)
+        conn.putheader("Accept-Encoding", "identity" if ranged else ACCEPT_ENCODING)
+        if ranged:
+            conn.putheader("Range", ranged)
         conn.putheader("Accept-Language", self.settings.accept_language)
         if absolute and proxy.authorization:
             conn.putheader("Proxy-Authorization", proxy.authorization)
@@ -800,6 +825,7 @@ class Fetcher:
         response: _Response,
         sink_factory: Callable[[str | None], Sink] | None,
         clock: _Clock,
+        file_sink: Callable[[Page], FileSink] | None = None,
     ) -> Page:
         content_type, charset = parse_content_type(_last(response.msg.get_all("Content-Type")))
         language = _last(response.msg.get_all("Content-Language"))
@@ -816,8 +842,10 @@ class Fetcher:
             content_language=_header_text(language) if language is not None else None,
         )
         if not (page.is_html and response.status < 300):
-            self._finish(conn, response, clock)
-            return page
+            if file_sink is None or response.status >= 300:
+                self._finish(conn, response, clock)
+                return page
+            return self._file(page, target, conn, response, file_sink(page), clock)
         try:
             decoder = content.decoder_for(response.getheader("Content-Encoding"))
         except content.DecodeError as e:
@@ -843,6 +871,64 @@ class Fetcher:
         else:
             self._discard(conn, response)
         return page._replace(body=data, capped=capped, cut=cut)
+
+    def _file(
+        self,
+        page: Page,
+        target: _Target,
+        conn: _Connection,
+        response: _Response,
+        sink: FileSink,
+        clock: _Clock,
+    ) -> Page:
+        """Feed a file's body to ``sink`` until it is described, then drop the connection
+        (or keep it, if the rest is short); ask for its end if the sink wants it. A body
+        that fails or runs out of time leaves the description to what came before."""
+        body = _Body(response)
+        try:
+            decoder = content.decoder_for(response.getheader("Content-Encoding"))
+            data, capped, cut, stopped = self._read_body(body, decoder, sink)
+        except _Late as e:
+            self._discard(conn, response)
+            return page._replace(body=e.data, cut=True)
+        except (FetchError, OSError, http.client.HTTPException, content.DecodeError):
+            self._discard(conn, response)
+            return page._replace(cut=True)
+        if body.done and not cut:
+            self._keep(conn, response)
+        elif (stopped or capped) and not cut:
+            self._finish(conn, response, clock, body)
+        else:
+            self._discard(conn, response)
+        ranges = (response.getheader("Accept-Ranges") or "").lower()
+        if sink.tail_wanted and not body.done and "bytes" in ranges:
+            self._tail(target, sink, clock)
+        return page._replace(body=data, capped=capped, cut=cut)
+
+    def _tail(self, target: _Target, sink: FileSink, clock: _Clock) -> None:
+        """One ranged request for the last ``sink.tail_wanted`` bytes of ``target``, within
+        what is left of the deadline; whatever fails, the file keeps what it has."""
+        wanted = sink.tail_wanted
+        try:
+            conn, response = self._exchange(target, clock, f"bytes=-{wanted}")
+        except FetchError:
+            return
+        found = _CONTENT_RANGE.fullmatch(response.getheader("Content-Range") or "")
+        if response.status != 206 or found is None:
+            self._finish(conn, response, clock)
+            return
+        body = _Body(response)
+        try:
+            data, _, cut, _ = self._read_body(body, content.decoder_for(None), None, cap=wanted)
+        except (_Late, FetchError, OSError, http.client.HTTPException, content.DecodeError):
+            self._discard(conn, response)
+            return
+        if body.done and not cut:
+            self._keep(conn, response)
+        else:
+            self._discard(conn, response)
+        total = found.group(3)
+        sink.feed_tail(data, int(total) if total.isdigit() else None)
 
     def _challenge(self, conn: _Connection, response: _Response, clock: _Clock) -> str | None:
         """The service whose bot challenge this error page is, or None; reads at most

@@ -37,6 +37,13 @@ FORMAT_FIELDS = (
     "reason",
     "elapsed",
     "cached",
+    "kind",
+    "title_source",
+    "file_type",
+    "width",
+    "height",
+    "duration",
+    "pages",
 )
 #: Fields a ``--dry-run`` template gets values for; the others are empty.
 DRY_RUN_FIELDS = ("url", "host", "line")
@@ -73,6 +80,7 @@ class _Knobs(NamedTuple):
     cache_path: str | None = None
     progress: bool | None = None  # None: when stderr is a terminal and stdout is not
     color: str = "auto"
+    no_files: bool = False  # print nothing for links that are not HTML (JSON keeps them)
 
 
 class Settings(_Knobs):
@@ -181,7 +189,8 @@ def check_template(template: str, option: str = "--format") -> None:
                 f"(known: {', '.join(FORMAT_FIELDS)})"
             )
     sample = dict.fromkeys(FORMAT_FIELDS, "x")
-    sample.update(status=200, line=1, elapsed=0.5, content_length=10)
+    sample.update(status=200, line=1, elapsed=0.5, content_length=10, width=1, height=1,
+                  duration=1.5, pages=1)
     try:
         template.format(**sample)
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:

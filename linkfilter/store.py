@@ -41,7 +41,7 @@ from linkfilter.result import Result
 APPLICATION_ID = 0x6C6E6B66
 
 #: ``PRAGMA user_version`` of the schema below; a file with another one is not read.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Most rows kept in one file; past it the oldest stored are deleted first.
 MAX_ROWS = 100_000
@@ -52,9 +52,12 @@ PRUNE_EVERY = 1_000
 #: Seconds a statement waits for another process's lock before giving up (a miss, or a dropped store).
 BUSY_TIMEOUT = 5.0
 
-#: The parts of a Result the output needs, stored as columns in Result's own order.
+#: The parts of a Result the output needs, stored as columns in Result's own order: those
+#: from final_url to reason, then (after elapsed, cached and host_down) the description.
 FIELDS = ("final_url", "status", "title", "content_type", "content_length",
-          "charset", "charset_source", "error", "reason")
+          "charset", "charset_source", "error", "reason",
+          "kind", "title_source", "file_type", "width", "height", "duration", "pages")
+_FIRST = FIELDS.index("reason") + 1  # columns before elapsed in Result's order
 
 _MAGIC = b"SQLite format 3\x00"
 _HEADER = struct.Struct(">60xI4xI")  # user_version at offset 60, application_id at 68
@@ -195,7 +198,7 @@ class Store:
         if not (now < expires and now < stored + ttl):
             return None
         # Positional (FIELDS follow Result's own order from final_url on): 2 us less than keywords.
-        return Result(key, 0, "", *fields, 0.0, True)
+        return Result(key, 0, "", *fields[:_FIRST], 0.0, True, False, *fields[_FIRST:])
 
     def get_many(self, keys: list[str]) -> dict[str, Result]:
         """``get`` for many keys in a few queries: the fresh results found, by key."""
@@ -220,7 +223,7 @@ class Store:
             ttl = self.ttl if fields[_ERROR] is None else self.failure_ttl
             if now < expires and now < stored + ttl:
                 key = wanted[name]
-                found[key] = Result(key, 0, "", *fields, 0.0, True)
+                found[key] = Result(key, 0, "", *fields[:_FIRST], 0.0, True, False, *fields[_FIRST:])
         return found
 
     def put(self, key: str, result: Result) -> None:

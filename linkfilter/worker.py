@@ -34,18 +34,27 @@ def describe(
     """Fetch ``fetch_url`` (already ``normalize_for_fetch``'s output: the cache key) and
     return its title, or why there is none, reported as ``url``."""
     from linkfilter.hints import Hints
-    from linkfilter.title import TitleSniffer, page_title
+    from linkfilter.title import TitleSniffer, clean_title, page_title
 
     started = time.monotonic()
     sniffers: list[TitleSniffer] = []
+    files: list = []
 
     def sniffer(header_charset: str | None) -> TitleSniffer:
         sniffers.append(TitleSniffer(header_charset))
         return sniffers[-1]
 
+    def file_sniffer(head):
+        from linkfilter.files import FileSniffer  # loaded at the first file, not at start-up
+
+        files.append(FileSniffer(head.content_type, head.content_length))
+        return files[-1]
+
     try:
-        page = fetcher.fetch(fetch_url, sink_factory=sniffer, normalized=True)
+        page = fetcher.fetch(fetch_url, sink_factory=sniffer, normalized=True,
+                             file_sink=file_sniffer)
         title = charset = source = None
+        described = {}
         if page.is_html:
             # a body cut by the deadline is like one cut by the cap: an open title is no title
             options = {
@@ -68,6 +77,23 @@ def describe(
                     f"(--max-bytes {settings.max_bytes})",
                     url=url,
                 )
+            described = {"kind": "page", "title_source": "title" if title else None}
+        elif files:
+            info = files[-1].info()
+            title = clean_title(info.title, settings.max_title) if info.title else None
+            described = {
+                "kind": info.kind,
+                "title_source": "file" if title else None,
+                "file_type": info.label,
+                "width": info.width,
+                "height": info.height,
+                "duration": info.duration,
+                "pages": info.pages,
+            }
+        else:
+            from linkfilter.files import kind_of
+
+            described = {"kind": kind_of(page.content_type)}
     except FetchError as e:
         return failure(url, line, host, e, time.monotonic() - started)
     except Exception as e:  # a bug must cost one URL, not the run
@@ -87,8 +113,10 @@ def describe(
         status=page.status,
         title=title,
         content_type=page.content_type,
-        content_length=page.content_length,
+        content_length=page.content_length if page.content_length is not None or not files
+        else files[-1].total,  # the Content-Range total of the file's end, if asked for
         charset=charset,
         charset_source=source,
         elapsed=time.monotonic() - started,
+        **described,
     )

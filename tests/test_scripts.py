@@ -515,7 +515,7 @@ def test_fallback_lines_for_a_404_a_timeout_and_a_page_without_a_title(site, raw
 def test_format_and_fallback_see_every_field_of_the_json_record(site, tmp_path):
     fields = ("url", "final_url", "host", "line", "status", "title", "content_type",
               "content_length", "charset", "charset_source", "error", "reason", "elapsed",
-              "cached")
+              "cached", "kind", "title_source", "file_type", "width", "height", "duration", "pages")
     template = "\u241e".join("{%s}" % f for f in fields)  # a separator no value holds
     cache = ["--allow-private", "-n", "--cache", str(tmp_path / "c.sqlite3")]
     data = digest_input(site)
