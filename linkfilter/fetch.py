@@ -894,14 +894,16 @@ class Fetcher:
         except (FetchError, OSError, http.client.HTTPException, content.DecodeError):
             self._discard(conn, response)
             return page._replace(cut=True)
+        # asked before a short rest is drained: the bytes drained are not described
+        ranges = (response.getheader("Accept-Ranges") or "").lower()
+        tail = bool(sink.tail_wanted) and not body.done and "bytes" in ranges
         if body.done and not cut:
             self._keep(conn, response)
         elif (stopped or capped) and not cut:
             self._finish(conn, response, clock, body)
         else:
             self._discard(conn, response)
-        ranges = (response.getheader("Accept-Ranges") or "").lower()
-        if sink.tail_wanted and not body.done and "bytes" in ranges:
+        if tail:
             self._tail(target, sink, clock)
         return page._replace(body=data, capped=capped, cut=cut)
 

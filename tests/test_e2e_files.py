@@ -172,6 +172,16 @@ def test_a_pdf_whose_title_is_at_its_end_gets_one_ranged_request_when_ranges_are
     assert [r.header("Range") for r in http_server.requests_for("/none.pdf")] == [None]
 
 
+def test_a_pdf_whose_rest_is_short_still_gets_its_end_asked_for(http_server):
+    """The bytes past the head that are read and dropped to keep the connection are not
+    described: the ranged request still runs."""
+    data = fm.pdf(12, "Mid-sized", filler=100_000)  # 64 KiB read, the rest short enough to drain
+    http_server.route("/mid.pdf", ranged(data, "application/pdf"))
+    p = run(["--allow-private", "-n"], http_server.url("/mid.pdf").encode())
+    assert p.stdout.decode() == f"{http_server.authority}: Mid-sized [PDF, 12 pages, {human_size(len(data))}]\n"
+    assert [r.header("Range") for r in http_server.requests_for("/mid.pdf")] == [None, f"bytes=-{PDF_TAIL}"]
+
+
 def test_a_linearized_pdf_counts_its_pages_from_its_first_bytes(http_server):
     data = fm.pdf(40, None, linearized=True, filler=400_000)
     http_server.route("/lin.pdf", ranged(data, "application/pdf", ranges=False))
