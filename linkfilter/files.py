@@ -220,6 +220,8 @@ def _ico_entries(data: bytes) -> int:
 
 def _ico(data: bytes, total: int | None) -> tuple[Facts, int]:
     count = _ico_entries(data)
+    if not count:
+        return {}, 0
     need = 6 + 16 * count
     if len(data) < need:
         return {}, need
@@ -444,6 +446,9 @@ def _moov(data: bytes, start: int, end: int) -> tuple[Facts, int]:
 # -- Matroska / WebM --------------------------------------------------------------------
 
 _EBML_MASTERS = frozenset({0x18538067, 0x1549A966, 0x1654AE6B, 0xAE, 0xE0, 0x1A45DFA3})
+#: Deepest nesting of those walked (Segment/Tracks/TrackEntry/Video is 4): a file nesting
+#: them deeper is not a WebM, and must not cost a recursion per 12 bytes.
+_EBML_DEPTH = 6
 _CLUSTER = 0x1F43B675
 _UNKNOWN = 1 << 62
 
@@ -487,7 +492,7 @@ def _webm(data: bytes, total: int | None) -> tuple[Facts, int]:
     return facts, need
 
 
-def _ebml_walk(data: bytes, at: int, end: int, facts: Facts) -> int:
+def _ebml_walk(data: bytes, at: int, end: int, facts: Facts, depth: int = 0) -> int:
     """Walk the elements from ``at`` to ``end``, noting what is wanted: the prefix length
     needed to go on, 0 when the range is done, -1 at the first Cluster (stop)."""
     while at < end:
@@ -499,10 +504,10 @@ def _ebml_walk(data: bytes, at: int, end: int, facts: Facts) -> int:
         stop = end if size[0] == _UNKNOWN else min(body + size[0], end)
         if element == _CLUSTER:
             return -1
-        if element in _EBML_MASTERS:
+        if element in _EBML_MASTERS and depth < _EBML_DEPTH:
             if element == 0xE0:
                 facts["video"] = True
-            need = _ebml_walk(data, body, stop, facts)
+            need = _ebml_walk(data, body, stop, facts, depth + 1)
             if need:
                 return need
             if element == 0x1654AE6B:
