@@ -100,7 +100,8 @@ def text_line(
     ``fallback`` line (``title`` empty, ``error`` and ``reason`` saying why), or nothing.
     """
     title = result.title
-    if result.ok and result.content_type is not None and not is_html_type(result.content_type):
+    if result.ok and (result.file_type is not None or result.content_type is not None
+                      and not is_html_type(result.content_type)):
         if no_files:
             return None
         title = f"{title} {summary(result)}" if title else summary(result)

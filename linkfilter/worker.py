@@ -28,13 +28,29 @@ def failure(url: str, line: int, host: str, error: FetchError, elapsed: float) -
     )
 
 
+def _file_fields(info, settings: Settings) -> tuple[str | None, dict]:
+    """A described file's title (cleaned) and its Result fields."""
+    from linkfilter.title import clean_title
+
+    title = clean_title(info.title, settings.max_title) if info.title else None
+    return title, {
+        "kind": info.kind,
+        "title_source": "file" if title else None,
+        "file_type": info.label,
+        "width": info.width,
+        "height": info.height,
+        "duration": info.duration,
+        "pages": info.pages,
+    }
+
+
 def describe(
     fetcher, fetch_url: str, url: str, line: int, host: str, settings: Settings
 ) -> Result:
     """Fetch ``fetch_url`` (already ``normalize_for_fetch``'s output: the cache key) and
     return its title, or why there is none, reported as ``url``."""
     from linkfilter.hints import Hints
-    from linkfilter.title import TitleSniffer, clean_title, page_title
+    from linkfilter.title import TitleSniffer, page_title
 
     started = time.monotonic()
     sniffers: list[TitleSniffer] = []
@@ -68,28 +84,27 @@ def describe(
             else:
                 found = page_title(page.body, page.charset, **options)
             title, charset, source = found.title, found.charset, found.charset_source
-            if page.timed_out and title is None:
+            info = None
+            if title is None and page.content_type is None:  # no header: the bytes may say
+                from linkfilter.files import describe as describe_file
+
+                info = describe_file(page.body, None, page.content_length)
+            if info is not None and info.label is not None:  # a file after all
+                title, described = _file_fields(info, settings)
+                charset = source = None
+            elif page.timed_out and title is None:
                 raise FetchTimeout(page.timed_out, url=url)
-            if page.capped and title is None:
+            elif page.capped and title is None:
                 what = "<title> still open after" if found.unclosed else "no title in"
                 raise TooLarge(
                     f"{what} the first {human_size(settings.max_bytes)} "
                     f"(--max-bytes {settings.max_bytes})",
                     url=url,
                 )
-            described = {"kind": "page", "title_source": "title" if title else None}
+            else:
+                described = {"kind": "page", "title_source": "title" if title else None}
         elif files:
-            info = files[-1].info()
-            title = clean_title(info.title, settings.max_title) if info.title else None
-            described = {
-                "kind": info.kind,
-                "title_source": "file" if title else None,
-                "file_type": info.label,
-                "width": info.width,
-                "height": info.height,
-                "duration": info.duration,
-                "pages": info.pages,
-            }
+            title, described = _file_fields(files[-1].info(), settings)
         else:
             from linkfilter.files import kind_of
 

@@ -258,3 +258,46 @@ def test_the_ranged_request_goes_through_the_same_proxy(http_server, proxy_serve
     assert p.stdout.decode() == f"files.example: Annual report 2025 [PDF, 12 pages, {human_size(len(BIG_PDF))}]\n"
     assert [(r.target, r.header("Range")) for r in proxy_server.requests] == [
         ("http://files.example/report.pdf", None), ("http://files.example/report.pdf", f"bytes=-{PDF_TAIL}")]
+
+
+def test_a_file_served_without_content_type_is_told_by_its_bytes(http_server):
+    http_server.route("/bare", ranged(fm.png(300, 200), None, ranges=False))
+    http_server.route("/bare.mp3", ranged(fm.mp3(61, title="Bare"), None, ranges=False))
+    http_server.route("/page", Reply(200, [], b"<title>Still a page</title>"))
+    http_server.route("/blank", Reply(200, [], b"no markup, no magic"))
+    data = "".join(http_server.url(p) + "\n" for p in ("/bare", "/bare.mp3", "/page", "/blank")).encode()
+    p = run(["--allow-private", "-n", "--ordered"], data)
+    png, mp3 = fm.png(300, 200), fm.mp3(61, title="Bare")
+    assert p.stdout.decode().splitlines() == [
+        f"{http_server.authority}: [PNG image, 300{X}200, {human_size(len(png))}]",
+        f"{http_server.authority}: Bare [MP3 audio, 1:01, {human_size(len(mp3))}]",
+        f"{http_server.authority}: Still a page"]
+    kinds = [r["kind"] for r in records(run(["--allow-private", "--json", "--ordered"], data).stdout)]
+    assert kinds == ["image", "audio", "page", "page"]
+
+
+def test_the_file_parsers_load_at_the_first_file_not_before(http_server):
+    """Start-up and pages never import them."""
+    http_server.route("/page", Reply(200, [("Content-Type", "text/html")], b"<title>P</title>"))
+    http_server.route("/a.png", Reply(200, [("Content-Type", "image/png")], fm.png(2, 2)))
+    script = (
+        "import sys\n"
+        "from linkfilter import cli, pipeline, worker\n"
+        "from linkfilter.fetch import Fetcher\n"
+        "from linkfilter.settings import Settings\n"
+        "loaded = lambda: sorted(m for m in ('linkfilter.files', 'linkfilter.images',"
+        " 'linkfilter.media', 'linkfilter.pdf') if m in sys.modules)\n"
+        "print(loaded())\n"
+        "settings = Settings(allow_private=True)\n"
+        "with Fetcher(settings) as f:\n"
+        f"    page = worker.describe(f, {http_server.url('/page')!r}, 'u', 1, 'h', settings)\n"
+        "    print(page.title, loaded())\n"
+        f"    png = worker.describe(f, {http_server.url('/a.png')!r}, 'u', 1, 'h', settings)\n"
+        "    print(png.file_type, loaded())\n")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert out.stdout.splitlines() == [
+        "[]", "P []",
+        "PNG image ['linkfilter.files', 'linkfilter.images', 'linkfilter.media', 'linkfilter.pdf']"], out.stderr
