@@ -107,7 +107,9 @@ def kind_of(content_type: str | None) -> str:
 
 def identify(head: bytes, content_type: str | None, final: bool) -> str | None:
     """The short name of the format ``head`` starts with, "" for none we know, or None
-    when more bytes are needed to tell (never once ``final``: the body ended)."""
+    when more bytes are needed to tell (never once ``final``: the body ended). Magic
+    numbers are in the first ``MAGIC_BYTES``; an SVG's ``<svg`` tag is looked for in the
+    first 4 KiB after an XML prolog (``HEADER_LIMIT`` when the Content-Type says SVG)."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head[:6] in (b"GIF87a", b"GIF89a"):
@@ -226,6 +228,7 @@ class FileSniffer:
         self.total = total
         self._buf = bytearray()
         self._name: str | None = None  # the format, once named ("" for unknown)
+        self._looked = 0  # prefix length when the format was last looked for
         self._facts: Facts = {}
         self._need = 0  # prefix length at which to parse again
         self._parsed = -1  # prefix length at the last parse
@@ -239,9 +242,13 @@ class FileSniffer:
             return True
         self._buf += data
         if self._name is None:
-            self._name = identify(bytes(self._buf[:MAGIC_BYTES]), self.content_type, False)
+            size = len(self._buf)
+            if MAGIC_BYTES < size < min(self._looked + self._looked // REPARSE_GROWTH, HEADER_LIMIT):
+                return False  # looked at nearly as much already (an SVG's start is searched)
+            self._looked = size
+            self._name = identify(bytes(self._buf[:HEADER_LIMIT]), self.content_type, False)
             if self._name is None:
-                if len(self._buf) >= HEADER_LIMIT:  # never named: give up
+                if size >= HEADER_LIMIT:  # never named: give up
                     self._name = ""
                 else:
                     return False
@@ -270,7 +277,7 @@ class FileSniffer:
     def finish(self) -> None:
         """The body ended (or reading stopped): parse what came, if not done since."""
         if self._name is None:
-            self._name = identify(bytes(self._buf[:MAGIC_BYTES]), self.content_type, True)
+            self._name = identify(bytes(self._buf[:HEADER_LIMIT]), self.content_type, True)
         if self._name in PARSERS and not self._complete and self._parsed != len(self._buf):
             self._parse()
         self._done = True

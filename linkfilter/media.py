@@ -85,11 +85,13 @@ def _moov(data: bytes, start: int, end: int) -> tuple[Facts, int]:
                 facts["duration"] = length / scale
         elif kind == b"trak" and "width" not in facts:
             tkhd = read_box(data, body)
-            if tkhd is None or len(data) < tkhd[1] + 96:
-                return facts, max(body + 16, (tkhd[1] + 96) if tkhd else 0)
+            if tkhd is None or len(data) <= tkhd[1]:
+                return facts, body + 17
+            v1 = data[tkhd[1]] == 1
+            matrix = tkhd[1] + (52 if v1 else 40)  # then width and height, 36 bytes on
+            if len(data) < matrix + 44:
+                return facts, matrix + 44
             if tkhd[0] == b"tkhd":
-                v1 = data[tkhd[1]] == 1
-                matrix = tkhd[1] + (52 if v1 else 40)
                 a, b = struct.unpack_from(">ii", data, matrix)
                 width, height = (v >> 16 for v in struct.unpack_from(">II", data, matrix + 36))
                 if width and height:

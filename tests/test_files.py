@@ -29,6 +29,9 @@ CASES = [
     ("svg", fm.svg('width="120" height="80px"'), "image/svg+xml", FileInfo("image", "SVG image", 120, 80)),
     ("svg viewBox", fm.svg('width="100%" viewBox="0 0 24 16"', prolog='<?xml version="1.0"?>\n<!-- x -->\n'),
      "image/svg+xml", FileInfo("image", "SVG image", 24, 16)),
+    ("svg long prolog", fm.svg('width="10" height="20"', prolog='<?xml version="1.0"?>\n<!-- '
+                               + "Created with a drawing program. " * 100 + '-->\n'),
+     "image/svg+xml", FileInfo("image", "SVG image", 10, 20)),
     ("jpeg", fm.jpeg(800, 600), "image/jpeg", FileInfo("image", "JPEG image", 800, 600)),
     ("jpeg turned", fm.jpeg(1920, 1080, orientation=6, icc=200_000), "image/jpeg",
      FileInfo("image", "JPEG image", 1080, 1920)),
@@ -301,3 +304,17 @@ def test_hostile_nesting_and_sizes_cost_no_recursion_nor_loop():
     assert describe(zero_boxes).label == "MP4 video"
     empty_segments = b"\xff\xd8" + b"\xff\xe0\x00\x02" * 10_000
     assert describe(empty_segments) == FileInfo("image", "JPEG image")
+
+
+def test_looking_for_an_svg_tag_byte_by_byte_is_linear_and_gives_up(monkeypatch):
+    looks = []
+    identify = files.identify
+    monkeypatch.setattr(files, "identify", lambda head, *a: looks.append(len(head)) or identify(head, *a))
+    prolog = b'<?xml version="1.0"?>' + b" " * (2 * files.HEADER_LIMIT)
+    for content_type, limit in ((None, 4096), ("image/svg+xml", files.HEADER_LIMIT)):
+        looks.clear()
+        sniffer = FileSniffer(content_type, None)
+        fed = next(n for n in range(1, len(prolog)) if sniffer.feed(prolog[n - 1:n]))
+        assert limit <= fed <= limit + limit // files.REPARSE_GROWTH + 1
+        assert sniffer.info() == FileInfo("image" if content_type else "file")
+        assert len(looks) <= files.MAGIC_BYTES + 40 and sum(looks) <= 8 * fed, (len(looks), sum(looks))
