@@ -16,6 +16,9 @@ from typing import NamedTuple
 MAGIC = b"%PDF-"
 #: Where the linearization dictionary must start, if there is one (the spec: first 1024 bytes).
 LINEARIZED_WITHIN = 1024
+#: Farthest before a key its object's ``N G obj`` is looked for (a page tree node with
+#: a thousand kids is about 12 KiB).
+OBJECT_WINDOW = 16 * 1024
 #: Longest title string looked at (a longer one is cut before cleaning).
 MAX_TITLE_BYTES = 4096
 
@@ -72,7 +75,7 @@ def _object_around(data: bytes, at: int) -> bytes:
     """The text of the indirect object ``at`` is in: from its ``N G obj`` to ``endobj``
     or the start of its stream (b"" when either end is not in ``data``)."""
     start = None
-    for m in _OBJ.finditer(data, max(0, at - 4096), at):
+    for m in _OBJ.finditer(data, max(0, at - OBJECT_WINDOW), at):
         start = m.end()
     if start is None:
         return b""
@@ -176,7 +179,17 @@ def text_of(raw: bytes) -> str:
         return raw[2:].decode("utf-16-le", "replace")
     if raw[:3] == b"\xef\xbb\xbf":
         return raw[3:].decode("utf-8", "replace")
-    return raw.decode("latin-1")
+    return raw.decode("latin-1").translate(_PDFDOC)
+
+
+#: Where PDFDocEncoding differs from Latin-1 (PDF 32000-1, Annex D): accents, then
+#: punctuation, ligatures and letters in 0x80-0x9F, the euro sign at 0xA0.
+_PDFDOC = {**{0x18 + i: c for i, c in enumerate("\u02d8\u02c7\u02c6\u02d9\u02dd\u02db\u02da\u02dc")},
+           **{0x80 + i: c for i, c in enumerate(
+               "\u2022\u2020\u2021\u2026\u2014\u2013\u0192\u2044\u2039\u203a\u2212\u2030"
+               "\u201e\u201c\u201d\u2018\u2019\u201a\u2122\ufb01\ufb02\u0141\u0152\u0160"
+               "\u0178\u017d\u0131\u0142\u0153\u0161\u017e")},
+           0xA0: "\u20ac"}
 
 
 #: Extensions of files a PDF is made from, or saved as: a title that is one of these names

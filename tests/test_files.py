@@ -318,3 +318,13 @@ def test_looking_for_an_svg_tag_byte_by_byte_is_linear_and_gives_up(monkeypatch)
         assert limit <= fed <= limit + limit // files.REPARSE_GROWTH + 1
         assert sniffer.info() == FileInfo("image" if content_type else "file")
         assert len(looks) <= files.MAGIC_BYTES + 40 and sum(looks) <= 8 * fed, (len(looks), sum(looks))
+
+
+def test_pdfdocencoding_titles_read_as_written():
+    raw = b"1 0 obj\n<< /Title (Report \x84 2025 \x8dquoted\x8e \xa0 \x93le) /Producer (x) >>\nendobj\n"
+    assert pdf.scan(raw, head=False).title == "Report \u2014 2025 \u201cquoted\u201d \u20ac \ufb01le"
+
+
+def test_a_page_tree_root_with_many_kids_is_counted():
+    data = fm.pdf(1000, "Big book")
+    assert describe(data) == FileInfo("pdf", "PDF", pages=1000, title="Big book")
