@@ -326,5 +326,7 @@ def test_pdfdocencoding_titles_read_as_written():
 
 
 def test_a_page_tree_root_with_many_kids_is_counted():
-    data = fm.pdf(1000, "Big book")
-    assert describe(data) == FileInfo("pdf", "PDF", pages=1000, title="Big book")
+    assert describe(fm.pdf(1000, "Big book")) == FileInfo("pdf", "PDF", pages=1000, title="Big book")
+    kids = b" ".join(b"%d 0 R" % n for n in range(4, 1004))  # its /Type after 8 KiB of kids
+    tree = b"%PDF-1.4\n3 0 obj\n<< /Kids [" + kids + b"] /Count 1000 /Type /Pages >>\nendobj\n"
+    assert describe(tree).pages == 1000
