@@ -29,6 +29,8 @@ HEADER_LIMIT = 64 * 1024
 #: Most bytes of a PDF's head read, and of its tail asked for in one ranged request.
 PDF_HEAD = 64 * 1024
 PDF_TAIL = 64 * 1024
+#: Bytes of an Ogg file's end asked for, for its last page (at most 65,307 bytes long).
+OGG_TAIL = 64 * 1024
 #: A parse runs again only after the prefix grew by 1/REPARSE_GROWTH of itself.
 REPARSE_GROWTH = 4
 
@@ -234,7 +236,7 @@ class FileSniffer:
         self._parsed = -1  # prefix length at the last parse
         self._complete = False  # the parser knows all it will learn
         self._done = False  # complete, or the format's limit reached
-        self._tail: pdf.PDFFacts | None = None
+        self._tail: Facts | None = None  # what the file's end said, once fed
 
     def feed(self, data: bytes) -> bool:
         """Take the next bytes of the body; True when nothing more is needed."""
@@ -284,19 +286,25 @@ class FileSniffer:
 
     @property
     def tail_wanted(self) -> int:
-        """Bytes of the file's end worth one ranged request: a PDF's last ``PDF_TAIL``
-        when its head lacks the page count or the title, and it was not read whole."""
-        if self._name != "pdf" or self._tail is not None:
+        """Bytes of the file's end worth one ranged request, when it was not read whole: a
+        PDF's last ``PDF_TAIL`` when its head lacks the page count or the title, an Ogg
+        file's last ``OGG_TAIL`` for its duration."""
+        if self._tail is not None or self.total is not None and self.total <= len(self._buf):
             return 0
-        if "pages" in self._facts and "title" in self._facts:
-            return 0
-        if self.total is not None and self.total <= len(self._buf):
-            return 0
-        return PDF_TAIL
+        facts = self._facts
+        if self._name == "pdf" and not ("pages" in facts and "title" in facts):
+            return PDF_TAIL
+        if self._name == "ogg" and "ogg_stream" in facts:
+            return OGG_TAIL
+        return 0
 
     def feed_tail(self, data: bytes, total: int | None) -> None:
         """Take the file's last bytes (``total``: its size, from the Content-Range)."""
-        self._tail = pdf.scan(data, head=False)
+        if self._name == "pdf":
+            found = pdf.scan(data, head=False)
+            self._tail = {k: v for k, v in found._asdict().items() if v is not None}
+        else:
+            self._tail = {"duration": media.ogg_duration(data, self._facts["ogg_stream"])}
         if self.total is None:
             self.total = total
 
@@ -305,10 +313,13 @@ class FileSniffer:
         self.finish()
         name = self._name or ""
         facts = dict(self._facts)
-        if self._tail is not None:
-            head = pdf.PDFFacts(facts.get("pages"), facts.get("title"))
-            merged = head.merged(self._tail)
-            facts.update(pages=merged.pages, title=merged.title)
+        tail = self._tail
+        if tail is None and name == "ogg" and "ogg_stream" in facts and self.total is not None \
+                and len(self._buf) >= self.total:  # read whole: its end is here
+            tail = {"duration": media.ogg_duration(bytes(self._buf[-OGG_TAIL:]), facts["ogg_stream"])}
+        for key, value in (tail or {}).items():  # the end fills what the head lacks
+            if facts.get(key) is None:
+                facts[key] = value
         override = facts.pop("format", None)
         if override == "audio":  # an MP4 without pictures
             override = "m4a"

@@ -17,6 +17,9 @@ Facts = dict
 
 #: Most bytes the MPEG audio frame header is looked for past the ID3 tag.
 MPEG_SYNC_WINDOW = 4096
+#: An Ogg file this small is read to its end for its duration (a bigger one's end is
+#: asked for by a ranged request, when the server takes them).
+OGG_WHOLE = 64 * 1024
 
 
 def read_box(data: bytes, at: int) -> tuple[bytes, int, int] | None:
@@ -382,13 +385,19 @@ def flac(data: bytes, total: int | None) -> tuple[Facts, int]:
 
 def ogg(data: bytes, total: int | None) -> tuple[Facts, int]:
     """The first stream's identification and comment packets: its codec (Vorbis, Opus,
-    Theora) and title and artist. (The duration is in the last page: not read.)"""
+    Theora), title and artist, and what ``ogg_duration`` needs to read the duration from
+    the last page (``ogg_stream``: serial number, sample rate, samples to skip)."""
     packets, need = _ogg_packets(data, 2)
     facts: Facts = {}
     if packets:
-        first = packets[0]
-        if first.startswith(b"OpusHead"):
+        first, serial = packets[0], data[14:18]
+        if first.startswith(b"OpusHead") and len(first) >= 12:
             facts["format"] = "opus"
+            facts["ogg_stream"] = (serial, 48000, struct.unpack_from("<H", first, 10)[0])
+        elif first.startswith(b"\x01vorbis") and len(first) >= 16:
+            rate = struct.unpack_from("<I", first, 12)[0]
+            if rate:
+                facts["ogg_stream"] = (serial, rate, 0)
         elif first.startswith(b"\x80theora"):
             facts["format"] = "ogv"
     if len(packets) >= 2:
@@ -397,8 +406,23 @@ def ogg(data: bytes, total: int | None) -> tuple[Facts, int]:
             _vorbis_comments(second[7:], facts)
         elif second.startswith(b"OpusTags"):
             _vorbis_comments(second[8:], facts)
+        if total is not None and len(data) < total <= OGG_WHOLE and "ogg_stream" in facts:
+            return facts, total  # its last page, with the duration, is near: read on
         return facts, 0
     return facts, need
+
+
+def ogg_duration(tail: bytes, stream: tuple[bytes, int, int]) -> float | None:
+    """The duration from the granule position of the stream's last page in ``tail`` (the
+    file's last bytes: a page is at most 65,307 bytes long), or None."""
+    serial, rate, skip = stream
+    at = len(tail)
+    while (at := tail.rfind(b"OggS", 0, at)) >= 0:
+        if len(tail) >= at + 27 and tail[at + 14:at + 18] == serial:
+            granule = struct.unpack_from("<q", tail, at + 6)[0]
+            if granule > skip:
+                return (granule - skip) / rate
+    return None
 
 
 def _ogg_packets(data: bytes, wanted: int) -> tuple[list[bytes], int]:

@@ -45,11 +45,6 @@ class PDFFacts(NamedTuple):
     pages: int | None = None
     title: str | None = None
 
-    def merged(self, other: PDFFacts) -> PDFFacts:
-        """These facts, with ``other``'s filling the gaps."""
-        return PDFFacts(self.pages if self.pages is not None else other.pages,
-                        self.title if self.title is not None else other.title)
-
     @property
     def complete(self) -> bool:
         return self.pages is not None and self.title is not None

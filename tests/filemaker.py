@@ -309,8 +309,10 @@ def _ogg_page(packet: bytes, sequence: int, *, first: bool = False, granule: int
     return bytes(page)
 
 
-def ogg(*, title: str | None = None, artist: str | None = None, opus: bool = False) -> bytes:
-    """An Ogg Vorbis (or Opus) stream's first pages: identification and comment headers."""
+def ogg(seconds: float = 1.0, *, title: str | None = None, artist: str | None = None,
+        opus: bool = False, padding: int = 0) -> bytes:
+    """An Ogg Vorbis (or Opus) stream: identification and comment headers, ``padding``
+    bytes of audio pages, and a last page whose granule position ends at ``seconds``."""
     tags = vorbis_comment({"TITLE": title, "ARTIST": artist})
     if opus:
         ident = b"OpusHead\x01\x02" + struct.pack("<HIhB", 312, 48000, 0, 0)
@@ -318,7 +320,10 @@ def ogg(*, title: str | None = None, artist: str | None = None, opus: bool = Fal
     else:
         ident = b"\x01vorbis" + struct.pack("<IBIiiiB", 0, 2, 44100, 0, 128000, 0, 0xB8) + b"\x01"
         comment = b"\x03vorbis" + tags + b"\x01"
-    return _ogg_page(ident, 0, first=True) + _ogg_page(comment, 1) + _ogg_page(bytes(300), 2, granule=44100)
+    end = round(seconds * 48000) + 312 if opus else round(seconds * 44100)
+    audio = b"".join(_ogg_page(bytes(4000), 2 + n, granule=n * 100) for n in range(padding // 4000))
+    return (_ogg_page(ident, 0, first=True) + _ogg_page(comment, 1) + audio
+            + _ogg_page(bytes(300), 2 + padding // 4000, granule=end))
 
 
 # -- video ------------------------------------------------------------------------------

@@ -59,7 +59,9 @@ LINES = [  # path, bytes, Content-Type, the line after "host: "
     ("/song.mp3", fm.mp3(225, title="Song", artist="Artist"), "audio/mpeg",
      f"Artist {DASH} Song [MP3 audio, 3:45, {{size}}]"),
     ("/a.flac", fm.flac(61, title="Air", artist="Bach"), "audio/flac", f"Bach {DASH} Air [FLAC audio, 1:01, {{size}}]"),
-    ("/a.ogg", fm.ogg(title="Ogg song", artist="Band"), "audio/ogg", f"Band {DASH} Ogg song [Ogg audio, {{size}}]"),
+    ("/a.ogg", fm.ogg(225, title="Ogg song", artist="Band", padding=100_000), "audio/ogg",
+     f"Band {DASH} Ogg song [Ogg audio, 3:45, {{size}}]"),  # its end asked for
+    ("/b.opus", fm.ogg(61, opus=True), "audio/ogg", "[Opus audio, 1:01, {size}]"),  # read whole
     ("/a.mp4", fm.mp4(3723, 1280, 720, media=200_000), "video/mp4", f"[MP4 video, 1:02:03, 1280{X}720, {{size}}]"),
     ("/late.mp4", fm.mp4(10, 1280, 720, moov_first=False, media=200_000), "video/mp4", "[MP4 video, {size}]"),
     ("/a.webm", fm.webm(62, 640, 360, title="Clip"), "video/webm", f"Clip [WebM video, 1:02, 640{X}360, {{size}}]"),
