@@ -47,7 +47,7 @@ TYPES = [
     ("PDF info at end", fm.pdf(12, "Report", filler=BODY - 4096), "application/pdf"),
     ("MP3 ID3+Xing", fm.mp3(225, title="Song", artist="Artist"), "audio/mpeg"),
     ("FLAC", fm.flac(200, title="T", artist="A"), "audio/flac"),
-    ("Ogg", fm.ogg(title="T", artist="A"), "audio/ogg"),
+    ("Ogg (end asked)", fm.ogg(200, title="T", artist="A"), "audio/ogg"),
     ("MP4 moov first", fm.mp4(3723, 1280, 720), "video/mp4"),
     ("MP4 moov last", fm.mp4(3723, 1280, 720, moov_first=False), "video/mp4"),
     ("WebM", fm.webm(3723, 1280, 720, title="Clip"), "video/webm"),
