@@ -274,6 +274,8 @@ def _fail(message: str, status: ExitStatus):
                    "(implies --no-echo; not with --format or --fallback).")
 @click.option("-n", "--no-echo", is_flag=True, type=FLAG, default=False,
               help="Do not echo input lines; print results only.")
+@click.option("--no-files", is_flag=True, type=FLAG, default=False,
+              help="Print nothing for links that are not HTML pages (JSON still has their records).")
 @click.option("--ordered", is_flag=True, type=FLAG, default=False,
               help="Print each line's results right after it (with -n, in input order), "
                    "in the order of its URLs; echo waits behind a line's unfinished URLs.")
@@ -316,13 +318,14 @@ def _fail(message: str, status: ExitStatus):
 @click.option("-h", "--help", is_flag=True, expose_value=False, is_eager=True,
               allow_from_autoenv=False, callback=_show_help, help="Show this message and exit.")
 def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirects, template,
-         fallback, as_json, no_echo, ordered, dry_run, allow_private, user_agent, accept_language,
+         fallback, as_json, no_echo, no_files, ordered, dry_run, allow_private, user_agent, accept_language,
          exclude, cache_ttl, cache_path, max_title, quiet, stats, progress, color):
     """Echo text from FILEs (or stdin) and print the titles of the web pages it links to.
 
     Reads the FILEs in order, like cat ('-' or no FILE means stdin), copies every
     line to stdout at once, and prints one line per http(s):// or www. link as
-    its page is fetched.
+    its page is fetched. A link to a file says what it is from its first bytes:
+    'host: [PNG image, 1920x1080, 2.3 MiB]', 'host: Artist - Song [MP3 audio, 3:45]'.
     """
     ctx = click.get_current_context()
     if as_json:
@@ -342,6 +345,7 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
             json=as_json,
             no_echo=no_echo or as_json,
             ordered=ordered,
+            no_files=no_files,
             dry_run=dry_run,
             allow_private=allow_private,
             user_agent=user_agent,

@@ -22,6 +22,7 @@ import email.utils
 import errno
 import http
 import http.client
+import re
 import select
 import socket
 import ssl
@@ -68,6 +69,8 @@ POOL_SIZE = 8
 #: The longest the first ``challenge.BODY_LIMIT`` bytes of a page with one of
 #: ``challenge.STATUSES`` may take to read.
 CHALLENGE_WINDOW = 2.0
+#: A Content-Range header's first and last byte and total size (``*`` when unknown).
+_CONTENT_RANGE = re.compile(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", re.I)
 #: Statuses retried once when their Retry-After fits in the time left.
 RETRY_STATUSES = frozenset({429, 503})
 
@@ -82,6 +85,18 @@ class Sink(Protocol):
 
     def feed(self, data: bytes) -> bool:
         """Take the next decoded bytes; return True when nothing more is needed."""
+
+
+class FileSink(Sink, Protocol):
+    """Where the body of a file (a response that is not HTML) goes while it is read:
+    ``feed`` returns True once the file is described. ``tail_wanted`` (bytes, 0 for
+    none) asks for one ranged request of the file's end, whose bytes and total size go
+    to ``feed_tail``."""
+
+    tail_wanted: int
+
+    def feed_tail(self, data: bytes, total: int | None) -> None:
+        """Take the last bytes of the file, and its size from the Content-Range."""
 
 
 class Page(NamedTuple):
@@ -418,13 +433,17 @@ class Fetcher:
         sink_factory: Callable[[str | None], Sink] | None = None,
         *,
         normalized: bool = False,
+        file_sink: Callable[[Page], FileSink] | None = None,
     ) -> Page:
         """Fetch one URL within settings.timeout in total.
 
         Follows redirects (each hop normalized and guarded again). For an HTML response
         with status < 300, calls ``sink_factory(charset)`` once and feeds it the decoded
         body until it returns True, the body ends, or ``max_bytes`` are read; without a
-        sink it reads to the end or the cap. Non-HTML: headers only (body b'').
+        sink it reads to the end or the cap. Non-HTML with status < 300: fed likewise to
+        ``file_sink(page head)`` when given (then one ranged request for the file's end if
+        it wants one and the server takes ranges, within the same deadline), else headers
+        only (body b'').
         ``normalized`` says ``url`` is already what ``normalize_for_fetch`` makes of it
         (the pipeline's cache key): it is not normalized again.
         Raises only FetchError subclasses.
@@ -476,7 +495,7 @@ class Fetcher:
                             why = "retried once already" if retried else f"{left:.1f} s left"
                             head += f" (Retry-After: {said}; {why}, --timeout {clock.timeout:g} s)"
                     raise HTTPStatusError(status, head)
-                return self._page(url, target, conn, response, sink_factory, clock)
+                return self._page(url, target, conn, response, sink_factory, clock, file_sink)
         except FetchError as e:
             if e.url is None:
                 e.url = current
@@ -486,7 +505,9 @@ class Fetcher:
 
     # -- one request ---------------------------------------------------------
 
-    def _exchange(self, target: _Target, clock: Clock) -> tuple[_Connection, Response]:
+    def _exchange(
+        self, target: _Target, clock: Clock, ranged: str | None = None
+    ) -> tuple[_Connection, Response]:
         """Send the request for ``target`` and read the response head.
 
         A kept connection is tried first; if it fails before the first byte of a response
@@ -499,13 +520,13 @@ class Fetcher:
             conn.clock = clock
             try:
                 with _error_catcher(conn, target, proxy, clock, kept=True):
-                    return conn, self._send(conn, target, proxy)
+                    return conn, self._send(conn, target, proxy, ranged)
             except _Stale:
                 pass  # closed while idle: send once more on a new connection
         conn = self._connect(target, proxy, clock)
         conn.key = key
         with _error_catcher(conn, target, proxy, clock):
-            return conn, self._send(conn, target, proxy)
+            return conn, self._send(conn, target, proxy, ranged)
 
     def _connect(self, target: _Target, proxy: Proxy | None, clock: Clock) -> _Connection:
         if proxy is None:
@@ -546,7 +567,10 @@ class Fetcher:
             raise
         return conn
 
-    def _send(self, conn: _Connection, target: _Target, proxy: Proxy | None) -> Response:
+    def _send(
+        self, conn: _Connection, target: _Target, proxy: Proxy | None, ranged: str | None = None
+    ) -> Response:
+        """Send the GET (with ``Range: ranged`` and no content coding, when given)."""
         conn.last = None
         conn.sock.settimeout(conn.clock.left())
         absolute = proxy is not None and target.scheme == "http"
@@ -562,7 +586,9 @@ class Fetcher:
         conn.putheader("Host", target.authority)
         conn.putheader("User-Agent", self.settings.user_agent)
         conn.putheader("Accept", ACCEPT)
-        conn.putheader("Accept-Encoding", ACCEPT_ENCODING)
+        conn.putheader("Accept-Encoding", "identity" if ranged else ACCEPT_ENCODING)
+        if ranged:
+            conn.putheader("Range", ranged)
         conn.putheader("Accept-Language", self.settings.accept_language)
         if absolute and proxy.authorization:
             conn.putheader("Proxy-Authorization", proxy.authorization)
@@ -579,6 +605,7 @@ class Fetcher:
         response: Response,
         sink_factory: Callable[[str | None], Sink] | None,
         clock: Clock,
+        file_sink: Callable[[Page], FileSink] | None = None,
     ) -> Page:
         content_type, charset = parse_content_type(_last(response.msg.get_all("Content-Type")))
         language = _last(response.msg.get_all("Content-Language"))
@@ -595,8 +622,10 @@ class Fetcher:
             content_language=_header_text(language) if language is not None else None,
         )
         if not (page.is_html and response.status < 300):
-            self._finish(conn, response, clock)
-            return page
+            if file_sink is None or response.status >= 300:
+                self._finish(conn, response, clock)
+                return page
+            return self._file(page, target, conn, response, file_sink(page), clock)
         try:
             decoder = content.decoder_for(response.getheader("Content-Encoding"))
         except content.DecodeError as e:
@@ -617,6 +646,69 @@ class Fetcher:
         else:
             self._discard(conn, response)
         return page._replace(body=read.data, capped=read.capped, cut=read.cut)
+
+    def _file(
+        self,
+        page: Page,
+        target: _Target,
+        conn: _Connection,
+        response: Response,
+        sink: FileSink,
+        clock: Clock,
+    ) -> Page:
+        """Feed a file's body to ``sink`` until it is described, then drop the connection
+        (or keep it, if the rest is short); ask for its end if the sink wants it. A body
+        that fails or runs out of time leaves the description to what came before."""
+        body = Body(response)
+        try:
+            decoder = content.decoder_for(response.getheader("Content-Encoding"))
+            read = self._read_body(body, decoder, sink)
+        except (FetchError, OSError, http.client.HTTPException, content.DecodeError):
+            self._discard(conn, response)
+            return page._replace(cut=True)
+        if read.late is not None:
+            self._discard(conn, response)
+            return page._replace(body=read.data, cut=True)
+        # asked before a short rest is drained: the bytes drained are not described
+        ranges = (response.getheader("Accept-Ranges") or "").lower()
+        tail = bool(sink.tail_wanted) and not body.done and "bytes" in ranges
+        if body.done and not read.cut:
+            self._keep(conn, response)
+        elif (read.stopped or read.capped) and not read.cut:
+            self._finish(conn, response, clock, body)
+        else:
+            self._discard(conn, response)
+        if tail:
+            self._tail(target, sink, clock)
+        return page._replace(body=read.data, capped=read.capped, cut=read.cut)
+
+    def _tail(self, target: _Target, sink: FileSink, clock: Clock) -> None:
+        """One ranged request for the last ``sink.tail_wanted`` bytes of ``target``, within
+        what is left of the deadline; whatever fails, the file keeps what it has."""
+        wanted = sink.tail_wanted
+        try:
+            conn, response = self._exchange(target, clock, f"bytes=-{wanted}")
+        except FetchError:
+            return
+        found = _CONTENT_RANGE.fullmatch(response.getheader("Content-Range") or "")
+        if response.status != 206 or found is None:
+            self._finish(conn, response, clock)
+            return
+        body = Body(response)
+        try:
+            read = self._read_body(body, content.decoder_for(None), None, cap=wanted)
+        except (FetchError, OSError, http.client.HTTPException, content.DecodeError):
+            self._discard(conn, response)
+            return
+        if read.late is not None:
+            self._discard(conn, response)
+            return
+        if body.done and not read.cut:
+            self._keep(conn, response)
+        else:
+            self._discard(conn, response)
+        total = found.group(3)
+        sink.feed_tail(read.data, int(total) if total.isdigit() else None)
 
     def _challenge(self, conn: _Connection, response: Response, clock: Clock) -> str | None:
         """The service whose bot challenge this error page is, or None; reads at most

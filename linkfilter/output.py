@@ -34,35 +34,56 @@ def counted(n: int, noun: str) -> str:
 
 
 def human_size(n: int) -> str:
-    """Bytes as people read them: ``512 B``, ``19.5 KiB``, ``3.2 MiB``."""
+    """Bytes as people read them, to three figures: ``512 B``, ``19.5 KiB``, ``310 MiB``."""
     if n < 1024:
         return f"{n} B"
     size = float(n)
     for unit in ("KiB", "MiB", "GiB", "TiB"):
         size /= 1024
         if size < 1024 or unit == "TiB":
-            return f"{size:.1f} {unit}"
+            return f"{size:.1f} {unit}" if round(size, 1) < 100 else f"{size:.0f} {unit}"
     raise AssertionError("unreachable")
 
 
-def summary(content_type: str | None, content_length: int | None) -> str:
-    """Stand-in for the title of a page that is not HTML: ``[image/png, 19.5 KiB]``."""
-    parts = [safe(content_type) or "unknown type"]
-    if content_length is not None:
-        parts.append(human_size(content_length))
+def duration_text(seconds: float) -> str:
+    """A duration as a player shows it: ``3:45``, ``1:02:03``."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def summary(result: Result) -> str:
+    """What a link that is not HTML is, in brackets: ``[PNG image, 1920×1080, 2.3 MiB]``,
+    ``[PDF, 12 pages, 3.4 MiB]``, ``[MP4 video, 1:02:03, 1280×720, 310 MiB]``; the
+    Content-Type stands for the type when the bytes named none (``[image/png, 19.5 KiB]``)."""
+    parts = [result.file_type or safe(result.content_type) or "unknown type"]
+    if result.pages is not None:
+        parts.append(f"{result.pages} page" + ("" if result.pages == 1 else "s"))
+    if result.duration is not None:
+        parts.append(duration_text(result.duration))
+    if result.width is not None and result.height is not None:
+        parts.append(f"{result.width}\u00d7{result.height}")
+    if result.content_length is not None:
+        parts.append(human_size(result.content_length))
     return "[" + ", ".join(parts) + "]"
 
 
-def text_line(result: Result, template: str, fallback: str | None = None) -> str | None:
+def text_line(
+    result: Result, template: str, fallback: str | None = None, *, no_files: bool = False
+) -> str | None:
     """The ``--format`` line for a result, or None when there is nothing to print.
 
-    A failure, or an HTML page without a title, prints its ``fallback`` line
-    (``title`` empty, ``error`` and ``reason`` saying why), or nothing.
+    A link that is not HTML gets its title (if the file names itself) and ``summary``;
+    none under ``no_files``. A failure, or an HTML page without a title, prints its
+    ``fallback`` line (``title`` empty, ``error`` and ``reason`` saying why), or nothing.
     """
     title = result.title
-    if result.ok and title is None and result.content_type is not None \
-            and not is_html_type(result.content_type):
-        title = summary(result.content_type, result.content_length)
+    if result.ok and (result.file_type is not None or result.content_type is not None
+                      and not is_html_type(result.content_type)):
+        if no_files:
+            return None
+        title = f"{title} {summary(result)}" if title else summary(result)
     if title is None or not result.ok:
         if fallback is None:
             return None
@@ -105,6 +126,13 @@ def fields(result: Result, title: str | None) -> dict:
         "reason": safe(result.reason) or NULL,
         "elapsed": NULL if result.elapsed is None else round(result.elapsed, 3),
         "cached": "true" if result.cached else "false",
+        "kind": result.kind or NULL,
+        "title_source": result.title_source or NULL,
+        "file_type": result.file_type or NULL,
+        "width": NULL if result.width is None else result.width,
+        "height": NULL if result.height is None else result.height,
+        "duration": NULL if result.duration is None else round(result.duration, 3),
+        "pages": NULL if result.pages is None else result.pages,
     }
 
 
@@ -138,7 +166,7 @@ def json_line(result: Result) -> str:
         value = getattr(result, name)
         if isinstance(value, str):
             value = safe(value)
-        elif name == "elapsed" and value is not None:
+        elif name in ("elapsed", "duration") and value is not None:
             value = round(value, 3)
         record[name] = value
     return json.dumps(record, ensure_ascii=False)

@@ -594,7 +594,8 @@ class Pipeline:
                     line = dry_run_format(result, settings.format) if settings.format is not None \
                         else dry_run_text([result.url])
                 else:
-                    line = text_line(result, settings.template, settings.fallback)
+                    line = text_line(result, settings.template, settings.fallback,
+                                     no_files=settings.no_files)
                 if line is not None:
                     line = self._paint(line)
             if slot is not None:

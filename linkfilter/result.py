@@ -21,6 +21,13 @@ RECORD_FIELDS = (
     "reason",
     "elapsed",
     "cached",
+    "kind",
+    "title_source",
+    "file_type",
+    "width",
+    "height",
+    "duration",
+    "pages",
 )
 
 
@@ -59,6 +66,19 @@ class Result(NamedTuple):
     #: The host itself failed (no name, no connection, no TLS): not printed, but the
     #: pipeline fails the host's other URLs at once for a while.
     host_down: bool = False
+    #: What the link is (``page``, ``image``, ``video``, ``audio``, ``pdf``, ``file``): from
+    #: the bytes when they name a type, else from the Content-Type; None for a failure.
+    kind: str | None = None
+    #: Where the title came from: ``title`` (a page's ``<title>``), ``file`` (the file's own
+    #: metadata: ID3, Vorbis comments, a PDF's Info or XMP, a WebM's Title); None without one.
+    title_source: str | None = None
+    #: A file's type as its bytes name it ("PNG image", "PDF", "MP3 audio"); None when they
+    #: name none we know (the line then shows the Content-Type).
+    file_type: str | None = None
+    width: int | None = None  # pixels, as shown on screen
+    height: int | None = None
+    duration: float | None = None  # seconds
+    pages: int | None = None
 
     @property
     def ok(self) -> bool:

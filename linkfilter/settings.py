@@ -99,6 +99,7 @@ class _Knobs(NamedTuple):
     cache_path: str | None = None
     progress: bool | None = None  # None: when stderr is a terminal and stdout a file
     color: str = "auto"
+    no_files: bool = False  # print nothing for links that are not HTML (JSON keeps them)
 
 
 class Settings(_Knobs):
@@ -216,7 +217,8 @@ def check_template(template: str, option: str = "--format") -> None:
                 option, f"unknown field {{{name}}} (known: {', '.join(FORMAT_FIELDS)})"
             )
     sample = dict.fromkeys(FORMAT_FIELDS, "x")
-    sample.update(status=200, line=1, elapsed=0.5, content_length=10)
+    sample.update(status=200, line=1, elapsed=0.5, content_length=10, width=1, height=1,
+                  duration=1.5, pages=1)
     try:
         template.format(**sample)
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as e:

@@ -46,7 +46,7 @@ from linkfilter.result import Result
 APPLICATION_ID = 0x6C6E6B66
 
 #: ``PRAGMA user_version`` of the schema below; a file with another one is not read.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Most rows kept in one file; past it the oldest stored are deleted first.
 MAX_ROWS = 100_000
@@ -57,9 +57,12 @@ PRUNE_EVERY = 1_000
 #: Seconds a statement waits for another process's lock before giving up (a miss, or a dropped store).
 BUSY_TIMEOUT = 5.0
 
-#: The parts of a Result the output needs, stored as columns in Result's own order.
+#: The parts of a Result the output needs, stored as columns in Result's own order: those
+#: from final_url to reason, then (after elapsed, cached and host_down) the description.
 FIELDS = ("final_url", "status", "title", "content_type", "content_length",
-          "charset", "charset_source", "error", "reason")
+          "charset", "charset_source", "error", "reason",
+          "kind", "title_source", "file_type", "width", "height", "duration", "pages")
+_FIRST = FIELDS.index("reason") + 1  # columns before elapsed in Result's order
 
 _MAGIC = b"SQLite format 3\x00"
 _HEADER = struct.Struct(">60xI4xI")  # user_version at offset 60, application_id at 68
@@ -211,7 +214,7 @@ class Store:
             if now < expires and now < stored + ttl:
                 key = wanted[name]
                 # Positional (FIELDS follow Result's own order from final_url on): faster than keywords.
-                found[key] = Result(key, 0, "", *fields, 0.0, True)
+                found[key] = Result(key, 0, "", *fields[:_FIRST], 0.0, True, False, *fields[_FIRST:])
         return found
 
     def put(self, key: str, result: Result, *, wait: bool = True) -> None:

@@ -40,6 +40,22 @@ def internal_error(url: str, line: int, host: str, error: Exception, elapsed: fl
     )
 
 
+def _file_fields(info, settings: Settings) -> tuple[str | None, dict]:
+    """A described file's title (cleaned) and its Result fields."""
+    from linkfilter.title import clean_title
+
+    title = clean_title(info.title, settings.max_title) if info.title else None
+    return title, {
+        "kind": info.kind,
+        "title_source": "file" if title else None,
+        "file_type": info.label,
+        "width": info.width,
+        "height": info.height,
+        "duration": info.duration,
+        "pages": info.pages,
+    }
+
+
 def describe(
     fetcher, fetch_url: str, url: str, line: int, host: str, settings: Settings
 ) -> Result:
@@ -50,14 +66,23 @@ def describe(
 
     started = time.monotonic()
     sniffers: list[TitleSniffer] = []
+    files: list = []
 
     def sniffer(header_charset: str | None) -> TitleSniffer:
         sniffers.append(TitleSniffer(header_charset))
         return sniffers[-1]
 
+    def file_sniffer(head):
+        from linkfilter.files import FileSniffer  # loaded at the first file, not at start-up
+
+        files.append(FileSniffer(head.content_type, head.content_length))
+        return files[-1]
+
     try:
-        page = fetcher.fetch(fetch_url, sink_factory=sniffer, normalized=True)
+        page = fetcher.fetch(fetch_url, sink_factory=sniffer, normalized=True,
+                             file_sink=file_sniffer)
         title = charset = source = None
+        described = {}
         if page.is_html:
             # a body cut by the deadline is like one cut by the cap: an open title is no title
             options = {
@@ -71,15 +96,31 @@ def describe(
             else:
                 found = page_title(page.body, page.charset, **options)
             title, charset, source = found.title, found.charset, found.charset_source
-            if page.timed_out and title is None:
+            info = None
+            if title is None and page.content_type is None:  # no header: the bytes may say
+                from linkfilter.files import describe as describe_file
+
+                info = describe_file(page.body, None, page.content_length)
+            if info is not None and info.label is not None:  # a file after all
+                title, described = _file_fields(info, settings)
+                charset = source = None
+            elif page.timed_out and title is None:
                 raise FetchTimeout(page.timed_out, url=url)
-            if page.capped and title is None:
+            elif page.capped and title is None:
                 what = "<title> still open after" if found.unclosed else "no title in"
                 raise TooLarge(
                     f"{what} the first {human_size(settings.max_bytes)} "
                     f"(--max-bytes {settings.max_bytes})",
                     url=url,
                 )
+            else:
+                described = {"kind": "page", "title_source": "title" if title else None}
+        elif files:
+            title, described = _file_fields(files[-1].info(), settings)
+        else:
+            from linkfilter.files import kind_of
+
+            described = {"kind": kind_of(page.content_type)}
     except FetchError as e:
         return failure(url, line, host, e, time.monotonic() - started)
     except Exception as e:  # a bug must cost one URL, not the run
@@ -92,8 +133,10 @@ def describe(
         status=page.status,
         title=title,
         content_type=page.content_type,
-        content_length=page.content_length,
+        content_length=page.content_length if page.content_length is not None or not files
+        else files[-1].total,  # the Content-Range total of the file's end, if asked for
         charset=charset,
         charset_source=source,
         elapsed=time.monotonic() - started,
+        **described,
     )

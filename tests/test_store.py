@@ -88,8 +88,28 @@ def test_round_trip_keeps_what_the_output_needs_across_reopening(tmp_path):
 
 
 def test_fields_follow_result_order():
-    # get builds a Result positionally from the stored columns.
-    assert Result._fields[3:3 + len(FIELDS)] == FIELDS
+    # get builds a Result positionally from the stored columns: those up to reason, then
+    # elapsed, cached and host_down (not stored), then the rest.
+    first = FIELDS.index("reason") + 1
+    assert Result._fields[3:3 + first] == FIELDS[:first]
+    assert Result._fields[3 + first:6 + first] == ("elapsed", "cached", "host_down")
+    assert Result._fields[6 + first:] == FIELDS[first:]
+
+
+def test_a_file_description_comes_back_from_the_file(tmp_path):
+    result = Result(url="http://a/x.png", line=1, host="a", status=200, content_type="image/png",
+                    content_length=2048, kind="image", file_type="PNG image", width=640,
+                    height=480)
+    song = result._replace(url="http://a/s.mp3", kind="audio", file_type="MP3 audio", width=None,
+                           height=None, duration=225.5, title="Artist \u2013 Song",
+                           title_source="file")
+    with open_store(tmp_path / "c.sqlite3") as store:
+        store.put("http://a/x.png", result)
+        store.put("http://a/s.mp3", song)
+        got = store.get("http://a/x.png")
+        many = store.get_many(["http://a/s.mp3"])
+    assert got == result._replace(line=0, host="", cached=True)
+    assert many["http://a/s.mp3"] == song._replace(line=0, host="", cached=True)
 
 
 def test_text_sqlite_cannot_hold_is_not_stored_and_not_an_error(tmp_path):

@@ -1,0 +1,223 @@
+"""A PDF's page count and title from the bytes read of it (its head, its tail); pure.
+
+The page count is the linearization dictionary's ``/N`` (in the first KiB of a
+linearized file), else the ``/Count`` of the page tree's root (the ``/Type /Pages``
+object without a ``/Parent``) when it is among the bytes read. The title is the Info
+dictionary's ``/Title``, else the XMP packet's ``dc:title``; titles that only name the
+file or the program that made it (``junk_title``) are dropped. Objects packed in
+compressed object streams are not read: what they hold stays unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+MAGIC = b"%PDF-"
+#: Where the linearization dictionary must start, if there is one (the spec: first 1024 bytes).
+LINEARIZED_WITHIN = 1024
+#: Farthest before a key its object's ``N G obj`` is looked for (a page tree node with
+#: a thousand kids is about 12 KiB).
+OBJECT_WINDOW = 16 * 1024
+#: Longest title string looked at (a longer one is cut before cleaning).
+MAX_TITLE_BYTES = 4096
+
+_LINEARIZED = re.compile(rb"<<\s*/Linearized\b(.{0,512}?)>>", re.S)
+_N = re.compile(rb"/N\s+(\d{1,9})\b")
+_OBJ = re.compile(rb"\b\d{1,10}\s+\d{1,5}\s+obj\b")
+_ENDOBJ = re.compile(rb"\bendobj\b|\bstream\r?\n")
+_PAGES = re.compile(rb"/Type\s*/Pages\b")
+_COUNT = re.compile(rb"/Count\s+(\d{1,9})\b")
+_PARENT = re.compile(rb"/Parent\b")
+_TITLE = re.compile(rb"/Title\s*([(<])")
+#: Keys of outline items, annotations and actions, whose /Title is no document title.
+_NOT_INFO = re.compile(rb"/(?:Parent|Dest|A|Next|Prev|First|Last|Subtype|Type\s*/Annot)\b")
+_XMP_TITLE = re.compile(
+    rb"<dc:title\b[^>]*>.{0,512}?<rdf:li\b[^>]*>(.{0,4096}?)</rdf:li>", re.S
+)
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
+            ord("f"): b"\f", ord("("): b"(", ord(")"): b")", ord("\\"): b"\\"}
+
+
+class PDFFacts(NamedTuple):
+    """What the bytes read say; None for what they do not."""
+
+    pages: int | None = None
+    title: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.pages is not None and self.title is not None
+
+
+def scan(data: bytes, *, head: bool) -> PDFFacts:
+    """The page count and title (raw, not cleaned, not junk) found in ``data``: the file's first bytes
+    when ``head``, else any slice of it (its tail)."""
+    pages = None
+    if head:
+        m = _LINEARIZED.search(data, 0, LINEARIZED_WITHIN + 600)
+        if m is not None and m.start() < LINEARIZED_WITHIN:
+            n = _N.search(m.group(1))
+            if n is not None:
+                pages = int(n.group(1))
+    if pages is None:
+        pages = _root_count(data)
+    titles = (_info_title(data), _xmp_title(data))
+    return PDFFacts(pages, next((t for t in titles if t and not junk_title(t)), None))
+
+
+def _object_around(data: bytes, at: int) -> bytes:
+    """The text of the indirect object ``at`` is in: from its ``N G obj`` to ``endobj``
+    or the start of its stream (b"" when either end is not in ``data``)."""
+    start = None
+    for m in _OBJ.finditer(data, max(0, at - OBJECT_WINDOW), at):
+        start = m.end()
+    if start is None:
+        return b""
+    end = _ENDOBJ.search(data, at)
+    return data[start:end.start()] if end is not None else b""
+
+
+def _root_count(data: bytes) -> int | None:
+    for m in _PAGES.finditer(data):
+        body = _object_around(data, m.start())
+        if body and not _PARENT.search(body):
+            count = _COUNT.search(body)
+            if count is not None:
+                return int(count.group(1))
+    return None
+
+
+def _info_title(data: bytes) -> str | None:
+    for m in _TITLE.finditer(data):
+        body = _object_around(data, m.start())
+        if not body or _NOT_INFO.search(body):
+            continue
+        at = m.start(1)
+        raw = _literal(data, at) if data[at:at + 1] == b"(" else _hex(data, at)
+        if raw is not None:
+            return text_of(raw)
+    return None
+
+
+def _xmp_title(data: bytes) -> str | None:
+    m = _XMP_TITLE.search(data)
+    if m is None:
+        return None
+    import html  # only a PDF with XMP pays for it
+
+    return html.unescape(m.group(1).decode("utf-8", "replace"))
+
+
+def _literal(data: bytes, at: int) -> bytes | None:
+    """The bytes of the literal string ``(...)`` starting at ``at``; None when it does not
+    end within ``MAX_TITLE_BYTES``."""
+    out = bytearray()
+    depth = 0
+    i = at
+    end = min(len(data), at + MAX_TITLE_BYTES)
+    while i < end:
+        c = data[i]
+        if c == 0x5C:  # backslash
+            nxt = data[i + 1:i + 2]
+            if not nxt:
+                return None
+            if nxt[0] in _ESCAPES:
+                out += _ESCAPES[nxt[0]]
+                i += 2
+            elif nxt in (b"\r", b"\n"):  # a line continued
+                i += 3 if data[i + 1:i + 3] == b"\r\n" else 2
+            elif nxt.isdigit():
+                digits = re.match(rb"[0-7]{1,3}", data[i + 1:i + 4])
+                if digits is None:
+                    i += 2
+                    continue
+                out.append(int(digits.group(), 8) & 0xFF)
+                i += 1 + len(digits.group())
+            else:
+                out += nxt
+                i += 2
+            continue
+        if c == 0x28:
+            depth += 1
+            if depth == 1:
+                i += 1
+                continue
+        elif c == 0x29:
+            depth -= 1
+            if depth == 0:
+                return bytes(out)
+        out.append(c)
+        i += 1
+    return None
+
+
+def _hex(data: bytes, at: int) -> bytes | None:
+    end = data.find(b">", at, at + 2 * MAX_TITLE_BYTES)
+    if end < 0:
+        return None
+    digits = re.sub(rb"\s+", b"", data[at + 1:end])
+    if len(digits) % 2:
+        digits += b"0"
+    try:
+        return bytes.fromhex(digits.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def text_of(raw: bytes) -> str:
+    """A PDF text string: UTF-16 with its BOM, UTF-8 with its BOM, else PDFDocEncoding
+    (read as Latin-1, which it matches in the printable range)."""
+    if raw[:2] == b"\xfe\xff":
+        return raw[2:].decode("utf-16-be", "replace")
+    if raw[:2] == b"\xff\xfe":
+        return raw[2:].decode("utf-16-le", "replace")
+    if raw[:3] == b"\xef\xbb\xbf":
+        return raw[3:].decode("utf-8", "replace")
+    return raw.decode("latin-1").translate(_PDFDOC)
+
+
+#: Where PDFDocEncoding differs from Latin-1 (PDF 32000-1, Annex D): accents, then
+#: punctuation, ligatures and letters in 0x80-0x9F, the euro sign at 0xA0.
+_PDFDOC = {**{0x18 + i: c for i, c in enumerate("\u02d8\u02c7\u02c6\u02d9\u02dd\u02db\u02da\u02dc")},
+           **{0x80 + i: c for i, c in enumerate(
+               "\u2022\u2020\u2021\u2026\u2014\u2013\u0192\u2044\u2039\u203a\u2212\u2030"
+               "\u201e\u201c\u201d\u2018\u2019\u201a\u2122\ufb01\ufb02\u0141\u0152\u0160"
+               "\u0178\u017d\u0131\u0142\u0153\u0161\u017e")},
+           0xA0: "\u20ac"}
+
+
+#: Extensions of files a PDF is made from, or saved as: a title that is one of these names
+#: is the file's name, not its title.
+FILE_EXTENSIONS = frozenset(
+    "doc docx dot dotx odt ott rtf txt tex dvi ps eps pdf indd qxd qxp pub pages key numbers "
+    "ppt pptx pps ppsx pot potx odp xls xlsx xlsm ods csv html htm xml md jpg jpeg png gif "
+    "tif tiff bmp svg ai psd eml msg vsd vsdx mp3 mp4 mov avi wav flac webm zip".split()
+)
+#: Names programs give a document nobody named: the rest of the line is only a number.
+_PLACEHOLDER = re.compile(
+    r"(?:untitled|untitled document|document|doc|book|presentation|powerpoint presentation|"
+    r"slide|title|new document|workbook|sheet|draft|no title|none|unknown|"
+    r"microsoft word document|word document|pdf|scan|scanned document|img|image|dsc|"
+    r"page)[\s_-]*\d*",
+    re.I,
+)
+#: "Microsoft Word - report.docx", "Microsoft PowerPoint - x", as Office's PDF printer writes.
+_PRINTED_BY = re.compile(r"microsoft\s+(?:office\s+)?(?:word|powerpoint|excel|publisher|visio)\s+-\s", re.I)
+#: A name ending in an extension (``report v2.docx``, ``C:\\x\\a.doc``).
+_FILE_NAME = re.compile(r"[^\n]*\S\.([a-z0-9]{1,7})\s*", re.I)
+#: Ids: long runs of hex digits (with dashes, as in a UUID) holding at least one digit.
+_HEX_ID = re.compile(r"(?=[^0-9]*[0-9])[0-9a-f]{8,}(?:-[0-9a-f]{4,})*|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.I)
+
+
+def junk_title(title: str) -> bool:
+    """Whether a PDF's title only names the file or the program that made it: a placeholder
+    (``Untitled``, ``Document1``, ``Presentation1``), ``Microsoft Word - x.docx``, a file
+    name or path (``report_v2.docx``, ``C:\\Users\\x\\a.doc``), a hex id or UUID."""
+    text = title.strip()
+    if not text or _PRINTED_BY.match(text) or _PLACEHOLDER.fullmatch(text):
+        return True
+    if _HEX_ID.fullmatch(text):
+        return True
+    m = _FILE_NAME.fullmatch(text)
+    return m is not None and m.group(1).lower() in FILE_EXTENSIONS
