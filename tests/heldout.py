@@ -140,7 +140,14 @@ def _pool(locale: str) -> tuple[list[str], list[str]]:
             parts.append(fake.sentence())
         sentences.append(", ".join(parts) + ".")
     words = [w.strip(",.") for s in sentences for w in s.split()]
-    return [w for w in words if w], sentences
+    kept = [" ".join(w for w in s.split() if not _hybrid(w)) for s in sentences]
+    return [w for w in words if w and not _hybrid(w)], kept
+
+
+def _hybrid(word: str) -> bool:
+    """faker glues English suffixes to local names ("Симеоновstad", "خثعمburgh"): no real text has those."""
+    scripts = {unicodedata.name(c, "").split(" ")[0] for c in word if c.isalpha()}
+    return "LATIN" in scripts and bool(scripts & {"CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI"})
 
 
 def cases() -> Iterator[Case]:
