@@ -39,7 +39,7 @@ SHORT_EVIDENCE = 12
 #: CJK encodings, or Greek read as Cyrillic, can decode each other's bytes into
 #: clean letters, and chardet tells them apart once it has a few characters
 #: (Korean read as GBK gets under a tenth of EUC-KR's confidence).
-CHARDET_SURE = 0.1
+CHARDET_SURE = 0.05
 HINT_FLOOR = 0.2
 #: The reader's locale is a weaker hint (it says nothing of the page): on a short
 #: sample it decides only among candidates at this share of the best credible one.
