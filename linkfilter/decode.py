@@ -3,10 +3,11 @@
 The order is the WHATWG one (HTML "determining the character encoding"), made
 better in two ways: the ``<meta>`` prescan covers everything read before the
 title rather than 1024 bytes, and pages that declare nothing and are not UTF-8
-go to chardet instead of straight to a locale default.  Where chardet has little
-to go on (a short title), the hints a browser has choose among its candidates,
-strongest first: the page's language, its country domain, the reader's locale
-(:mod:`linkfilter.hints`).  Labels map to encodings as the
+go to chardet instead of straight to a locale default.  The hints a browser has
+(:mod:`linkfilter.hints`: the page's language, its country domain, the reader's
+locale, strongest first) decide where the bytes allow their encoding
+(``plausible``) and chardet has little to go on (a title), and break chardet's
+near-ties on longer pages.  Labels map to encodings as the
 WHATWG Encoding Standard maps them, and each encoding decodes with the Python
 codec that behaves like the WHATWG decoder (``gbk`` -> ``gb18030``, ``shift_jis``
 -> ``cp932`` ...).  Decoding never raises.

@@ -3,9 +3,10 @@
 A page that declares no encoding and is not UTF-8 is a legacy page, and browsers
 do not read its bytes alone: the HTML standard suggests a fallback encoding for
 the user's language, Firefox picks one for the page's country top-level domain,
-and a page's language narrows the choice as well. :mod:`linkfilter.decode` uses
-these hints to choose among chardet's candidates when chardet has too little
-text to be sure (a short title). Pure: no I/O, tables only.
+and a page's language narrows the choice as well. :mod:`linkfilter.decode` lets
+these hints decide where the bytes allow their encoding and chardet has little
+text to go on (a title), and break chardet's near-ties on longer pages. Pure:
+no I/O, tables only.
 
 The tables are the browsers' own: ``LANGUAGE_ENCODINGS`` is the HTML standard's
 table of locales whose legacy encoding is not windows-1252 (Firefox's
