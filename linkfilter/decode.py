@@ -21,7 +21,7 @@ import functools
 import re
 import unicodedata
 
-from linkfilter.hints import Hints, family, first_language, language_encoding, tld_encoding
+from linkfilter.hints import FALLBACKS, Hints, family, first_language, language_encoding, tld_encoding
 from linkfilter.markup import Markup, ascii_lower
 
 #: The prescan always covers this many bytes, as browsers' does.
@@ -522,7 +522,8 @@ def pick_encoding(candidates: list[tuple[str, float]], hints: list[tuple[str, st
     hint of the page's own with a plausible member decides (where chardet is sure,
     one of at least ``HINT_FLOOR`` of the best confidence); the reader's locale,
     under ``SHORT_EVIDENCE``, only among candidates at ``LOCALE_SHARE`` of the best
-    plausible one.  On a longer one the hints choose
+    plausible one, unless that is an encoding no browser falls back to
+    (``linkfilter.hints.FALLBACKS``: ISO-8859-4, MacRoman ...).  On a longer one the hints choose
     only among the plausible candidates within ``NEAR_TIE`` of the best of them.
     The source is the hint's name when it changed the answer, ``chardet`` when
     chardet's best plausible candidate stands,
@@ -538,7 +539,7 @@ def pick_encoding(candidates: list[tuple[str, float]], hints: list[tuple[str, st
     for source, encoding in hints:
         if evidence >= (SHORT_EVIDENCE if source == "locale" else OWN_HINT_EVIDENCE):
             floor = (1 - NEAR_TIE) * credible[1]
-        elif source == "locale":
+        elif source == "locale" and credible[0] in FALLBACKS:
             floor = LOCALE_SHARE * credible[1]
         else:
             floor = HINT_FLOOR * best if best >= CHARDET_SURE else 0.0

@@ -86,6 +86,10 @@ FAMILIES: tuple[frozenset[str], ...] = (
     frozenset({"gbk", "gb18030"}),
 )
 _FAMILY_OF: dict[str, frozenset[str]] = {name: family for family in FAMILIES for name in family}
+#: Every encoding a browser falls back to for some language or country, and its family.
+FALLBACKS: frozenset[str] = frozenset(
+    {"windows-1252"}.union(*(_FAMILY_OF.get(name, {name}) for name in
+                             [*LANGUAGE_ENCODINGS.values(), *TLD_ENCODINGS.values()])))
 
 _LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,8})((?:-[A-Za-z0-9]{1,8})*)", re.ASCII)
 _TLD = re.compile(r"[a-z]{2}|xn--[a-z0-9-]+", re.ASCII)
