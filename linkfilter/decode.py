@@ -20,8 +20,19 @@ import codecs
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 
-from linkfilter.hints import FALLBACKS, Hints, family, first_language, language_encoding, tld_encoding
+from linkfilter.hints import (
+    FALLBACKS,
+    TLD_LANGUAGES,
+    Hints,
+    country_domain,
+    family,
+    first_language,
+    language_encoding,
+    language_letters,
+    tld_encoding,
+)
 from linkfilter.markup import Markup, ascii_lower
 
 #: The prescan always covers this many bytes, as browsers' does.
@@ -441,7 +452,7 @@ def mixes_alphabets(text: str) -> bool:
     return False
 
 
-def plausible(text: str, encoding: str) -> bool:
+def plausible(text: str, encoding: str, letters: frozenset[str] | None = None) -> bool:
     """True when nothing in ``text`` (bytes decoded as ``encoding``) speaks against that encoding.
 
     Against it: undefined bytes or C1 controls; a word mixing two alphabets; a
@@ -464,6 +475,8 @@ def plausible(text: str, encoding: str) -> bool:
             if c >= "\x80":
                 script = _letter(c)
                 if script in _KNOWN_SCRIPTS and script not in own:
+                    return False
+                if letters is not None and script == "LATIN" and c not in letters:
                     return False
                 run += 1
                 if max_run and run >= max_run:
@@ -495,25 +508,27 @@ class _Judge:
 
     def __init__(self, words: bytes) -> None:
         self._words = words
-        self._seen: dict[str, bool] = {}
+        self._seen: dict[tuple[str, frozenset[str] | None], bool] = {}
 
-    def __call__(self, encoding: str) -> bool:
-        found = self._seen.get(encoding)
+    def __call__(self, encoding: str, letters: frozenset[str] | None = None) -> bool:
+        key = (encoding, letters)
+        found = self._seen.get(key)
         if found is None:
             # the window may cut a character at either end: that is no undefined byte
             text = decode_bytes(self._words, encoding).strip("\ufffd")
-            found = self._seen[encoding] = plausible(text, encoding)
+            found = self._seen[key] = plausible(text, encoding, letters)
         return found
 
 
-def pick_encoding(candidates: list[tuple[str, float]], hints: list[tuple[str, str]],
+def pick_encoding(candidates: list[tuple[str, float]], hints: Sequence[tuple[str, ...]],
                   words: bytes, evidence: int) -> tuple[str, str]:
     """(encoding, source) from chardet's ``candidates`` (best first) and ``hints`` (strongest first).
 
     ``words``: the page's words with non-ASCII bytes (``high_words``); ``evidence``:
     how many non-ASCII bytes chardet saw.
 
-    ``hints`` are (source, encoding) pairs such as ``("tld", "windows-1251")``; a hint
+    ``hints`` are (source, encoding) pairs such as ``("tld", "windows-1251")``, or
+    triples with the hinted language's letters (``browser_hints``); a hint
     accepts its encoding's family (:func:`linkfilter.hints.family`), within which the
     bytes choose (chardet's order; a tie goes to the hint's own encoding).  Only
     candidates the bytes allow (``plausible``) count, unless none is.
@@ -536,7 +551,8 @@ def pick_encoding(candidates: list[tuple[str, float]], hints: list[tuple[str, st
         return best_name, "chardet"
     allows = _Judge(words)
     credible = next(((name, conf) for name, conf in candidates if allows(name)), candidates[0])
-    for source, encoding in hints:
+    for source, encoding, *letters in hints:
+        own = letters[0] if letters else None
         if evidence >= (SHORT_EVIDENCE if source == "locale" else OWN_HINT_EVIDENCE):
             floor = (1 - NEAR_TIE) * credible[1]
         elif source == "locale" and credible[0] in FALLBACKS:
@@ -545,7 +561,7 @@ def pick_encoding(candidates: list[tuple[str, float]], hints: list[tuple[str, st
             floor = HINT_FLOOR * best if best >= CHARDET_SURE else 0.0
         accepted = family(encoding)
         members = [(name, conf) for name, conf in candidates
-                   if name in accepted and conf >= floor and allows(name)]
+                   if name in accepted and conf >= floor and allows(name, own)]
         if members:
             top = members[0][1]
             chosen = encoding if (encoding, top) in members else members[0][0]
@@ -586,25 +602,30 @@ def page_language(body: bytes, markup: Markup) -> str | None:
     return None
 
 
-def browser_hints(body: bytes, markup: Markup, hints: Hints | None) -> list[tuple[str, str]]:
-    """The (source, encoding) hints for a page, strongest first: ``lang``, ``tld``, ``locale``.
+def browser_hints(body: bytes, markup: Markup, hints: Hints | None) -> list[tuple[str, str, frozenset[str] | None]]:
+    """The (source, encoding, letters) hints for a page, strongest first: ``lang``, ``tld``, ``locale``.
 
     ``lang``: the language the page declares (:func:`page_language`), else its
     Content-Language header; ``tld``: the final URL's country domain; ``locale``:
-    the first language of the reader's Accept-Language.
+    the first language of the reader's Accept-Language.  ``letters``: the
+    non-ASCII letters of that language, where known
+    (:func:`linkfilter.hints.language_letters`).
     """
     hints = hints or Hints()
     found = []
-    lang = language_encoding(page_language(body, markup)) or language_encoding(
-        first_language(hints.content_language))
+    tag = page_language(body, markup)
+    if language_encoding(tag) is None:
+        tag = first_language(hints.content_language)
+    lang = language_encoding(tag)
     if lang is not None:
-        found.append(("lang", lang))
+        found.append(("lang", lang, language_letters(tag)))
     tld = tld_encoding(hints.url)
     if tld is not None:
-        found.append(("tld", tld))
-    locale = language_encoding(first_language(hints.accept_language))
+        found.append(("tld", tld, language_letters(TLD_LANGUAGES.get(country_domain(hints.url) or ""))))
+    tag = first_language(hints.accept_language)
+    locale = language_encoding(tag)
     if locale is not None:
-        found.append(("locale", locale))
+        found.append(("locale", locale, language_letters(tag)))
     return found
 
 

@@ -33,6 +33,18 @@ LANGUAGE_ENCODINGS: dict[str, str] = {
     "sr": "windows-1251", "tg": "windows-1251", "th": "windows-874", "tr": "windows-1254",
     "tt": "windows-1251", "uk": "windows-1251", "vi": "windows-1258", "zh": "gbk",
 }
+#: The letters beyond ASCII (lower case) of the Latin-script languages whose code
+#: pages are close relatives, so that a hint can tell "ž" from "ľ" (ISO-8859-2 and
+#: windows-1250 swap them): their own, and the German and French ones names bring.
+LETTERS: dict[str, str] = {
+    "cs": "áčďéěíňóřšťúůýž", "sk": "áäčďéíĺľňóôŕšťúýž", "pl": "ąćęłńóśźż", "hu": "áéíóöőúüű",
+    "hr": "čćđšž", "sl": "čćđšž", "lt": "ąčęėįšųūž", "lv": "āčēģīķļņšūž", "et": "äõöüšž",
+    "tr": "âçğıîöşûü",
+}
+_NAMES_LETTERS = "äöüéèáóà"
+#: Country domain -> its language, for the languages of ``LETTERS``.
+TLD_LANGUAGES = {"cz": "cs", "sk": "sk", "pl": "pl", "hu": "hu", "hr": "hr", "si": "sl", "lt": "lt", "lv": "lv",
+                 "ee": "et", "tr": "tr"}
 #: Chinese written in Traditional characters (by region or script subtag) is Big5.
 _TRADITIONAL = frozenset({"tw", "hk", "mo", "hant"})
 #: Tags that name no language.
@@ -120,6 +132,16 @@ def language_encoding(tag: str | None) -> str | None:
     return LANGUAGE_ENCODINGS.get(primary, "windows-1252")
 
 
+def language_letters(tag: str | None) -> frozenset[str] | None:
+    """The non-ASCII letters (both cases) a text in language ``tag`` has, None when not known."""
+    m = _LANGUAGE_TAG.fullmatch(tag.strip()) if tag else None
+    letters = LETTERS.get(m.group(1).lower()) if m else None
+    if letters is None:
+        return None
+    letters += _NAMES_LETTERS
+    return frozenset(letters + letters.upper() + "İ")
+
+
 def first_language(header: str | None) -> str | None:
     """The first language range of a Content-Language or Accept-Language value, ``*`` skipped."""
     for item in (header or "").split(","):
@@ -129,13 +151,8 @@ def first_language(header: str | None) -> str | None:
     return None
 
 
-def tld_encoding(url: str | None) -> str | None:
-    """The fallback encoding for the country top-level domain of ``url``'s host; None for others.
-
-    Two-letter domains not in ``TLD_ENCODINGS`` mean windows-1252, except those in
-    ``NO_TLD_HINT``; generic domains (``com``, ``info`` ...) and IP addresses give
-    no hint.
-    """
+def country_domain(url: str | None) -> str | None:
+    """The country top-level domain of ``url``'s host that hints (lower case), None for others."""
     if not url:
         return None
     try:
@@ -146,6 +163,19 @@ def tld_encoding(url: str | None) -> str | None:
         return None
     tld = host.rstrip(".").rpartition(".")[2].lower()
     if not _TLD.fullmatch(tld) or tld in NO_TLD_HINT:
+        return None
+    return tld
+
+
+def tld_encoding(url: str | None) -> str | None:
+    """The fallback encoding for the country top-level domain of ``url``'s host; None for others.
+
+    Two-letter domains not in ``TLD_ENCODINGS`` mean windows-1252, except those in
+    ``NO_TLD_HINT``; generic domains (``com``, ``info`` ...) and IP addresses give
+    no hint.
+    """
+    tld = country_domain(url)
+    if tld is None:
         return None
     if tld.startswith("xn--"):
         return TLD_ENCODINGS.get(tld)

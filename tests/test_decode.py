@@ -26,7 +26,7 @@ from linkfilter.decode import (
     pick_encoding,
     plausible,
 )
-from linkfilter.hints import Hints
+from linkfilter.hints import Hints, language_letters
 from linkfilter.markup import MarkupScanner, scan_markup
 from linkfilter.title import TitleSniffer
 
@@ -725,11 +725,24 @@ def test_browser_hints_order_and_sources() -> None:
     body = short_page(b"caf\xe9", b' lang="tr"')
     markup = scan_markup(body.decode("latin-1"))
     assert browser_hints(body, markup, Hints("ru", "http://a.gr/", "ja, en")) == [
-        ("lang", "windows-1254"), ("tld", "iso-8859-7"), ("locale", "shift_jis")]
+        ("lang", "windows-1254", language_letters("tr")), ("tld", "iso-8859-7", None), ("locale", "shift_jis", None)]
     plain = short_page(b"caf\xe9")
     markup = scan_markup(plain.decode("latin-1"))
-    assert browser_hints(plain, markup, Hints("ru", "http://a.com/", "*")) == [("lang", "windows-1251")]
+    assert browser_hints(plain, markup, Hints("ru", "http://a.com/", "*")) == [("lang", "windows-1251", None)]
+    assert browser_hints(plain, markup, Hints(None, "http://a.cz/", "sk")) == [
+        ("tld", "windows-1250", language_letters("cs")), ("locale", "windows-1250", language_letters("sk"))]
     assert browser_hints(plain, markup, None) == []
+
+
+def test_a_languages_letters_tell_close_code_pages_apart() -> None:
+    # ISO-8859-2 "ž" is windows-1250 "ľ": a Slovak letter, no Czech or Croatian one
+    raw = "Doležalová".encode("iso8859_2")
+    candidates = [("windows-1250", 0.0431), ("iso-8859-2", 0.0395)]
+    assert pick_encoding(candidates, [("lang", "windows-1250", language_letters("cs"))], raw, 1) == (
+        "iso-8859-2", "lang")
+    assert pick_encoding(candidates, [("lang", "windows-1250")], raw, 1) == ("windows-1250", "chardet")
+    assert read(short_page(raw, b' lang="cs"')).title == "Doležalová"
+    assert read(short_page(raw), None, Hints(url="http://www.example.hr/")).title == "Doležalová"
 
 
 @settings(max_examples=200, deadline=None)
