@@ -416,12 +416,14 @@ _KNOWN_SCRIPTS = frozenset().union(*_SCRIPTS.values(), {"ARMENIAN", "GEORGIAN"})
 _ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI", "ARMENIAN", "GEORGIAN"})
 # Undefined bytes (U+FFFD) and the C1 controls the windows code pages give their unused bytes.
 _UNDEFINED = re.compile("[\x80-\x9f\ufffd]")
-# Signs that begin no word ("©ime" is "Šime" read as windows-1250), end none ("Kra¶"
+# Signs that begin no word ("©ime", "®eleznik" are ISO-8859-2 read as windows-1250), end none ("Kra¶"
 # is "Kraś" read as ISO-8859-2): letters of another code page.  Left out: quotes,
 # "¿", "¡", "m²", "N°", "Nº", "µm", "Brand®".
-_NO_WORD_STARTS = frozenset("©±²³´¶¸¹¼½¾×÷¢£¥¤¦§¨¬¯ˇ˘˛˝˙")
+_NO_WORD_STARTS = frozenset("©®±²³´¶¸¹¼½¾×÷¢£¥¤¦§¨¬¯ˇ˘˛˝˙")
 _NO_WORD_ENDS = frozenset("±´¶¸¹¼½¾×÷¢£¥¤¦§¨¬¯ˇ˘˛˝˙")
 _OTHER, _LETTER, _SIGN_AFTER_LETTER, _BAD_LEAD = range(4)
+# The scripts whose letters a language's letters (linkfilter.hints.LETTERS) list.
+_LETTERED = frozenset({"LATIN", "CYRILLIC"})
 # Words with a non-ASCII byte: no space or tag bracket, which no trail byte of a
 # multi-byte encoding is (theirs may be ASCII letters and signs).
 _HIGH_WORD = re.compile(rb"[^\x00-\x20<>]*[\x80-\xff][^\x00-\x20<>]*")
@@ -459,7 +461,8 @@ def plausible(text: str, encoding: str, letters: frozenset[str] | None = None) -
     letter outside the scripts of the encoding's languages; and in an alphabet,
     mojibake words: a sign no word has between two letters ("Za¿ó³æ"), before
     one ("©ime") or after one ("Kra¶"), and in windows-1252 three accented
-    letters in a row ("Ïðèâåò").
+    letters in a row ("Ïðèâåò"); in a CJK code page, one character between two
+    ASCII letters ("H東sson").
     """
     if _UNDEFINED.search(text) or mixes_alphabets(text):
         return False
@@ -470,27 +473,32 @@ def plausible(text: str, encoding: str, letters: frozenset[str] | None = None) -
     max_run = 3 if encoding in _WESTERN else 0
     run = 0
     before = _OTHER  # what came just before: a letter, a sign after one, a sign no word starts with
+    wedged = 0  # CJK: 1 after an ASCII letter, 2 after an ASCII letter and one character
     for c in text:
         if c.isalpha():
             if c >= "\x80":
                 script = _letter(c)
                 if script in _KNOWN_SCRIPTS and script not in own:
                     return False
-                if letters is not None and script == "LATIN" and c not in letters:
+                wedged = 2 if wedged == 1 and not alphabet else 0
+                if letters is not None and script in _LETTERED and c not in letters:
                     return False
                 run += 1
                 if max_run and run >= max_run:
                     return False
             else:
+                if wedged == 2:  # "H東sson": Latin bytes read as a double-byte code page
+                    return False
+                wedged = 1
                 run = 0
             if alphabet and before in (_SIGN_AFTER_LETTER, _BAD_LEAD):
                 return False
             before = _LETTER
         elif c < "\x80" or c.isspace() or c in _IN_WORD:
-            run = 0
+            run = wedged = 0
             before = _OTHER
         elif not unicodedata.combining(c):
-            run = 0
+            run = wedged = 0
             if alphabet and before is _LETTER and c in _NO_WORD_ENDS:
                 return False
             before = (_SIGN_AFTER_LETTER if before is _LETTER

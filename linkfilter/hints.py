@@ -33,18 +33,21 @@ LANGUAGE_ENCODINGS: dict[str, str] = {
     "sr": "windows-1251", "tg": "windows-1251", "th": "windows-874", "tr": "windows-1254",
     "tt": "windows-1251", "uk": "windows-1251", "vi": "windows-1258", "zh": "gbk",
 }
-#: The letters beyond ASCII (lower case) of the Latin-script languages whose code
-#: pages are close relatives, so that a hint can tell "ž" from "ľ" (ISO-8859-2 and
-#: windows-1250 swap them): their own, and the German and French ones names bring.
+#: The letters beyond ASCII (lower case) of languages whose code pages are close
+#: relatives, so that a hint can tell "ž" from "ľ" (ISO-8859-2 and windows-1250
+#: swap them) or Bulgarian "Раян" from "арџэ" (ISO-8859-5): their own, and in
+#: Latin script the German and French ones that names bring.
 LETTERS: dict[str, str] = {
     "cs": "áčďéěíňóřšťúůýž", "sk": "áäčďéíĺľňóôŕšťúýž", "pl": "ąćęłńóśźż", "hu": "áéíóöőúüű",
     "hr": "čćđšž", "sl": "čćđšž", "lt": "ąčęėįšųūž", "lv": "āčēģīķļņšūž", "et": "äõöüšž",
     "tr": "âçğıîöşûü",
+    "ru": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя", "bg": "абвгдежзийклмнопрстуфхцчшщъьюя",
+    "uk": "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя", "mk": "абвгдѓежзѕијклљмнњопрстќуфхцчџш",
 }
 _NAMES_LETTERS = "äöüéèáóà"
 #: Country domain -> its language, for the languages of ``LETTERS``.
 TLD_LANGUAGES = {"cz": "cs", "sk": "sk", "pl": "pl", "hu": "hu", "hr": "hr", "si": "sl", "lt": "lt", "lv": "lv",
-                 "ee": "et", "tr": "tr"}
+                 "ee": "et", "tr": "tr", "ru": "ru", "bg": "bg", "ua": "uk", "mk": "mk"}
 #: Chinese written in Traditional characters (by region or script subtag) is Big5.
 _TRADITIONAL = frozenset({"tw", "hk", "mo", "hant"})
 #: Tags that name no language.
@@ -138,7 +141,8 @@ def language_letters(tag: str | None) -> frozenset[str] | None:
     letters = LETTERS.get(m.group(1).lower()) if m else None
     if letters is None:
         return None
-    letters += _NAMES_LETTERS
+    if not "\u0400" <= letters[0] <= "\u04ff":  # Latin script: names bring German and French letters
+        letters += _NAMES_LETTERS
     return frozenset(letters + letters.upper() + "İ")
 
 

@@ -578,7 +578,7 @@ def test_mixes_alphabets(text: str, mixed: bool) -> None:
     ("Grüße, Þjóðhátíð, informações", "windows-1252", True), ("m² N° Nº µm Brand® «Bonjour» ¿Qué? l’été",
                                                                "windows-1252", True),
     ("caf\x81", "windows-1252", False), ("caf\ufffd", "windows-1252", False), ("Ελλάδα", "windows-1251", False),
-    ("東京の天気", "shift_jis", True), ("東京の天気", "euc-kr", False), ("서울 시내", "euc-kr", True),
+    ("東京の天気", "shift_jis", True), ("iPhone手机", "gbk", True), ("Tシャツ", "shift_jis", True), ("H東sson", "big5", False), ("東京の天気", "euc-kr", False), ("서울 시내", "euc-kr", True),
     ("ข่าววันนี้", "windows-874", True), ("שלום", "windows-1256", False), ("شیشه\u200cای", "windows-1256", True),
     ("Tin tư\u0301c", "windows-1258", True), ("đươ\u0300ng", "windows-1258", True),
 ])
@@ -728,7 +728,8 @@ def test_browser_hints_order_and_sources() -> None:
         ("lang", "windows-1254", language_letters("tr")), ("tld", "iso-8859-7", None), ("locale", "shift_jis", None)]
     plain = short_page(b"caf\xe9")
     markup = scan_markup(plain.decode("latin-1"))
-    assert browser_hints(plain, markup, Hints("ru", "http://a.com/", "*")) == [("lang", "windows-1251", None)]
+    assert browser_hints(plain, markup, Hints("ru", "http://a.com/", "*")) == [
+        ("lang", "windows-1251", language_letters("ru"))]
     assert browser_hints(plain, markup, Hints(None, "http://a.cz/", "sk")) == [
         ("tld", "windows-1250", language_letters("cs")), ("locale", "windows-1250", language_letters("sk"))]
     assert browser_hints(plain, markup, None) == []

@@ -98,7 +98,9 @@ def test_language_letters() -> None:
     czech = language_letters("cs-CZ")
     assert {"ř", "Ř", "ů", "ž", "ü"} <= czech and "ľ" not in czech and "ą" not in czech
     assert "ľ" in language_letters("sk") and "İ" in language_letters("tr")
-    assert language_letters("fr") is language_letters("ru") is language_letters(None) is None
+    assert "ё" in language_letters("ru") and "ё" not in language_letters("bg") and "ї" in language_letters("uk")
+    assert "ä" not in language_letters("ru")  # Latin names are no Cyrillic letters
+    assert language_letters("fr") is language_letters("ja") is language_letters(None) is None
     assert set(TLD_LANGUAGES.values()) <= LETTERS.keys()
     assert all(tld_encoding(f"http://a.{tld}/") == language_encoding(lang) or family(tld_encoding(
         f"http://a.{tld}/")) == family(language_encoding(lang)) for tld, lang in TLD_LANGUAGES.items())
