@@ -149,6 +149,7 @@ def main() -> None:
     latin_body = latin.encode("cp1252")
     small = latin_body[:64 * 1024]
     print(f"chardet import + first detect (fresh process) {chardet_import_ms():6.1f} ms")
+
     def read(page: bytes, header: str | None = None, hints: Hints | None = None):
         return page_title(page, header, max_title=200, capped=False, hints=hints)
 
@@ -159,7 +160,7 @@ def main() -> None:
     t_det = best(lambda: read(latin_body))
     t_det64 = best(lambda: read(small))
     detected = read(latin_body)
-    assert detected.title == "Été à Paris" and detected.charset_source == "chardet", detected.charset
+    assert detected.title == "Été à Paris" and detected.charset_source in ("chardet", "lang"), detected.charset
     print(f"page_title 1 MiB, header charset    {t_decl * 1000:8.1f} ms")
     print(f"page_title 1 MiB, <meta> prescan    {t_meta * 1000:8.1f} ms")
     print(f"page_title 1 MiB, valid UTF-8       {t_utf8 * 1000:8.1f} ms")

@@ -61,7 +61,7 @@ LOCALE_SHARE = 0.5
 #: when it is further ahead than that.
 NEAR_TIE = 0.1
 #: ``plausible`` looks at the words with non-ASCII bytes of the first this many bytes.
-PLAUSIBLE_BYTES = 4096
+PLAUSIBLE_BYTES = 1024
 
 # --------------------------------------------------------------------------
 # Labels (WHATWG Encoding Standard, section 4.2) and the codecs that decode them
