@@ -1,8 +1,8 @@
 """How often held-out titles come out right, by language, kind of title and where the hint is.
 
-Titles of 1-3 words, of 4-10 words, and pages with body text, made from faker's
-localized data in 40 locales and encoded in their languages' legacy encodings
-(``tests/heldout.py``), read as the program reads them, with the page's
+Titles of 1-3 words, of 4-10 words, and pages with body text, made from
+faker's localized data in 42 locales (36 languages) and encoded in their
+languages' legacy encodings (``tests/heldout.py``), read as the program reads them, with the page's
 language said in ``<html lang>``, in Content-Language, by the country domain,
 or nowhere (the default ``--accept-language`` only).  Prints the share right
 per cell; ``--json FILE`` also writes the counts (``tests/heldout_baseline.json``

@@ -1,9 +1,9 @@
 """Held-out titles and pages in many languages, made from faker's localized data, and how many come out right.
 
-Nothing in linkfilter was tuned on these: names, addresses, company names, jobs
-and (where faker has them in the language) sentences of 40 locales, seeded so
-every run makes the same ones, encoded in each legacy encoding the locale's
-language used, and read the way the program reads a page (``TitleSniffer``,
+Text nobody wrote for linkfilter: names, addresses, company names, jobs and
+(where faker has them in the language) sentences of 42 locales (36 languages),
+seeded so every run makes the same ones, encoded in each legacy encoding the
+locale's language used, and read the way the program reads a page (``TitleSniffer``,
 then ``choose_encoding`` with the page's hints) with the hint in each place:
 the ``lang`` of ``<html>``, the Content-Language header, the country domain,
 and none (the default ``--accept-language`` only).  A case is right when the

@@ -827,3 +827,15 @@ def test_skipping_regexes_change_nothing(pieces: list[str]) -> None:
         patch.setattr(d, "_skip_foreign", lambda: every)
         slow = scan_markup(text)
     assert fast == slow
+
+
+def test_the_readme_states_the_hint_limits() -> None:
+    from pathlib import Path
+
+    from linkfilter.decode import HINT_FLOOR, LOCALE_SHARE, NEAR_TIE, SHORT_EVIDENCE
+
+    readme = " ".join((Path(__file__).parent.parent / "README.rst").read_text(encoding="utf-8").split())
+    assert f"fewer than {OWN_HINT_EVIDENCE} non-ASCII bytes ({SHORT_EVIDENCE} for the reader's language)" in readme
+    assert f"within {NEAR_TIE:.0%} of the best one" in readme
+    assert HINT_FLOOR == 0.2 and "under a fifth of its best" in readme
+    assert LOCALE_SHARE == 0.5 and "within half of the best confidence" in readme
