@@ -6,7 +6,7 @@ title rather than 1024 bytes, and pages that declare nothing and are not UTF-8
 go to chardet instead of straight to a locale default.  The hints a browser has
 (:mod:`linkfilter.hints`: the page's language, its country domain, the reader's
 locale, strongest first) decide where the bytes allow their encoding
-(``plausible``) and chardet has little to go on (a title), and break chardet's
+(:mod:`linkfilter.plausible`) and chardet has little to go on (a title), and break chardet's
 near-ties on longer pages.  Labels map to encodings as the
 WHATWG Encoding Standard maps them, and each encoding decodes with the Python
 codec that behaves like the WHATWG decoder (``gbk`` -> ``gb18030``, ``shift_jis``
@@ -17,9 +17,7 @@ The ``<meta>`` prescan uses :mod:`linkfilter.markup`.
 from __future__ import annotations
 
 import codecs
-import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from linkfilter.hints import (
@@ -34,6 +32,7 @@ from linkfilter.hints import (
     tld_encoding,
 )
 from linkfilter.markup import Markup, ascii_lower
+from linkfilter.plausible import plausible
 
 #: The prescan always covers this many bytes, as browsers' does.
 PRESCAN_MIN_BYTES = 1024
@@ -45,7 +44,7 @@ DETECT_BYTES = 64 * 1024
 #: (``plausible``).  On longer samples the hints only break near-ties (``NEAR_TIE``).
 OWN_HINT_EVIDENCE = 32
 #: The same for the reader's locale, a weaker hint (it says nothing of the page).
-SHORT_EVIDENCE = 12
+LOCALE_EVIDENCE = 12
 #: ... yet where chardet is sure (its best has at least ``CHARDET_SURE``), a hint
 #: needs chardet to rank its encoding at ``HINT_FLOOR`` of the best at least: two
 #: CJK encodings, or Greek read as Cyrillic, can decode each other's bytes into
@@ -54,9 +53,10 @@ SHORT_EVIDENCE = 12
 CHARDET_SURE = 0.05
 HINT_FLOOR = 0.2
 #: The reader's locale is a weaker hint (it says nothing of the page): on a short
-#: sample it decides only among candidates at this share of the best credible one.
+#: sample it decides only among candidates at this share of the best plausible one,
+#: unless that is an encoding no browser falls back to (then as the page's own do).
 LOCALE_SHARE = 0.5
-#: On a longer sample, candidates within this fraction of the best credible one's
+#: On a longer sample, candidates within this fraction of the best plausible one's
 #: confidence are a near-tie that the hints break; a page keeps chardet's answer only
 #: when it is further ahead than that.
 NEAR_TIE = 0.1
@@ -387,125 +387,10 @@ def detect_candidates(sample: bytes) -> list[tuple[str, float]]:
 # not by statistics: no hint overrules them.
 _STRUCTURAL = frozenset({"utf-16le", "utf-16be", "iso-2022-jp"})
 
-# The scripts whose letters an encoding's own languages write besides ASCII (the
-# first word of the letters' Unicode names).
-_LATIN = frozenset({"LATIN"})
-_CYRILLIC = frozenset({"CYRILLIC"})
-_GREEK = frozenset({"GREEK"})
-_JAPANESE = frozenset({"CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA", "HALFWIDTH", "FULLWIDTH"})
-_SCRIPTS: dict[str, frozenset[str]] = {
-    **dict.fromkeys(("windows-1250", "windows-1252", "windows-1254", "windows-1257", "windows-1258",
-                     "iso-8859-2", "iso-8859-3", "iso-8859-4", "iso-8859-10", "iso-8859-13", "iso-8859-14",
-                     "iso-8859-15", "iso-8859-16", "macintosh"), _LATIN),
-    **dict.fromkeys(("windows-1251", "koi8-r", "koi8-u", "iso-8859-5", "ibm866", "x-mac-cyrillic"), _CYRILLIC),
-    **dict.fromkeys(("windows-1253", "iso-8859-7"), _GREEK),
-    **dict.fromkeys(("windows-1255", "iso-8859-8", "iso-8859-8-i"), frozenset({"HEBREW"})),
-    **dict.fromkeys(("windows-1256", "iso-8859-6"), frozenset({"ARABIC"})),
-    "windows-874": frozenset({"THAI"}),
-    **dict.fromkeys(("shift_jis", "euc-jp", "iso-2022-jp"), _JAPANESE),
-    **dict.fromkeys(("gbk", "gb18030", "big5"), frozenset({"CJK", "FULLWIDTH", "BOPOMOFO"})),
-    "euc-kr": frozenset({"HANGUL", "CJK", "FULLWIDTH"}),
-}
-# Western European text has its accented letters among ASCII ones: never three in
-# a row ("Grüße", "Þjóðhátíð", "informações" have two), as Cyrillic or Greek read
-# as windows-1252 has ("Ïðèâåò").  (Polish "żółć" has four: not for windows-1250.)
-_WESTERN = frozenset({"windows-1252", "iso-8859-15", "macintosh"})
-# Every script above: a letter of another (an ordinal indicator, a micro sign) is left alone.
-_KNOWN_SCRIPTS = frozenset().union(*_SCRIPTS.values(), {"ARMENIAN", "GEORGIAN"})
-# Alphabets that no word mixes (CJK scripts are left out: "iPhone手机" is a word).
-_ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI", "ARMENIAN", "GEORGIAN"})
-# Undefined bytes (U+FFFD) and the C1 controls the windows code pages give their unused bytes.
-_UNDEFINED = re.compile("[\x80-\x9f\ufffd]")
-# Signs that begin no word ("©ime", "®eleznik" are ISO-8859-2 read as windows-1250), end none ("Kra¶"
-# is "Kraś" read as ISO-8859-2): letters of another code page.  Left out: quotes,
-# "¿", "¡", "m²", "N°", "Nº", "µm", "Brand®".
-_NO_WORD_STARTS = frozenset("©®±²³´¶¸¹¼½¾×÷¢£¥¤¦§¨¬¯ˇ˘˛˝˙")
-_NO_WORD_ENDS = frozenset("±´¶¸¹¼½¾×÷¢£¥¤¦§¨¬¯ˇ˘˛˝˙")
-_OTHER, _LETTER, _SIGN_AFTER_LETTER, _BAD_LEAD = range(4)
-# The scripts whose letters a language's letters (linkfilter.hints.LETTERS) list.
-_LETTERED = frozenset({"LATIN", "CYRILLIC"})
 # Words with a non-ASCII byte: no space or tag bracket, which no trail byte of a
 # multi-byte encoding is (theirs may be ASCII letters and signs).
 _HIGH_WORD = re.compile(rb"[^\x00-\x20<>]*[\x80-\xff][^\x00-\x20<>]*")
 _WORD_BEFORE = 64
-# Signs that stand between two letters of a real word: apostrophes, middle dots,
-# hyphens and dashes, the soft hyphen, the joiners Persian writes.
-_IN_WORD = frozenset("\u2019\u2018\u02bc\u00b7\u2027\u30fb\uff65\u2010\u2011\u2013\u2014\u00ad\u200c\u200d")
-
-
-@functools.lru_cache(maxsize=4096)
-def _letter(c: str) -> str:
-    """The script of a non-ASCII letter: the first word of its name."""
-    return unicodedata.name(c, "").partition(" ")[0]
-
-
-def mixes_alphabets(text: str) -> bool:
-    """True when a word of ``text`` has letters of two alphabets ("Cafй", "crטme"): mojibake."""
-    seen: set[str] = set()
-    for c in text:
-        if c.isalpha():
-            script = "LATIN" if c < "\x80" else _letter(c)
-            if script in _ALPHABETS:
-                seen.add(script)
-                if len(seen) > 1:
-                    return True
-        elif not unicodedata.combining(c):
-            seen.clear()
-    return False
-
-
-def plausible(text: str, encoding: str, letters: frozenset[str] | None = None) -> bool:
-    """True when nothing in ``text`` (bytes decoded as ``encoding``) speaks against that encoding.
-
-    Against it: undefined bytes or C1 controls; a word mixing two alphabets; a
-    letter outside the scripts of the encoding's languages; and in an alphabet,
-    mojibake words: a sign no word has between two letters ("Za¿ó³æ"), before
-    one ("©ime") or after one ("Kra¶"), and in windows-1252 three accented
-    letters in a row ("Ïðèâåò"); in a CJK code page, one character between two
-    ASCII letters ("H東sson").
-    """
-    if _UNDEFINED.search(text) or mixes_alphabets(text):
-        return False
-    own = _SCRIPTS.get(encoding)
-    if own is None:
-        return True
-    alphabet = own in (_LATIN, _CYRILLIC, _GREEK)
-    max_run = 3 if encoding in _WESTERN else 0
-    run = 0
-    before = _OTHER  # what came just before: a letter, a sign after one, a sign no word starts with
-    wedged = 0  # CJK: 1 after an ASCII letter, 2 after an ASCII letter and one character
-    for c in text:
-        if c.isalpha():
-            if c >= "\x80":
-                script = _letter(c)
-                if script in _KNOWN_SCRIPTS and script not in own:
-                    return False
-                wedged = 2 if wedged == 1 and not alphabet else 0
-                if letters is not None and script in _LETTERED and c not in letters:
-                    return False
-                run += 1
-                if max_run and run >= max_run:
-                    return False
-            else:
-                if wedged == 2:  # "H東sson": Latin bytes read as a double-byte code page
-                    return False
-                wedged = 1
-                run = 0
-            if alphabet and before in (_SIGN_AFTER_LETTER, _BAD_LEAD):
-                return False
-            before = _LETTER
-        elif c < "\x80" or c.isspace() or c in _IN_WORD:
-            run = wedged = 0
-            before = _OTHER
-        elif not unicodedata.combining(c):
-            run = wedged = 0
-            if alphabet and before is _LETTER and c in _NO_WORD_ENDS:
-                return False
-            before = (_SIGN_AFTER_LETTER if before is _LETTER
-                      else _BAD_LEAD if c in _NO_WORD_STARTS and before is _OTHER else _OTHER)
-    return True
-
-
 def high_words(body: bytes, anchor: int) -> bytes:
     """The words with non-ASCII bytes of the ``PLAUSIBLE_BYTES`` from just before ``anchor``, joined by spaces."""
     return b" ".join(_HIGH_WORD.findall(body, max(0, anchor - _WORD_BEFORE), anchor + PLAUSIBLE_BYTES))
@@ -544,7 +429,7 @@ def pick_encoding(candidates: list[tuple[str, float]], hints: Sequence[tuple[str
     On a short sample (under ``OWN_HINT_EVIDENCE`` non-ASCII bytes) the first
     hint of the page's own with a plausible member decides (where chardet is sure,
     one of at least ``HINT_FLOOR`` of the best confidence); the reader's locale,
-    under ``SHORT_EVIDENCE``, only among candidates at ``LOCALE_SHARE`` of the best
+    under ``LOCALE_EVIDENCE``, only among candidates at ``LOCALE_SHARE`` of the best
     plausible one, unless that is an encoding no browser falls back to
     (``linkfilter.hints.FALLBACKS``: ISO-8859-4, MacRoman ...).  On a longer one the hints choose
     only among the plausible candidates within ``NEAR_TIE`` of the best of them.
@@ -561,7 +446,7 @@ def pick_encoding(candidates: list[tuple[str, float]], hints: Sequence[tuple[str
     credible = next(((name, conf) for name, conf in candidates if allows(name)), candidates[0])
     for source, encoding, *letters in hints:
         own = letters[0] if letters else None
-        if evidence >= (SHORT_EVIDENCE if source == "locale" else OWN_HINT_EVIDENCE):
+        if evidence >= (LOCALE_EVIDENCE if source == "locale" else OWN_HINT_EVIDENCE):
             floor = (1 - NEAR_TIE) * credible[1]
         elif source == "locale" and credible[0] in FALLBACKS:
             floor = LOCALE_SHARE * credible[1]

@@ -21,13 +21,12 @@ from linkfilter.decode import (
     decode_bytes,
     encoding_for_chardet,
     encoding_for_label,
-    mixes_alphabets,
     page_language,
     pick_encoding,
-    plausible,
 )
 from linkfilter.hints import Hints, language_letters
 from linkfilter.markup import MarkupScanner, scan_markup
+from linkfilter.plausible import mixes_alphabets, plausible
 from linkfilter.title import TitleSniffer
 
 #: Bytes per read, as the fetcher hands them to the sniffer.
@@ -832,10 +831,10 @@ def test_skipping_regexes_change_nothing(pieces: list[str]) -> None:
 def test_the_readme_states_the_hint_limits() -> None:
     from pathlib import Path
 
-    from linkfilter.decode import HINT_FLOOR, LOCALE_SHARE, NEAR_TIE, SHORT_EVIDENCE
+    from linkfilter.decode import HINT_FLOOR, LOCALE_SHARE, NEAR_TIE, LOCALE_EVIDENCE
 
     readme = " ".join((Path(__file__).parent.parent / "README.rst").read_text(encoding="utf-8").split())
-    assert f"fewer than {OWN_HINT_EVIDENCE} non-ASCII bytes ({SHORT_EVIDENCE} for the reader's language)" in readme
+    assert f"fewer than {OWN_HINT_EVIDENCE} non-ASCII bytes ({LOCALE_EVIDENCE} for the reader's language)" in readme
     assert f"within {NEAR_TIE:.0%} of the best one" in readme
     assert HINT_FLOOR == 0.2 and "under a fifth of its best" in readme
     assert LOCALE_SHARE == 0.5 and "within half of the best confidence" in readme

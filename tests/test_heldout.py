@@ -32,6 +32,7 @@ WESTERN = {heldout.language_of(tag) for tag, codecs in heldout.LOCALES.values() 
 #: windows-1250 "ľ", both Slovak letters: chardet's order or the hint's own encoding decides.
 UNDECIDABLE = {("ru", "koi8_r", "ООО"), ("ru", "iso8859_5", "к"), ("ru", "cp866", "стр 8 756070"),
                ("bg", "cp1251", "ЕАД Private music"), ("sk", "iso8859_2", "Križanová v.o.s Meteorológ")}
+Result = tuple[heldout.Case, str, tuple[bool, str, str]]
 
 
 @pytest.fixture(scope="module")
