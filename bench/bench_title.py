@@ -4,15 +4,9 @@ Prints bytes per second of the title scan on a 1 MiB page whose <title> is at
 the very end (so the whole page is scanned), as a ratio to
 ``html.parser.HTMLParser`` fed the same text (target: at least 5x), what
 decoding costs with and without chardet, and what the browser hints cost on a
-short undeclared page.
+short undeclared page (how often the hints make titles right: bench/hint_table.py).
 
-``--hints`` prints instead how often short titles cut from the test texts
-(tests/test_decode.py, 14 languages) come out right: chardet alone, with the
-default --accept-language, with the page's own language, with a wrong one, and
-by how many non-ASCII bytes chardet saw (the ground for
-``decode.HINT_MAX_EVIDENCE``); it takes a few minutes.
-
-    python3 bench/bench_title.py [--hints]
+    python3 bench/bench_title.py
 """
 
 from __future__ import annotations
@@ -23,7 +17,6 @@ import subprocess
 import sys
 import time
 
-from linkfilter.decode import decode_page
 from linkfilter.hints import Hints
 from linkfilter.markup import scan_markup
 from linkfilter.title import TitleSniffer, page_title
@@ -157,21 +150,25 @@ def main() -> None:
     latin_body = latin.encode("cp1252")
     small = latin_body[:64 * 1024]
     print(f"chardet import + first detect (fresh process) {chardet_import_ms():6.1f} ms")
-    t_decl = best(lambda: decode_page(body, "utf-8"))
-    t_meta = best(lambda: decode_page(body, None))
-    t_utf8 = best(lambda: decode_page(body.replace(b'<meta charset="utf-8">', b""), None))
-    decode_page(small, None)  # load chardet's models outside the timing
-    t_det = best(lambda: decode_page(latin_body, None))
-    t_det64 = best(lambda: decode_page(small, None))
-    detected = decode_page(latin_body, None)
-    assert "Été à Paris" in detected.text and detected.source == "chardet", detected.charset
-    print(f"decode_page 1 MiB, header charset   {t_decl * 1000:8.1f} ms")
-    print(f"decode_page 1 MiB, <meta> prescan   {t_meta * 1000:8.1f} ms")
-    print(f"decode_page 1 MiB, valid UTF-8      {t_utf8 * 1000:8.1f} ms")
-    print(f"decode_page 1 MiB, chardet          {t_det * 1000:8.1f} ms"
+
+    def read(page: bytes, header: str | None = None, hints: Hints | None = None):
+        return page_title(page, header, max_title=200, capped=False, hints=hints)
+
+    t_decl = best(lambda: read(body, "utf-8"))
+    t_meta = best(lambda: read(body))
+    t_utf8 = best(lambda: read(body.replace(b'<meta charset="utf-8">', b"")))
+    read(small)  # load chardet's models outside the timing
+    t_det = best(lambda: read(latin_body))
+    t_det64 = best(lambda: read(small))
+    detected = read(latin_body)
+    assert detected.title == "Été à Paris" and detected.charset_source in ("chardet", "lang"), detected.charset
+    print(f"page_title 1 MiB, header charset    {t_decl * 1000:8.1f} ms")
+    print(f"page_title 1 MiB, <meta> prescan    {t_meta * 1000:8.1f} ms")
+    print(f"page_title 1 MiB, valid UTF-8       {t_utf8 * 1000:8.1f} ms")
+    print(f"page_title 1 MiB, chardet           {t_det * 1000:8.1f} ms"
           f"  ({t_det / t_utf8:4.1f}x the UTF-8 case,"
           f" chardet said {detected.charset})")
-    print(f"decode_page 64 KiB, chardet         {t_det64 * 1000:8.1f} ms")
+    print(f"page_title 64 KiB, chardet          {t_det64 * 1000:8.1f} ms")
 
     # Hints on a short undeclared page: alternate rounds, medians.
     cafe = "<html><head><title>Café à la crème — été</title></head><body><p>x</p></body></html>"
@@ -179,97 +176,14 @@ def main() -> None:
     hints = Hints("fr", "http://example.fr/", "en;q=0.9, *;q=0.5")
     plain_t, hinted_t = [], []
     for _ in range(ROUNDS * 4):
-        plain_t.append(best(lambda: decode_page(short, None), 1))
-        hinted_t.append(best(lambda: decode_page(short, None, hints), 1))
+        plain_t.append(best(lambda: read(short), 1))
+        hinted_t.append(best(lambda: read(short, None, hints), 1))
     plain_t.sort()
     hinted_t.sort()
     p_med, h_med = plain_t[len(plain_t) // 2], hinted_t[len(hinted_t) // 2]
-    print(f"decode_page short title, chardet    {p_med * 1000:8.2f} ms")
-    print(f"decode_page short title, hints      {h_med * 1000:8.2f} ms  ({h_med / p_med:4.2f}x)")
-
-
-# --------------------------------------------------------------------------- --hints
-
-# The page's own language tag for each text of tests/test_decode.py, and its codec.
-HINT_TEXTS = {"fr": ("fr", "cp1252"), "cs": ("cs", "cp1250"), "pl": ("pl", "cp1250"), "ru": ("ru", "cp1251"),
-              "el": ("el", "iso8859_7"), "tr": ("tr", "cp1254"), "he": ("he", "cp1255"), "ar": ("ar", "cp1256"),
-              "lt": ("lt", "cp1257"), "ja": ("ja", "cp932"), "zh": ("zh-CN", "gb18030"),
-              "zh_tw": ("zh-TW", "big5"), "ko": ("ko", "cp949"), "th": ("th", "cp874")}
-WRONG_LANGUAGES = ["en", "cs", "ru", "el", "tr", "he", "ar", "lt", "th", "ja", "zh-CN", "zh-TW", "ko"]
-
-
-def hint_accuracy() -> None:
-    """Short titles cut from the test texts: the share that comes out right, by hints."""
-    import os
-
-    import linkfilter.decode as decode  # noqa: PLC0415
-
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-    from test_decode import TEXTS  # noqa: PLC0415
-
-    default = "en;q=0.9, *;q=0.5"
-    rows: dict[tuple[str, str], list[int]] = {}
-    by_evidence: dict[int, list[int]] = {}  # bucket: [fixed by the own language, broken by a wrong one, n]
-    limit = decode.HINT_MAX_EVIDENCE
-
-    def count(group: str, column: str, ok: bool) -> None:
-        row = rows.setdefault((group, column), [0, 0])
-        row[0] += ok
-        row[1] += 1
-
-    for key, (tag, codec) in HINT_TEXTS.items():
-        text = TEXTS[key][0] + " " + TEXTS[key][1]
-        joiner = "" if key in ("ja", "zh", "zh_tw", "th") else " "  # characters, or words
-        units = list(text.replace(" ", "")) if not joiner else text.split()
-        group = "western" if codec == "cp1252" else key
-        for k in (2, 3, 5, 8):
-            for i in range(0, max(1, len(units) - k), 2):
-                raw = joiner.join(units[i:i + k]).encode(codec)
-                if raw.isascii():
-                    continue
-                want = raw.decode(codec)
-                body = b"<html><head><title>" + raw + b"</title></head><body></body></html>"
-
-                def right(hints: Hints | None) -> bool:
-                    return want in decode_page(body, None, hints).text
-
-                alone = right(None)
-                count(group, "alone", alone)
-                count(group, "default", right(Hints(accept_language=default)))
-                own = right(Hints(tag, None, default))
-                count(group, "own lang", own)
-                for wrong in WRONG_LANGUAGES:
-                    if wrong.split("-")[0] != tag.split("-")[0] and not (wrong == "en" and group == "western"):
-                        count(group, "wrong lang", right(Hints(wrong)))
-                # the same without the evidence limit: what hints would do on longer text
-                decode.HINT_MAX_EVIDENCE = 1 << 30
-                try:
-                    fixed = right(Hints(tag, None, default)) and not alone
-                    broken = alone and not all(right(Hints(w)) for w in WRONG_LANGUAGES
-                                               if w.split("-")[0] != tag.split("-")[0])
-                finally:
-                    decode.HINT_MAX_EVIDENCE = limit
-                bucket = by_evidence.setdefault(min(sum(b > 127 for b in raw), 24) // 4 * 4, [0, 0, 0])
-                bucket[0] += fixed
-                bucket[1] += broken
-                bucket[2] += 1
-    columns = ["alone", "default", "own lang", "wrong lang"]
-    print("right, by hints given (titles of 2 to 8 words or characters)")
-    print(f"{'':8} {'titles':>6} " + " ".join(f"{c:>10}" for c in columns))
-    for group in sorted({g for g, _ in rows}):
-        n = rows[(group, "alone")][1]
-        print(f"{group:8} {n:6} " + " ".join(f"{100 * rows[(group, c)][0] / rows[(group, c)][1]:9.1f}%"
-                                             for c in columns))
-    print(f"without the limit of {limit} non-ASCII bytes, by the title's non-ASCII bytes: titles the")
-    print("page's own language makes right that chardet alone has wrong, and right ones a wrong language breaks")
-    for low in sorted(by_evidence):
-        fixed, broken, n = by_evidence[low]
-        print(f"  {low:2}-{low + 3:2}{'+' if low == 24 else ' '} bytes: {n:5} titles, {fixed:4} fixed,"
-              f" {broken:4} broken")
+    print(f"page_title short title, chardet     {p_med * 1000:8.2f} ms")
+    print(f"page_title short title, hints       {h_med * 1000:8.2f} ms  ({h_med / p_med:4.2f}x)")
 
 
 if __name__ == "__main__":
-    if "--hints" in sys.argv[1:]:
-        hint_accuracy()
-    else:
-        main()
+    main()

@@ -3,10 +3,11 @@
 The order is the WHATWG one (HTML "determining the character encoding"), made
 better in two ways: the ``<meta>`` prescan covers everything read before the
 title rather than 1024 bytes, and pages that declare nothing and are not UTF-8
-go to chardet instead of straight to a locale default.  Where chardet has little
-to go on (a short title), the hints a browser has choose among its candidates,
-strongest first: the page's language, its country domain, the reader's locale
-(:mod:`linkfilter.hints`).  Labels map to encodings as the
+go to chardet instead of straight to a locale default.  The hints a browser has
+(:mod:`linkfilter.hints`: the page's language, its country domain, the reader's
+locale, strongest first) decide where the bytes allow their encoding
+(:mod:`linkfilter.plausible`) and chardet has little to go on (a title), and break chardet's
+near-ties on longer pages.  Labels map to encodings as the
 WHATWG Encoding Standard maps them, and each encoding decodes with the Python
 codec that behaves like the WHATWG decoder (``gbk`` -> ``gb18030``, ``shift_jis``
 -> ``cp932`` ...).  Decoding never raises.
@@ -17,26 +18,50 @@ from __future__ import annotations
 
 import codecs
 import re
-import unicodedata
-from typing import NamedTuple
+from collections.abc import Sequence
 
-from linkfilter.hints import Hints, family, first_language, language_encoding, tld_encoding
-from linkfilter.markup import Markup, MarkupScanner, ascii_lower
+from linkfilter.hints import (
+    FALLBACKS,
+    TLD_LANGUAGES,
+    Hints,
+    country_domain,
+    family,
+    first_language,
+    language_encoding,
+    language_letters,
+    tld_encoding,
+)
+from linkfilter.markup import Markup, ascii_lower
+from linkfilter.plausible import plausible
 
 #: The prescan always covers this many bytes, as browsers' does.
 PRESCAN_MIN_BYTES = 1024
 #: Bytes chardet gets on either side of the first non-ASCII byte of the title.
 DETECT_BYTES = 64 * 1024
-#: Hints choose among chardet's candidates only while what chardet saw has fewer
-#: non-ASCII bytes than this (a short title on a short page).  Past it chardet's
-#: answer stands: on short titles cut from the test texts in 14 languages
-#: (``bench/bench_title.py --hints``), the page's own language fixed none of
-#: chardet's answers from 12 such bytes on, while a wrong one still broke some.
-#: So a hint never overrules chardet on a long page.
-HINT_MAX_EVIDENCE = 12
-#: ... and only a candidate with at least this share of the best one's confidence:
-#: a hint breaks near-ties, it never picks an encoding the bytes speak against.
-HINT_SHARE = 0.5
+#: While what chardet saw has fewer non-ASCII bytes than this (a title, a short
+#: page), its ranking is close to noise, and a hint of the page's own (``lang``,
+#: Content-Language, country domain) decides wherever the bytes allow its encoding
+#: (``plausible``).  On longer samples the hints only break near-ties (``NEAR_TIE``).
+OWN_HINT_EVIDENCE = 32
+#: The same for the reader's locale, a weaker hint (it says nothing of the page).
+LOCALE_EVIDENCE = 12
+#: ... yet where chardet is sure (its best has at least ``CHARDET_SURE``), a hint
+#: needs chardet to rank its encoding at ``HINT_FLOOR`` of the best at least: two
+#: CJK encodings, or Greek read as Cyrillic, can decode each other's bytes into
+#: clean letters, and chardet tells them apart once it has a few characters
+#: (Korean read as GBK gets under a tenth of EUC-KR's confidence).
+CHARDET_SURE = 0.05
+HINT_FLOOR = 0.2
+#: The reader's locale is a weaker hint (it says nothing of the page): on a short
+#: sample it decides only among candidates at this share of the best plausible one,
+#: unless that is an encoding no browser falls back to (then as the page's own do).
+LOCALE_SHARE = 0.5
+#: On a longer sample, candidates within this fraction of the best plausible one's
+#: confidence are a near-tie that the hints break; a page keeps chardet's answer only
+#: when it is further ahead than that.
+NEAR_TIE = 0.1
+#: ``plausible`` looks at the words with non-ASCII bytes of the first this many bytes.
+PLAUSIBLE_BYTES = 1024
 
 # --------------------------------------------------------------------------
 # Labels (WHATWG Encoding Standard, section 4.2) and the codecs that decode them
@@ -216,24 +241,9 @@ ISO2022_ESCAPE = re.compile(rb"\x1b(?:\$[@B(]|\(I)")
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
 NON_ASCII_CHAR = re.compile(r"[^\x00-\x7f]")
-_DECODE_SCAN_STEP = 64 * 1024
 # ASCII runs this long are cut to their first _RUN_KEEP bytes for chardet.
 _ASCII_RUN = re.compile(rb"[\x01-\x7f]{64,}")
 _RUN_KEEP = 8
-
-
-class Decoded(NamedTuple):
-    """A decoded page, the encoding used (lower-case WHATWG name) and how it was chosen.
-
-    ``source`` is one of ``bom``, ``header``, ``meta``, ``xml``, ``utf-8`` (the bytes
-    are valid UTF-8), ``chardet``; ``lang``, ``tld``, ``locale`` (that hint chose
-    among chardet's candidates, see ``pick_encoding``); ``fallback`` (windows-1252,
-    chardet had no answer).
-    """
-
-    text: str
-    charset: str
-    source: str
 
 
 def bom_encoding(body: bytes) -> tuple[str, int] | None:
@@ -377,75 +387,79 @@ def detect_candidates(sample: bytes) -> list[tuple[str, float]]:
 # not by statistics: no hint overrules them.
 _STRUCTURAL = frozenset({"utf-16le", "utf-16be", "iso-2022-jp"})
 
+# Words with a non-ASCII byte: no space or tag bracket, which no trail byte of a
+# multi-byte encoding is (theirs may be ASCII letters and signs).
+_HIGH_WORD = re.compile(rb"[^\x00-\x20<>]*[\x80-\xff][^\x00-\x20<>]*")
+_WORD_BEFORE = 64
+def high_words(body: bytes, anchor: int) -> bytes:
+    """The words with non-ASCII bytes of the ``PLAUSIBLE_BYTES`` from just before ``anchor``, joined by spaces."""
+    return b" ".join(_HIGH_WORD.findall(body, max(0, anchor - _WORD_BEFORE), anchor + PLAUSIBLE_BYTES))
 
-def pick_encoding(candidates: list[tuple[str, float]],
-                  hints: list[tuple[str, str]]) -> tuple[str, str]:
+
+class _Judge:
+    """Whether ``words`` are plausible in an encoding (``plausible``), each encoding asked once."""
+
+    def __init__(self, words: bytes) -> None:
+        self._words = words
+        self._seen: dict[tuple[str, frozenset[str] | None], bool] = {}
+
+    def __call__(self, encoding: str, letters: frozenset[str] | None = None) -> bool:
+        key = (encoding, letters)
+        found = self._seen.get(key)
+        if found is None:
+            # the window may cut a character at either end: that is no undefined byte
+            text = decode_bytes(self._words, encoding).strip("\ufffd")
+            found = self._seen[key] = plausible(text, encoding, letters)
+        return found
+
+
+def pick_encoding(candidates: list[tuple[str, float]], hints: Sequence[tuple[str, ...]],
+                  words: bytes, evidence: int) -> tuple[str, str]:
     """(encoding, source) from chardet's ``candidates`` (best first) and ``hints`` (strongest first).
 
-    ``hints`` are (source, encoding) pairs such as ``("tld", "windows-1251")``.  The
-    first hint whose encoding, or one of its family (:func:`linkfilter.hints.family`),
-    is a candidate with at least ``HINT_SHARE`` of the best confidence decides:
-    within the family the bytes choose (chardet's order; a tie goes to the hint's
-    own encoding).  The source is the hint's name when it changed chardet's answer,
-    ``chardet`` when chardet's best stands, ``fallback`` (windows-1252) when chardet
-    has no candidate.
+    ``words``: the page's words with non-ASCII bytes (``high_words``); ``evidence``:
+    how many non-ASCII bytes chardet saw.
+
+    ``hints`` are (source, encoding) pairs such as ``("tld", "windows-1251")``, or
+    triples with the hinted language's letters (``browser_hints``); a hint
+    accepts its encoding's family (:func:`linkfilter.hints.family`), within which the
+    bytes choose (chardet's order; a tie goes to the hint's own encoding).  Only
+    candidates the bytes allow (``plausible``) count, unless none is.
+
+    On a short sample (under ``OWN_HINT_EVIDENCE`` non-ASCII bytes) the first
+    hint of the page's own with a plausible member decides (where chardet is sure,
+    one of at least ``HINT_FLOOR`` of the best confidence); the reader's locale,
+    under ``LOCALE_EVIDENCE``, only among candidates at ``LOCALE_SHARE`` of the best
+    plausible one, unless that is an encoding no browser falls back to
+    (``linkfilter.hints.FALLBACKS``: ISO-8859-4, MacRoman ...).  On a longer one the hints choose
+    only among the plausible candidates within ``NEAR_TIE`` of the best of them.
+    The source is the hint's name when it changed the answer, ``chardet`` when
+    chardet's best plausible candidate stands,
+    ``fallback`` (windows-1252) when chardet has no candidate.
     """
     if not candidates:
         return "windows-1252", "fallback"
     best_name, best = candidates[0]
     if best_name in _STRUCTURAL:
         return best_name, "chardet"
-    for source, encoding in hints:
+    allows = _Judge(words)
+    credible = next(((name, conf) for name, conf in candidates if allows(name)), candidates[0])
+    for source, encoding, *letters in hints:
+        own = letters[0] if letters else None
+        if evidence >= (LOCALE_EVIDENCE if source == "locale" else OWN_HINT_EVIDENCE):
+            floor = (1 - NEAR_TIE) * credible[1]
+        elif source == "locale" and credible[0] in FALLBACKS:
+            floor = LOCALE_SHARE * credible[1]
+        else:
+            floor = HINT_FLOOR * best if best >= CHARDET_SURE else 0.0
         accepted = family(encoding)
         members = [(name, conf) for name, conf in candidates
-                   if name in accepted and conf >= HINT_SHARE * best]
+                   if name in accepted and conf >= floor and allows(name, own)]
         if members:
             top = members[0][1]
             chosen = encoding if (encoding, top) in members else members[0][0]
-            return chosen, "chardet" if chosen == best_name else source
-    return best_name, "chardet"
-
-
-# Words with a non-ASCII byte: ASCII letters and non-ASCII bytes around one.
-_HIGH_WORD = re.compile(rb"[A-Za-z\x80-\xff]*[\x80-\xff][A-Za-z\x80-\xff]*")
-# Western European text has its accented letters among ASCII ones: never three
-# non-ASCII bytes in a row ("Grüße", "Þjóðhátíð", "informações" have two), while
-# Cyrillic, Greek, Hebrew, Arabic, Thai and CJK text is such runs.
-_HIGH_RUN = re.compile(rb"[\x80-\xff]{3}")
-# Alphabets that no word mixes (CJK scripts are left out: "iPhone手机" is a word).
-_ALPHABETS = frozenset({"LATIN", "CYRILLIC", "GREEK", "HEBREW", "ARABIC", "THAI", "ARMENIAN", "GEORGIAN"})
-
-
-def mixes_alphabets(text: str) -> bool:
-    """True when a word of ``text`` has letters of two alphabets ("Cafй", "crטme"): mojibake."""
-    seen: set[str] = set()
-    for c in text:
-        if c.isalpha():
-            script = "LATIN" if c < "\x80" else unicodedata.name(c, "").partition(" ")[0]
-            if script in _ALPHABETS:
-                seen.add(script)
-                if len(seen) > 1:
-                    return True
-        elif not unicodedata.combining(c):
-            seen.clear()
-    return False
-
-
-def credible(candidates: list[tuple[str, float]], hints: list[tuple[str, str]],
-             sample: bytes) -> tuple[list[tuple[str, float]], list[tuple[str, str]]]:
-    """The candidates and hints that the bytes of a short ``sample`` do not speak against.
-
-    Dropped: candidates that make a word of the sample mix two alphabets (unless
-    all do), and hints naming windows-1252 when the sample has three non-ASCII
-    bytes in a row, which Western European text never has.
-    """
-    if candidates and candidates[0][0] not in _STRUCTURAL:
-        words = b" ".join(_HIGH_WORD.findall(sample))
-        kept = [(name, conf) for name, conf in candidates if not mixes_alphabets(decode_bytes(words, name))]
-        candidates = kept or candidates
-    if _HIGH_RUN.search(sample):
-        hints = [(source, name) for source, name in hints if name != "windows-1252"]
-    return candidates, hints
+            return chosen, "chardet" if chosen == credible[0] else source
+    return credible[0], "chardet"
 
 
 _HTML_TAG = re.compile(rb"<html(?=[\t\n\f\r />])[^>]*>", re.I)
@@ -481,25 +495,30 @@ def page_language(body: bytes, markup: Markup) -> str | None:
     return None
 
 
-def browser_hints(body: bytes, markup: Markup, hints: Hints | None) -> list[tuple[str, str]]:
-    """The (source, encoding) hints for a page, strongest first: ``lang``, ``tld``, ``locale``.
+def browser_hints(body: bytes, markup: Markup, hints: Hints | None) -> list[tuple[str, str, frozenset[str] | None]]:
+    """The (source, encoding, letters) hints for a page, strongest first: ``lang``, ``tld``, ``locale``.
 
     ``lang``: the language the page declares (:func:`page_language`), else its
     Content-Language header; ``tld``: the final URL's country domain; ``locale``:
-    the first language of the reader's Accept-Language.
+    the first language of the reader's Accept-Language.  ``letters``: the
+    non-ASCII letters of that language, where known
+    (:func:`linkfilter.hints.language_letters`).
     """
     hints = hints or Hints()
     found = []
-    lang = language_encoding(page_language(body, markup)) or language_encoding(
-        first_language(hints.content_language))
+    tag = page_language(body, markup)
+    if language_encoding(tag) is None:
+        tag = first_language(hints.content_language)
+    lang = language_encoding(tag)
     if lang is not None:
-        found.append(("lang", lang))
+        found.append(("lang", lang, language_letters(tag)))
     tld = tld_encoding(hints.url)
     if tld is not None:
-        found.append(("tld", tld))
-    locale = language_encoding(first_language(hints.accept_language))
+        found.append(("tld", tld, language_letters(TLD_LANGUAGES.get(country_domain(hints.url) or ""))))
+    tag = first_language(hints.accept_language)
+    locale = language_encoding(tag)
     if locale is not None:
-        found.append(("locale", locale))
+        found.append(("locale", locale, language_letters(tag)))
     return found
 
 
@@ -507,10 +526,11 @@ def choose_encoding(body: bytes, header_charset: str | None, markup: Markup,
                     hints: Hints | None = None) -> tuple[str, str]:
     """(encoding, source) for ``body``, given the scan of its latin-1 view (``markup``).
 
-    ``hints`` count only for a page that declares nothing, is not UTF-8, and
-    shows chardet fewer than ``HINT_MAX_EVIDENCE`` non-ASCII bytes; then what the
-    bytes speak against is dropped first (``credible``), and ``pick_encoding`` lets
-    the hints choose among chardet's candidates.
+    The source is one of ``bom``, ``header``, ``meta``, ``xml``, ``utf-8`` (the
+    bytes are valid UTF-8), ``chardet``; ``lang``, ``tld``, ``locale`` (that hint
+    changed chardet's answer, see ``pick_encoding``); ``fallback`` (windows-1252,
+    chardet had no answer).  ``hints`` count only for a page that declares nothing
+    and is not UTF-8.
     """
     bom = bom_encoding(body)
     if bom is not None:
@@ -527,31 +547,8 @@ def choose_encoding(body: bytes, header_charset: str | None, markup: Markup,
             return xml[0], "xml"
     if utf8_prefix_valid(body) and not ISO2022_ESCAPE.search(body):
         return "utf-8", "utf-8"
-    sample = detection_sample(body, detection_anchor(body, markup))
-    candidates = detect_candidates(sample)
-    if len(sample) - len(sample.translate(None, _HIGH_BYTES)) >= HINT_MAX_EVIDENCE:
-        return pick_encoding(candidates, [])
-    return pick_encoding(*credible(candidates, browser_hints(body, markup, hints), sample))
-
-
-def decode_page(body: bytes, header_charset: str | None, hints: Hints | None = None) -> Decoded:
-    """Decode a page: BOM, header charset, ``<meta>``/XML prescan, valid UTF-8, chardet with hints.
-
-    ``header_charset`` is the raw ``charset=`` parameter of Content-Type (quoted
-    or not, any case, maybe unknown); ``hints`` what else is known of the page
-    (see ``choose_encoding``).  Bad bytes become U+FFFD; never raises.
-    """
-    bom = bom_encoding(body)
-    if bom is not None:
-        return Decoded(decode_bytes(body[bom[1]:], bom[0]), bom[0], "bom")
-    name = header_encoding(header_charset)
-    if name is not None:
-        return Decoded(decode_bytes(body, name), name, "header")
-    # Scan until the prescan region is known: the title closed and the first 1024 bytes seen.
-    scanner = MarkupScanner()
-    for at in range(0, len(body), _DECODE_SCAN_STEP):
-        scanner.feed(body[at:at + _DECODE_SCAN_STEP].decode("latin-1"))
-        if scanner.title_closed and scanner.length >= PRESCAN_MIN_BYTES:
-            break
-    charset, source = choose_encoding(body, None, scanner.markup(), hints)
-    return Decoded(decode_bytes(body, charset), charset, source)
+    anchor = detection_anchor(body, markup)
+    sample = detection_sample(body, anchor)
+    evidence = len(sample) - len(sample.translate(None, _HIGH_BYTES))
+    return pick_encoding(detect_candidates(sample), browser_hints(body, markup, hints),
+                         high_words(body, anchor), evidence)

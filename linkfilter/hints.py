@@ -3,9 +3,10 @@
 A page that declares no encoding and is not UTF-8 is a legacy page, and browsers
 do not read its bytes alone: the HTML standard suggests a fallback encoding for
 the user's language, Firefox picks one for the page's country top-level domain,
-and a page's language narrows the choice as well. :mod:`linkfilter.decode` uses
-these hints to choose among chardet's candidates when chardet has too little
-text to be sure (a short title). Pure: no I/O, tables only.
+and a page's language narrows the choice as well. :mod:`linkfilter.decode` lets
+these hints decide where the bytes allow their encoding and chardet has little
+text to go on (a title), and break chardet's near-ties on longer pages. Pure:
+no I/O, tables only.
 
 The tables are the browsers' own: ``LANGUAGE_ENCODINGS`` is the HTML standard's
 table of locales whose legacy encoding is not windows-1252 (Firefox's
@@ -32,6 +33,21 @@ LANGUAGE_ENCODINGS: dict[str, str] = {
     "sr": "windows-1251", "tg": "windows-1251", "th": "windows-874", "tr": "windows-1254",
     "tt": "windows-1251", "uk": "windows-1251", "vi": "windows-1258", "zh": "gbk",
 }
+#: The letters beyond ASCII (lower case) of languages whose code pages are close
+#: relatives, so that a hint can tell "ž" from "ľ" (ISO-8859-2 and windows-1250
+#: swap them) or Bulgarian "Раян" from "арџэ" (ISO-8859-5): their own, and in
+#: Latin script the German and French ones that names bring.
+LETTERS: dict[str, str] = {
+    "cs": "áčďéěíňóřšťúůýž", "sk": "áäčďéíĺľňóôŕšťúýž", "pl": "ąćęłńóśźż", "hu": "áéíóöőúüű",
+    "hr": "čćđšž", "sl": "čćđšž", "lt": "ąčęėįšųūž", "lv": "āčēģīķļņšūž", "et": "äõöüšž",
+    "tr": "âçğıîöşûü",
+    "ru": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя", "bg": "абвгдежзийклмнопрстуфхцчшщъьюя",
+    "uk": "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя", "mk": "абвгдѓежзѕијклљмнњопрстќуфхцчџш",
+}
+_NAMES_LETTERS = "äöüéèáóà"
+#: Country domain -> its language, for the languages of ``LETTERS``.
+TLD_LANGUAGES = {"cz": "cs", "sk": "sk", "pl": "pl", "hu": "hu", "hr": "hr", "si": "sl", "lt": "lt", "lv": "lv",
+                 "ee": "et", "tr": "tr", "ru": "ru", "bg": "bg", "ua": "uk", "mk": "mk"}
 #: Chinese written in Traditional characters (by region or script subtag) is Big5.
 _TRADITIONAL = frozenset({"tw", "hk", "mo", "hant"})
 #: Tags that name no language.
@@ -85,6 +101,10 @@ FAMILIES: tuple[frozenset[str], ...] = (
     frozenset({"gbk", "gb18030"}),
 )
 _FAMILY_OF: dict[str, frozenset[str]] = {name: family for family in FAMILIES for name in family}
+#: Every encoding a browser falls back to for some language or country, and its family.
+FALLBACKS: frozenset[str] = frozenset(
+    {"windows-1252"}.union(*(_FAMILY_OF.get(name, {name}) for name in
+                             [*LANGUAGE_ENCODINGS.values(), *TLD_ENCODINGS.values()])))
 
 _LANGUAGE_TAG = re.compile(r"([A-Za-z]{2,8})((?:-[A-Za-z0-9]{1,8})*)", re.ASCII)
 _TLD = re.compile(r"[a-z]{2}|xn--[a-z0-9-]+", re.ASCII)
@@ -115,6 +135,17 @@ def language_encoding(tag: str | None) -> str | None:
     return LANGUAGE_ENCODINGS.get(primary, "windows-1252")
 
 
+def language_letters(tag: str | None) -> frozenset[str] | None:
+    """The non-ASCII letters (both cases) a text in language ``tag`` has, None when not known."""
+    m = _LANGUAGE_TAG.fullmatch(tag.strip()) if tag else None
+    letters = LETTERS.get(m.group(1).lower()) if m else None
+    if letters is None:
+        return None
+    if not "\u0400" <= letters[0] <= "\u04ff":  # Latin script: names bring German and French letters
+        letters += _NAMES_LETTERS
+    return frozenset(letters + letters.upper() + "İ")
+
+
 def first_language(header: str | None) -> str | None:
     """The first language range of a Content-Language or Accept-Language value, ``*`` skipped."""
     for item in (header or "").split(","):
@@ -124,13 +155,8 @@ def first_language(header: str | None) -> str | None:
     return None
 
 
-def tld_encoding(url: str | None) -> str | None:
-    """The fallback encoding for the country top-level domain of ``url``'s host; None for others.
-
-    Two-letter domains not in ``TLD_ENCODINGS`` mean windows-1252, except those in
-    ``NO_TLD_HINT``; generic domains (``com``, ``info`` ...) and IP addresses give
-    no hint.
-    """
+def country_domain(url: str | None) -> str | None:
+    """The country top-level domain of ``url``'s host that hints (lower case), None for others."""
     if not url:
         return None
     try:
@@ -141,6 +167,19 @@ def tld_encoding(url: str | None) -> str | None:
         return None
     tld = host.rstrip(".").rpartition(".")[2].lower()
     if not _TLD.fullmatch(tld) or tld in NO_TLD_HINT:
+        return None
+    return tld
+
+
+def tld_encoding(url: str | None) -> str | None:
+    """The fallback encoding for the country top-level domain of ``url``'s host; None for others.
+
+    Two-letter domains not in ``TLD_ENCODINGS`` mean windows-1252, except those in
+    ``NO_TLD_HINT``; generic domains (``com``, ``info`` ...) and IP addresses give
+    no hint.
+    """
+    tld = country_domain(url)
+    if tld is None:
         return None
     if tld.startswith("xn--"):
         return TLD_ENCODINGS.get(tld)

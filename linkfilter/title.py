@@ -374,8 +374,8 @@ class PageTitle(NamedTuple):
     """A page's title (cleaned, None when none) and the encoding it was read with."""
 
     title: str | None
-    charset: str            # lower-case WHATWG name, as Decoded.charset
-    charset_source: str     # as Decoded.source
+    charset: str            # lower-case WHATWG name
+    charset_source: str     # how it was chosen: see linkfilter.decode.choose_encoding
     unclosed: bool          # a <title> was opened but not closed in what was read
 
 

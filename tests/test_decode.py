@@ -10,23 +10,51 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from typing import NamedTuple
+
 from linkfilter.decode import (
-    HINT_MAX_EVIDENCE,
+    OWN_HINT_EVIDENCE,
     PRESCAN_MIN_BYTES,
-    Decoded,
+    bom_encoding,
     browser_hints,
     codec_for_label,
     decode_bytes,
-    credible,
-    decode_page,
     encoding_for_chardet,
     encoding_for_label,
-    mixes_alphabets,
     page_language,
     pick_encoding,
 )
-from linkfilter.hints import Hints
+from linkfilter.hints import Hints, language_letters
 from linkfilter.markup import MarkupScanner, scan_markup
+from linkfilter.plausible import mixes_alphabets, plausible
+from linkfilter.title import TitleSniffer
+
+#: Bytes per read, as the fetcher hands them to the sniffer.
+CHUNK = 16 * 1024
+
+
+class Read(NamedTuple):
+    """What the program makes of a page, and the whole body decoded with the encoding it chose."""
+
+    title: str | None
+    charset: str
+    source: str
+    text: str
+
+
+def read(body: bytes, header: str | None = None, hints: Hints | None = None) -> Read:
+    """Read ``body`` as the program does: chunks fed to ``TitleSniffer`` until it has enough, then
+    its result (``choose_encoding`` on what was read); ``header`` is Content-Type's charset."""
+    sniffer = TitleSniffer(header)
+    got = 0
+    while got < len(body):
+        got += CHUNK
+        if sniffer.feed(body[got - CHUNK:got]):
+            break
+    found = sniffer.result(body[:got], max_title=0, capped=False, hints=hints)
+    bom = bom_encoding(body)
+    skip = bom[1] if bom and bom[0] == found.charset else 0
+    return Read(found.title, found.charset, found.charset_source, decode_bytes(body[skip:], found.charset))
 
 # Realistic text, several sentences per language, so that chardet has something to work on.
 TEXTS = {
@@ -230,36 +258,36 @@ def test_euc_jp_has_the_nec_row() -> None:
 
 # --------------------------------------------------------------------------- one declaration at a time
 
-def _check(result: Decoded, lang: str, charset: str, source: str) -> None:
+def _check(result: Read, lang: str, charset: str, source: str) -> None:
     title, text = TEXTS[lang]
-    assert (result.charset, result.source) == (charset, source)
-    assert title in result.text and text in result.text
+    assert (result.title, result.charset, result.source) == (title, charset, source)
+    assert text in result.text
 
 
 @pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
 def test_declared_in_the_header(lang: str, label: str, codec: str, name: str) -> None:
     body = page(lang).encode(codec)
-    _check(decode_page(body, label), lang, name, "header")
-    _check(decode_page(body, f'"{label.lower()}"'), lang, name, "header")
+    _check(read(body, label), lang, name, "header")
+    _check(read(body, f'"{label.lower()}"'), lang, name, "header")
 
 
 @pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
 def test_declared_by_meta_charset(lang: str, label: str, codec: str, name: str) -> None:
     body = page(lang, f'<meta charset="{label}">').encode(codec)
-    _check(decode_page(body, None), lang, name, "meta")
+    _check(read(body, None), lang, name, "meta")
 
 
 @pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
 def test_declared_by_http_equiv(lang: str, label: str, codec: str, name: str) -> None:
     head = f"<META HTTP-EQUIV=Content-Type CONTENT='text/html; Charset={label.upper()}'>"
     body = page(lang, head).encode(codec)
-    _check(decode_page(body, None), lang, name, "meta")
+    _check(read(body, None), lang, name, "meta")
 
 
 @pytest.mark.parametrize("lang, label, codec, name", ENCODINGS, ids=IDS)
 def test_declared_by_xml_declaration(lang: str, label: str, codec: str, name: str) -> None:
     body = xml_page(lang, label).encode(codec)
-    _check(decode_page(body, None), lang, name, "xml")
+    _check(read(body, None), lang, name, "xml")
 
 
 # What chardet 7.7 answers for these pages when nothing is declared.  Where it
@@ -271,7 +299,7 @@ DETECTED = {("el", "iso-8859-7"): "windows-1253", ("zh", "GB2312"): "gb18030", (
 def test_undeclared_is_detected(lang: str, label: str, codec: str, name: str) -> None:
     body = page(lang).encode(codec)
     expected = DETECTED.get((lang, label), name)
-    _check(decode_page(body, None), lang, expected, "utf-8" if name == "utf-8" else "chardet")
+    _check(read(body, None), lang, expected, "utf-8" if name == "utf-8" else "chardet")
 
 
 @pytest.mark.parametrize("codec, name", [("utf-8-sig", "utf-8"), ("utf-16", "utf-16le"),
@@ -281,58 +309,58 @@ def test_byte_order_mark(codec: str, name: str) -> None:
     body = text.encode(codec)
     if not body.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         body = {"utf-16be": codecs.BOM_UTF16_BE, "utf-16le": codecs.BOM_UTF16_LE}[name] + body
-    result = decode_page(body, None)
-    assert (result.text, result.charset, result.source) == (text, name, "bom")
+    result = read(body, None)
+    assert (result.title, result.text, result.charset, result.source) == (TEXTS["ja"][0], text, name, "bom")
 
 
 # --------------------------------------------------------------------------- conflicts and the order
 
 def test_header_beats_meta() -> None:
     body = page("ru", '<meta charset="koi8-r">').encode("cp1251")
-    _check(decode_page(body, "windows-1251"), "ru", "windows-1251", "header")
+    _check(read(body, "windows-1251"), "ru", "windows-1251", "header")
 
 
 def test_bom_beats_header_and_meta() -> None:
     body = codecs.BOM_UTF8 + page("fr", '<meta charset="iso-8859-2">').encode("utf-8")
-    _check(decode_page(body, "windows-1252"), "fr", "utf-8", "bom")
+    _check(read(body, "windows-1252"), "fr", "utf-8", "bom")
     body = codecs.BOM_UTF16_BE + page("fr").encode("utf-16-be")
-    _check(decode_page(body, "utf-8"), "fr", "utf-16be", "bom")
+    _check(read(body, "utf-8"), "fr", "utf-16be", "bom")
 
 
 def test_header_utf16_without_bom_is_little_endian() -> None:
-    _check(decode_page(page("ko").encode("utf-16-le"), "utf-16"), "ko", "utf-16le", "header")
+    _check(read(page("ko").encode("utf-16-le"), "utf-16"), "ko", "utf-16le", "header")
 
 
 def test_meta_claiming_utf16_means_utf8() -> None:
     body = page("ja", '<meta charset="utf-16">').encode("utf-8")
-    _check(decode_page(body, None), "ja", "utf-8", "meta")
+    _check(read(body, None), "ja", "utf-8", "meta")
     body = xml_page("ja", "UTF-16").encode("utf-8")
-    _check(decode_page(body, None), "ja", "utf-8", "xml")
+    _check(read(body, None), "ja", "utf-8", "xml")
 
 
 def test_unknown_header_label_falls_through_to_meta() -> None:
     body = page("cs", '<meta charset="iso-8859-2">').encode("iso8859_2")
-    _check(decode_page(body, "x-bogus"), "cs", "iso-8859-2", "meta")
-    _check(decode_page(body, ""), "cs", "iso-8859-2", "meta")
+    _check(read(body, "x-bogus"), "cs", "iso-8859-2", "meta")
+    _check(read(body, ""), "cs", "iso-8859-2", "meta")
 
 
 def test_unknown_meta_label_is_skipped_for_the_next_one() -> None:
     head = '<meta charset="x-klingon"><meta http-equiv="content-type" content="text/html;charset=koi8-r">'
-    _check(decode_page(page("ru", head).encode("koi8_r"), None), "ru", "koi8-r", "meta")
+    _check(read(page("ru", head).encode("koi8_r"), None), "ru", "koi8-r", "meta")
 
 
 def test_unknown_meta_label_falls_through_to_detection() -> None:
     body = page("ru", '<meta charset="x-klingon">').encode("koi8_r")
-    _check(decode_page(body, None), "ru", "koi8-r", "chardet")
+    _check(read(body, None), "ru", "koi8-r", "chardet")
 
 
 def test_meta_beats_xml_declaration() -> None:
     text = xml_page("pl", "iso-8859-2").replace("<head>", '<head><meta charset="windows-1250">')
-    _check(decode_page(text.encode("cp1250"), None), "pl", "windows-1250", "meta")
+    _check(read(text.encode("cp1250"), None), "pl", "windows-1250", "meta")
 
 
 def test_x_user_defined_means_windows_1252() -> None:
-    _check(decode_page(page("fr", '<meta charset="x-user-defined">').encode("cp1252"), None),
+    _check(read(page("fr", '<meta charset="x-user-defined">').encode("cp1252"), None),
            "fr", "windows-1252", "meta")
 
 
@@ -345,12 +373,12 @@ def test_http_equiv_content_parsing() -> None:
     }
     for content, name in cases.items():
         body = page("ru", f'<meta http-equiv="Content-Type" content="{content}">').encode("koi8_r")
-        assert decode_page(body, None).charset == name, content
+        assert read(body, None).charset == name, content
     # no http-equiv, or an unterminated quote: not a declaration
     for head in ['<meta content="text/html; charset=koi8-r">',
                  '<meta http-equiv="content-type" content="text/html; charset=\'koi8-r">',
                  '<meta http-equiv="refresh" content="0; charset=koi8-r">']:
-        assert decode_page(page("ru", head).encode("koi8_r"), None).source == "chardet", head
+        assert read(page("ru", head).encode("koi8_r"), None).source == "chardet", head
 
 
 def test_meta_inside_comment_script_or_template_does_not_count() -> None:
@@ -358,7 +386,7 @@ def test_meta_inside_comment_script_or_template_does_not_count() -> None:
     for head in ['<!-- <meta charset="koi8-r"> -->', '<script>x = "<meta charset=koi8-r>"</script>',
                  '<template><meta charset="koi8-r"></template>',
                  '<style>/* <meta charset=koi8-r> */</style>']:
-        result = decode_page(page("ru", head).encode("cp1251"), None)
+        result = read(page("ru", head).encode("cp1251"), None)
         assert (result.charset, result.source) == ("windows-1251", "chardet"), head
 
 
@@ -366,43 +394,43 @@ def test_prescan_covers_everything_before_the_title() -> None:
     script = "<script>" + "var x = 1;\n" * 30000 + "</script>"
     body = page("ru", script + '<meta charset="koi8-r">').encode("koi8_r")
     assert body.index(b"<meta") > 300000
-    _check(decode_page(body, None), "ru", "koi8-r", "meta")
+    _check(read(body, None), "ru", "koi8-r", "meta")
 
 
 def test_meta_after_the_title_counts_only_in_the_first_1024_bytes() -> None:
     title, text = TEXTS["ru"]
     near = f"<html><head><title>{title}</title><meta charset=koi8-r></head><body>{text}</body>"
-    _check(decode_page(near.encode("koi8_r"), None), "ru", "koi8-r", "meta")
+    _check(read(near.encode("koi8_r"), None), "ru", "koi8-r", "meta")
     far = (f"<html><head><title>{title}</title>{' ' * PRESCAN_MIN_BYTES}<meta charset=koi8-r></head>"
            f"<body>{text}")
-    assert decode_page(far.encode("koi8_r"), None).source == "chardet"
+    assert read(far.encode("koi8_r"), None).source == "chardet"
 
 
 def test_without_a_title_the_head_is_prescanned() -> None:
     _, text = TEXTS["ru"]
     head = "<html><head>" + "<link rel=preload href=/x.js>\n" * 100 + "<meta charset=koi8-r></head>"
-    result = decode_page(f"{head}<body><p>{text}</p>".encode("koi8_r"), None)
+    result = read(f"{head}<body><p>{text}</p>".encode("koi8_r"), None)
     assert (result.charset, result.source) == ("koi8-r", "meta") and text in result.text
-    late = "<html><head></head><body>" + " " * PRESCAN_MIN_BYTES + f"<meta charset=koi8-r><p>{text}</p>"
-    assert decode_page(late.encode("koi8_r"), None).source == "chardet"
+    late = f"<html><head></head><body><p>{text}</p>" + " " * PRESCAN_MIN_BYTES + "<meta charset=koi8-r>"
+    assert read(late.encode("koi8_r"), None).source == "chardet"
 
 
 def test_valid_utf8_wins_over_detection_even_when_cut_mid_character() -> None:
     body = page("ja").encode("utf-8")
     cut = body[:body.index("東".encode()) + 1]
-    result = decode_page(cut, None)
+    result = read(cut, None)
     assert (result.charset, result.source) == ("utf-8", "utf-8")
-    assert result.text.endswith("\ufffd")
+    assert result.title == "\ufffd"  # the open title runs to the end: the cut character
 
 
 def test_ascii_is_utf8() -> None:
-    assert decode_page(page("en").encode("ascii"), None) == Decoded(page("en"), "utf-8", "utf-8")
+    assert read(page("en").encode("ascii"), None) == Read(TEXTS["en"][0], "utf-8", "utf-8", page("en"))
 
 
 def test_iso_2022_jp_is_7bit_but_still_detected() -> None:
     body = page("ja").encode("iso2022_jp")
     assert body.isascii()
-    _check(decode_page(body, None), "ja", "iso-2022-jp", "chardet")
+    _check(read(body, None), "ja", "iso-2022-jp", "chardet")
 
 
 def test_detection_looks_at_the_title_after_a_long_ascii_prefix() -> None:
@@ -410,12 +438,12 @@ def test_detection_looks_at_the_title_after_a_long_ascii_prefix() -> None:
     prefix = "<html><head><script>" + "var a = [1, 2, 3]; function f(x) { return x * 2; }\n" * 6000
     body = f"{prefix}</script><title>{title}</title></head><body><p>{text}</p>".encode("euc_jp")
     assert body.index(b"<title>") > 200000
-    _check(decode_page(body, None), "ja", "euc-jp", "chardet")
+    _check(read(body, None), "ja", "euc-jp", "chardet")
 
 
 def test_no_answer_from_chardet_is_windows_1252() -> None:
     for body in (b"\x98\x99", bytes(range(256)), b"<title>\x1b$B</title>"):
-        result = decode_page(body, None)
+        result = read(body, None)
         assert (result.charset, result.source) == ("windows-1252", "fallback")
         assert result.text == decode_bytes(body, "windows-1252")
 
@@ -503,11 +531,11 @@ def test_a_hint_makes_every_short_title_right(lang, tld, codec, name, title, pla
         hints = hints._replace(url=f"http://news.example.{tld}/today")
     else:  # the reader's own language
         hints = Hints(accept_language=f"{lang};q=0.9, en;q=0.5")
-    result = decode_page(body, None, hints)
+    result = read(body, None, hints)
     assert want in result.text
     assert result.source in (source, "chardet")
     if result.source == "chardet":  # the hint agreed with chardet's best
-        assert decode_page(body, None).charset == result.charset
+        assert read(body, None).charset == result.charset
 
 
 @pytest.mark.parametrize("lang, tld, codec, name, title",
@@ -516,7 +544,7 @@ def test_a_hint_makes_every_short_title_right(lang, tld, codec, name, title, pla
 def test_without_hints_the_default_locale_makes_western_titles_right(lang, tld, codec, name, title) -> None:
     raw = title.encode(codec)
     for url in (None, "http://example.com/", "http://127.0.0.1:8080/"):
-        result = decode_page(short_page(raw), None, Hints(None, url, DEFAULT_ACCEPT_LANGUAGE))
+        result = read(short_page(raw), None, Hints(None, url, DEFAULT_ACCEPT_LANGUAGE))
         assert raw.decode(codec) in result.text
         assert result.charset == "windows-1252" and result.source in ("locale", "chardet")
 
@@ -527,7 +555,7 @@ def test_the_issue_title_never_comes_out_cyrillic_or_hebrew(hints: Hints | None)
     raw = "Café à la crème — été".encode("cp1252")
     for wrong in ("windows-1251", "iso-8859-8"):  # the issue's "Cafй а la crиme — йtй", "Cafי א la crטme"
         assert mixes_alphabets(decode_bytes(raw, wrong))
-    result = decode_page(short_page(raw), None, hints)
+    result = read(short_page(raw), None, hints)
     assert "Café à la crème — été" in result.text and result.charset == "windows-1252"
 
 
@@ -541,28 +569,32 @@ def test_mixes_alphabets(text: str, mixed: bool) -> None:
     assert mixes_alphabets(text) is mixed
 
 
-def test_credible_drops_what_the_bytes_speak_against() -> None:
-    cafe = b"<title>Caf\xe9 \xe0 la cr\xe8me \x97 \xe9t\xe9</title>"
-    candidates = [("iso-8859-8", 0.015), ("windows-1251", 0.0145), ("windows-1252", 0.013)]
-    hints = [("tld", "windows-1251"), ("locale", "windows-1252")]
-    assert credible(candidates, hints, cafe) == ([("windows-1252", 0.013)], hints)
-    # when every candidate mixes alphabets, none is dropped
-    assert credible(candidates[:2], hints, cafe) == (candidates[:2], hints)
-    # three non-ASCII bytes in a row: not Western European, whatever the hints say
-    kanji = "東京の天気".encode("cp932")
-    ranked = [("shift_jis", 0.05), ("windows-1252", 0.006)]
-    assert credible(ranked, hints, kanji) == (ranked, [("tld", "windows-1251")])
-    assert credible([("utf-16le", 0.9)], hints, "Caf\xe9".encode("utf-16-le")) == ([("utf-16le", 0.9)], hints)
+@pytest.mark.parametrize("text, encoding, allowed", [
+    ("Café à la crème — été", "windows-1252", True), ("Cafй а la crиme — йtй", "windows-1251", False),
+    ("Cafי א la crטme", "windows-1255", False), ("Za¿ó³æ gêœl¹ jaŸñ", "windows-1252", False),
+    ("Zażółć gęślą jaźń", "windows-1250", True), ("©ime", "windows-1250", False), ("Šime", "iso-8859-2", True),
+    ("Kra¶", "iso-8859-2", False), ("Ïðèâåò, ìèð", "windows-1252", False), ("Привет, мир", "windows-1251", True),
+    ("Grüße, Þjóðhátíð, informações", "windows-1252", True), ("m² N° Nº µm Brand® «Bonjour» ¿Qué? l’été",
+                                                               "windows-1252", True),
+    ("caf\x81", "windows-1252", False), ("caf\ufffd", "windows-1252", False), ("Ελλάδα", "windows-1251", False),
+    ("東京の天気", "shift_jis", True), ("iPhone手机", "gbk", True), ("Tシャツ", "shift_jis", True), ("H東sson", "big5", False), ("東京の天気", "euc-kr", False), ("서울 시내", "euc-kr", True),
+    ("ข่าววันนี้", "windows-874", True), ("שלום", "windows-1256", False), ("شیشه\u200cای", "windows-1256", True),
+    ("Tin tư\u0301c", "windows-1258", True), ("đươ\u0300ng", "windows-1258", True),
+])
+def test_plausible(text: str, encoding: str, allowed: bool) -> None:
+    assert plausible(text, encoding) is allowed
 
 
-# A hint that the bytes speak against: its encoding has less than half chardet's best confidence.
+# A hint that the bytes speak against: its encoding is implausible, or where chardet is sure,
+# ranked under HINT_FLOOR of its best.
 CONTRADICTED = [
     ("ru", "cp1251", "Новости культуры: выставка в Москве", Hints("fr", "http://example.fr/", "de")),
     ("ru", "koi8_r", "Новости культуры", Hints("ja", "http://example.jp/", "el")),
     ("el", "iso8859_7", "Ειδήσεις από την Αθήνα", Hints("ru", "http://example.tr/", "en")),
     ("ja", "cp932", "東京の天気と週末", Hints("ko", "http://example.ru/", "en")),
     ("ko", "cp949", "서울 시내 교통", Hints("zh-CN", "http://example.cn/", "ja")),
-    ("zh", "gb18030", "北京今日新闻", Hints("ja", "http://example.kr/", "th")),
+    # (on "北京今日新闻" alone chardet is unsure, and EUC-JP reads it as plausible kanji: "ja" decides)
+    ("zh", "gb18030", "北京今日新闻：城市交通改善计划", Hints("ja", "http://example.kr/", "th")),
     ("he", "cp1255", "חדשות היום מירושלים", Hints("ar", "http://example.eg/", "en")),
     ("ar", "cp1256", "أخبار اليوم من القاهرة", Hints("he", "http://example.ru/", "en")),
     ("th", "cp874", "ข่าววันนี้จากกรุงเทพ", Hints("fr", "http://example.jp/", "en")),
@@ -572,10 +604,10 @@ CONTRADICTED = [
 @pytest.mark.parametrize("lang, codec, title, hints", CONTRADICTED, ids=[c[0] for c in CONTRADICTED])
 def test_a_hint_the_bytes_contradict_keeps_their_encoding(lang, codec, title, hints) -> None:
     raw = title.encode(codec)
-    alone = decode_page(short_page(raw), None)
+    alone = read(short_page(raw), None)
     assert title in alone.text
     for body in (short_page(raw), short_page(raw, f' lang="{hints.content_language}"'.encode())):
-        result = decode_page(body, None, hints)
+        result = read(body, None, hints)
         assert (result.charset, result.source) == (alone.charset, "chardet")
 
 
@@ -588,57 +620,76 @@ WRONG_HINTS = [Hints("ru", "http://example.jp/", "el"), Hints("cs", "http://exam
 def test_long_pages_keep_chardets_answer_whatever_the_hints(lang: str, label: str, codec: str,
                                                             name: str) -> None:
     body = page(lang).encode(codec)
-    alone = decode_page(body, None)
+    alone = read(body, None)
     for hints in WRONG_HINTS:
-        _check(decode_page(body, None, hints), lang, alone.charset, alone.source)
+        _check(read(body, None, hints), lang, alone.charset, alone.source)
     tagged = page(lang).replace("<html>", '<html lang="he">').encode(codec)
-    _check(decode_page(tagged, None, WRONG_HINTS[0]), lang, alone.charset, alone.source)
+    _check(read(tagged, None, WRONG_HINTS[0]), lang, alone.charset, alone.source)
 
 
-def test_hints_stop_at_the_evidence_limit() -> None:
-    # French under a Czech domain: while the text is short, windows-1250 is a near-tie
+def test_hints_decide_short_titles_and_break_near_ties_on_longer_ones() -> None:
+    # French under a Czech domain: windows-1250 reads it as plausible Latin ("crčme")
     hints = Hints(url="http://example.cz/")
-    words = TEXTS["fr"][1].split()
+    words = (TEXTS["fr"][1] * 2).split()
     short, long = [], []
     for n in range(1, len(words)):
         text = " ".join(words[:n])
         raw = text.encode("cp1252")
         high = sum(b > 127 for b in raw)
         if high:
-            result = decode_page(short_page(raw), None, hints)
-            (short if high < HINT_MAX_EVIDENCE else long).append((text, result))
+            result = read(short_page(raw), None, hints)
+            (short if high < OWN_HINT_EVIDENCE else long).append((text, result))
     assert any(r.source == "tld" for _, r in short)  # the hint chose, and chose wrong
-    assert long and all(r.source == "chardet" and text in r.text for text, r in long)
+    assert long and all(r.source == "chardet" and r.title == text for text, r in long)
 
 
-@pytest.mark.parametrize("candidates, hints, expected", [
-    ([], [("tld", "windows-1251")], ("windows-1252", "fallback")),
-    ([("iso-8859-8", 0.015), ("windows-1251", 0.0145), ("windows-1252", 0.013)], [],
-     ("iso-8859-8", "chardet")),
-    ([("iso-8859-8", 0.015), ("windows-1251", 0.0145), ("windows-1252", 0.013)],
-     [("locale", "windows-1252")], ("windows-1252", "locale")),
+CAFE = "Café à la crème — été".encode("cp1252")
+PRIVET = "Привет".encode("cp1251")
+KOREAN = "서울 시내 교통".encode("cp949")
+
+
+@pytest.mark.parametrize("candidates, hints, words, evidence, expected", [
+    ([], [("tld", "windows-1251")], CAFE, 5, ("windows-1252", "fallback")),
+    # implausible candidates are passed over ("Cafי", "Cafй")
+    ([("iso-8859-8", 0.015), ("windows-1251", 0.0145), ("windows-1252", 0.013)], [], CAFE, 5,
+     ("windows-1252", "chardet")),
+    ([("iso-8859-8", 0.015), ("windows-1251", 0.0145)], [], CAFE, 5, ("iso-8859-8", "chardet")),  # none is
     # strongest first: the page's language beats the domain
-    ([("iso-8859-8", 0.015), ("windows-1251", 0.0145), ("windows-1252", 0.013)],
-     [("lang", "windows-1251"), ("tld", "windows-1252")], ("windows-1251", "lang")),
-    # a hint under half the best share does not decide; the next one may
-    ([("windows-1251", 0.02), ("windows-1252", 0.006)], [("lang", "windows-1252")], ("windows-1251", "chardet")),
-    ([("windows-1251", 0.02), ("iso-8859-7", 0.011), ("windows-1252", 0.006)],
-     [("lang", "windows-1252"), ("tld", "iso-8859-7")], ("iso-8859-7", "tld")),
-    # a hint for a family member of chardet's best: the bytes choose within the family
-    ([("windows-1251", 0.02), ("koi8-r", 0.011)], [("tld", "koi8-r")], ("windows-1251", "chardet")),
+    ([("windows-1250", 0.02), ("windows-1252", 0.019)], [("lang", "windows-1252"), ("tld", "windows-1250")],
+     CAFE, 5, ("windows-1252", "lang")),
+    # a hint the bytes make implausible is passed over for the next one
+    ([("windows-1250", 0.02), ("windows-1251", 0.019), ("windows-1252", 0.019)],
+     [("lang", "windows-1251"), ("tld", "windows-1252")], CAFE, 5, ("windows-1252", "tld")),
+    # where chardet is sure, a hint needs HINT_FLOOR of its best; where it is not, none
+    ([("euc-kr", 0.23), ("gb18030", 0.02)], [("lang", "gbk")], KOREAN, 12, ("euc-kr", "chardet")),
+    ([("euc-kr", 0.03), ("gb18030", 0.002)], [("lang", "gbk")], KOREAN, 12, ("gb18030", "lang")),
+    # the reader's locale decides only at LOCALE_SHARE of the best plausible candidate
+    ([("windows-1250", 0.02), ("windows-1252", 0.009)], [("locale", "windows-1252")], CAFE, 5,
+     ("windows-1250", "chardet")),
+    ([("windows-1250", 0.02), ("windows-1252", 0.011)], [("locale", "windows-1252")], CAFE, 5,
+     ("windows-1252", "locale")),
+    # a longer sample: the hints break near-ties only (chardet 7.7 on a French page: hu 0.1184, fr 0.1166)
+    ([("windows-1250", 0.1184), ("windows-1252", 0.1166)], [("locale", "windows-1252")], CAFE, 40,
+     ("windows-1252", "locale")),
+    ([("windows-1250", 0.15), ("windows-1252", 0.12)], [("lang", "windows-1252")], CAFE, 40,
+     ("windows-1250", "chardet")),
+    ([("windows-1250", 0.15), ("windows-1252", 0.12)], [("lang", "windows-1252")], CAFE, OWN_HINT_EVIDENCE - 1,
+     ("windows-1252", "lang")),
     # within a family the bytes choose; a tie goes to the hint's own encoding
     ([("iso-8859-16", 0.02), ("iso-8859-2", 0.018), ("windows-1250", 0.015)], [("tld", "windows-1250")],
-     ("iso-8859-2", "tld")),
+     b"\xe9t\xe9", 3, ("iso-8859-2", "tld")),
     ([("iso-8859-16", 0.02), ("iso-8859-2", 0.018), ("windows-1250", 0.018)], [("tld", "windows-1250")],
-     ("windows-1250", "tld")),
-    ([("gb18030", 0.03), ("windows-1252", 0.006)], [("tld", "gbk")], ("gb18030", "chardet")),
-    # a hint that agrees with chardet's best changes nothing: chardet decided
-    ([("windows-1251", 0.02), ("x-mac-cyrillic", 0.019)], [("lang", "windows-1251")], ("windows-1251", "chardet")),
+     b"\xe9t\xe9", 3, ("windows-1250", "tld")),
+    # a hint for a family member of chardet's best changes nothing: chardet decided
+    ([("windows-1251", 0.02), ("koi8-r", 0.011)], [("tld", "koi8-r")], PRIVET, 6, ("windows-1251", "chardet")),
+    ([("gb18030", 0.03), ("windows-1252", 0.006)], [("tld", "gbk")], "北京".encode("gb18030"), 4,
+     ("gb18030", "chardet")),
     # what chardet knows by structure stands
-    ([("utf-16le", 0.95), ("windows-1252", 0.9)], [("lang", "windows-1252")], ("utf-16le", "chardet")),
+    ([("utf-16le", 0.95), ("windows-1252", 0.9)], [("lang", "windows-1252")], b"C\x00a\x00f\x00\xe9\x00", 1,
+     ("utf-16le", "chardet")),
 ])
-def test_pick_encoding(candidates, hints, expected) -> None:
-    assert pick_encoding(candidates, hints) == expected
+def test_pick_encoding(candidates, hints, words, evidence, expected) -> None:
+    assert pick_encoding(candidates, hints, words, evidence) == expected
 
 
 @pytest.mark.parametrize("head, lang", [
@@ -664,38 +715,53 @@ def test_a_lang_after_the_title_does_not_count() -> None:
 def test_hints_never_count_for_declared_or_utf8_pages() -> None:
     hints = Hints("ru", "http://example.ru/", "ru")
     raw = "Café".encode("cp1252")
-    assert decode_page(short_page(raw), "windows-1252", hints).source == "header"
-    assert decode_page(b'<meta charset="iso-8859-15">' + short_page(raw), None, hints).source == "meta"
-    assert decode_page(short_page("Café".encode()), None, hints).source == "utf-8"
+    assert read(short_page(raw), "windows-1252", hints).source == "header"
+    assert read(b'<meta charset="iso-8859-15">' + short_page(raw), None, hints).source == "meta"
+    assert read(short_page("Café".encode()), None, hints).source == "utf-8"
 
 
 def test_browser_hints_order_and_sources() -> None:
     body = short_page(b"caf\xe9", b' lang="tr"')
     markup = scan_markup(body.decode("latin-1"))
     assert browser_hints(body, markup, Hints("ru", "http://a.gr/", "ja, en")) == [
-        ("lang", "windows-1254"), ("tld", "iso-8859-7"), ("locale", "shift_jis")]
+        ("lang", "windows-1254", language_letters("tr")), ("tld", "iso-8859-7", None), ("locale", "shift_jis", None)]
     plain = short_page(b"caf\xe9")
     markup = scan_markup(plain.decode("latin-1"))
-    assert browser_hints(plain, markup, Hints("ru", "http://a.com/", "*")) == [("lang", "windows-1251")]
+    assert browser_hints(plain, markup, Hints("ru", "http://a.com/", "*")) == [
+        ("lang", "windows-1251", language_letters("ru"))]
+    assert browser_hints(plain, markup, Hints(None, "http://a.cz/", "sk")) == [
+        ("tld", "windows-1250", language_letters("cs")), ("locale", "windows-1250", language_letters("sk"))]
     assert browser_hints(plain, markup, None) == []
+
+
+def test_a_languages_letters_tell_close_code_pages_apart() -> None:
+    # ISO-8859-2 "ž" is windows-1250 "ľ": a Slovak letter, no Czech or Croatian one
+    raw = "Doležalová".encode("iso8859_2")
+    candidates = [("windows-1250", 0.0431), ("iso-8859-2", 0.0395)]
+    assert pick_encoding(candidates, [("lang", "windows-1250", language_letters("cs"))], raw, 1) == (
+        "iso-8859-2", "lang")
+    assert pick_encoding(candidates, [("lang", "windows-1250")], raw, 1) == ("windows-1250", "chardet")
+    assert read(short_page(raw, b' lang="cs"')).title == "Doležalová"
+    assert read(short_page(raw), None, Hints(url="http://www.example.hr/")).title == "Doležalová"
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=400),
        st.one_of(st.none(), st.sampled_from(["utf-8", "bogus", '"koi8-r"', "utf-16"])))
-def test_decode_page_never_raises(body: bytes, header: str | None) -> None:
-    result = decode_page(body, header)
+def test_reading_never_raises(body: bytes, header: str | None) -> None:
+    result = read(body, header)
     assert isinstance(result.text, str) and result.charset and result.source
 
 
 def test_chardet_is_imported_only_when_needed() -> None:
-    code = ("import sys, linkfilter.title, linkfilter.decode as d\n"
+    code = ("import sys, functools, linkfilter.title as t\n"
+            "read = functools.partial(t.page_title, max_title=0, capped=False)\n"
             "assert 'chardet' not in sys.modules\n"
-            "d.decode_page(b'<title>caf\\xc3\\xa9</title>', None)\n"
-            "d.decode_page(b'<meta charset=latin1><title>caf\\xe9</title>', None)\n"
-            "d.decode_page(b'<title>caf\\xe9</title>', 'latin1')\n"
+            "read(b'<title>caf\\xc3\\xa9</title>', None)\n"
+            "read(b'<meta charset=latin1><title>caf\\xe9</title>', None)\n"
+            "read(b'<title>caf\\xe9</title>', 'latin1')\n"
             "assert 'chardet' not in sys.modules\n"
-            "d.decode_page(b'<title>caf\\xe9</title>', None)\n"
+            "read(b'<title>caf\\xe9</title>', None)\n"
             "assert 'chardet' in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -760,3 +826,15 @@ def test_skipping_regexes_change_nothing(pieces: list[str]) -> None:
         patch.setattr(d, "_skip_foreign", lambda: every)
         slow = scan_markup(text)
     assert fast == slow
+
+
+def test_the_readme_states_the_hint_limits() -> None:
+    from pathlib import Path
+
+    from linkfilter.decode import HINT_FLOOR, LOCALE_SHARE, NEAR_TIE, LOCALE_EVIDENCE
+
+    readme = " ".join((Path(__file__).parent.parent / "README.rst").read_text(encoding="utf-8").split())
+    assert f"fewer than {OWN_HINT_EVIDENCE} non-ASCII bytes ({LOCALE_EVIDENCE} for the reader's language)" in readme
+    assert f"within {NEAR_TIE:.0%} of the best one" in readme
+    assert HINT_FLOOR == 0.2 and "under a fifth of its best" in readme
+    assert LOCALE_SHARE == 0.5 and "within half of the best confidence" in readme

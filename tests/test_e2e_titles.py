@@ -134,3 +134,51 @@ def test_a_bot_challenge_is_the_error_challenge_never_its_title(http_server):
     text = run(["--allow-private", "-n"], data)
     assert b"Just a moment" not in text.stdout and text.stdout == b""
     assert b"Cloudflare bot challenge" in text.stderr
+
+
+# Issue-style pages beside the held-out ones: the French title read as Hebrew before, a Polish one,
+# and a long undeclared French page that chardet 7.7 puts a hair behind windows-1250.
+LONG_FRENCH = ("Le café était très chaud, et la crème brûlée était délicieuse à côté de la fenêtre.\n"
+               "Nous sommes allés à l'hôtel près de la gare où l'été dernier nous avions dîné.\n"
+               "Les élèves ont répété leur leçon de français avant la fête de Noël.")
+
+
+def test_held_out_titles_with_the_hint_in_each_place(http_server):
+    """Held-out titles and pages served with the page's language in ``<html lang>``, in
+    Content-Language, by the country domain (names through the proxy) and nowhere: the command
+    prints what the program's path gives in-process, and every hinted title as written."""
+    import heldout
+
+    first: dict[tuple[str, str, str], heldout.Case] = {}
+    for case in heldout.cases():
+        if case.kind != "4-10 words":
+            first.setdefault((case.locale, case.codec, case.kind), case)
+    cases = [*first.values(),
+             heldout.Case("fr_FR", "fr", "fr", "cp1252", "1-3 words", CAFE, ""),
+             heldout.Case("pl_PL", "pl", "pl", "cp1250", "4-10 words", "Zażółć gęślą jaźń: środa w Łodzi", ""),
+             heldout.Case("fr_FR", "fr", "fr", "cp1252", "page", "Café crème à la française: déjà vu été",
+                          LONG_FRENCH)]
+    urls: dict[str, tuple[heldout.Case, str]] = {}
+    for i, case in enumerate(cases):
+        for place in heldout.PLACES:
+            if not heldout.place_applies(case, place):
+                continue
+            path = f"/{i}/{place}"
+            headers = [("Content-Language", case.tag)] if place == "header" else []
+            http_server.route(path, page(case.body(place), headers=headers))
+            host = f"www.example.{case.domain}" if place == "tld" else "site.example.com"
+            urls[f"http://{host}{path}"] = (case, place)
+    with ProxyServer(route=lambda host, port: ("127.0.0.1", http_server.port)) as proxy:
+        p = run(["--json", "--allow-private", "-w", "8"], "".join(f"{u}\n" for u in urls).encode(),
+                env={"http_proxy": proxy.url("/")}, timeout=120)
+    got = {r["url"]: r for r in records(p.stdout)}
+    assert got.keys() == urls.keys()
+    for url, (case, place) in urls.items():
+        record = got[url]
+        expected = heldout.page_title(case.body(place), None, max_title=0, capped=False, hints=case.hints(place))
+        assert (record["title"], record["charset"], record["charset_source"]) == (
+            expected.title, expected.charset, expected.charset_source), url
+        if place != "none" or case.tag.split("-")[0] in ("fr", "de", "es", "it", "pt", "nl", "sv", "da", "no",
+                                                         "fi", "is", "ga"):
+            assert heldout.right(case, place)[0] and record["title"] == case.title, (url, record["title"])
+    assert len(urls) > 300

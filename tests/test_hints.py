@@ -6,13 +6,17 @@ import pytest
 
 from linkfilter.decode import encoding_for_label
 from linkfilter.hints import (
+    FALLBACKS,
     FAMILIES,
     LANGUAGE_ENCODINGS,
+    LETTERS,
     NO_TLD_HINT,
     TLD_ENCODINGS,
+    TLD_LANGUAGES,
     family,
     first_language,
     language_encoding,
+    language_letters,
     tld_encoding,
 )
 
@@ -88,3 +92,20 @@ def test_families() -> None:
     assert family("windows-874") == {"windows-874"}
     members = [name for f in FAMILIES for name in f]
     assert len(members) == len(set(members))  # no encoding in two families
+
+
+def test_language_letters() -> None:
+    czech = language_letters("cs-CZ")
+    assert {"ř", "Ř", "ů", "ž", "ü"} <= czech and "ľ" not in czech and "ą" not in czech
+    assert "ľ" in language_letters("sk") and "İ" in language_letters("tr")
+    assert "ё" in language_letters("ru") and "ё" not in language_letters("bg") and "ї" in language_letters("uk")
+    assert "ä" not in language_letters("ru")  # Latin names are no Cyrillic letters
+    assert language_letters("fr") is language_letters("ja") is language_letters(None) is None
+    assert set(TLD_LANGUAGES.values()) <= LETTERS.keys()
+    assert all(tld_encoding(f"http://a.{tld}/") == language_encoding(lang) or family(tld_encoding(
+        f"http://a.{tld}/")) == family(language_encoding(lang)) for tld, lang in TLD_LANGUAGES.items())
+
+
+def test_fallbacks() -> None:
+    assert {"windows-1252", "windows-1250", "iso-8859-2", "koi8-r", "euc-jp", "big5"} <= FALLBACKS
+    assert not {"iso-8859-4", "iso-8859-3", "macintosh", "x-mac-cyrillic", "iso-8859-16"} & FALLBACKS
