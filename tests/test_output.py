@@ -70,7 +70,7 @@ def test_text_line_and_error_line_are_cleaned() -> None:
 @pytest.mark.parametrize("n, text", [
     (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"), (20_000, "19.5 KiB"),
     (1024 ** 2, "1.0 MiB"), (1024 ** 3, "1.0 GiB"), (1024 ** 4, "1.0 TiB"),
-    (2048 * 1024 ** 4, "2048.0 TiB"),
+    (2048 * 1024 ** 4, "2048 TiB"), (310 * 1024 ** 2, "310 MiB"), (102297, "99.9 KiB"),
 ])
 def test_human_size_changes_unit_at_each_1024(n: int, text: str) -> None:
     assert human_size(n) == text
