@@ -77,4 +77,5 @@ def test_human_size_changes_unit_at_each_1024(n: int, text: str) -> None:
 
 
 def test_a_page_of_exactly_one_kib_is_summarised_in_kib() -> None:
-    assert summary("image/png", 1024) == "[image/png, 1.0 KiB]"
+    page = ok_result(content_type="image/png", content_length=1024)
+    assert summary(page) == "[image/png, 1.0 KiB]"
