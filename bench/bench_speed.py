@@ -135,9 +135,10 @@ FLOOR_SCRIPT = "import click" + ONE_SCRIPT
 NO_CLICK_SCRIPT = r"""
 import os, sys
 from linkfilter.settings import Settings
-from linkfilter.pipeline import Pipeline, install_signal_handlers, restore_signal_handlers
+from linkfilter.pipeline import Pipeline
+from linkfilter.signals import install_signal_handlers, restore_signal_handlers
 pipeline = None
-previous, wake_fd = install_signal_handlers(lambda: pipeline)
+previous, wake_fd = install_signal_handlers(lambda: pipeline and pipeline.stop_signal)
 pipeline = Pipeline(Settings(no_echo=True, allow_private=True), wake_fd=wake_fd)
 code = int(pipeline.run([]))
 restore_signal_handlers(previous)
