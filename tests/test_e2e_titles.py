@@ -6,12 +6,21 @@ proxy, which gets the name unresolved under --allow-private.
 
 from __future__ import annotations
 
+import pytest
+
 from command import records, run
 from servers import ProxyServer, Reply, page
 
+
 CAFE = "Café à la crème — été"
+
+
 ITALIAN = "Perché la città è più bella"      # chardet alone: iso-8859-4 ("cittā")
+
+
 LITHUANIAN = "Šiandien Vilniuje"           # chardet alone: iso-8859-16 ("Ðiandien")
+
+
 RUSSIAN = "Привет, мир"
 
 
@@ -134,3 +143,45 @@ def test_a_bot_challenge_is_the_error_challenge_never_its_title(http_server):
     text = run(["--allow-private", "-n"], data)
     assert b"Just a moment" not in text.stdout and text.stdout == b""
     assert b"Cloudflare bot challenge" in text.stderr
+
+
+JA_TITLE = "日本語のページ"
+
+
+JA_TEXT = "これは日本語で書かれた長い文章です。文字コードの判定には十分な量のテキストが必要です。" * 20
+
+
+@pytest.mark.parametrize(
+    "content_type, head, body_encoding, charset, source",
+    [
+        ("text/html; charset=Shift_JIS", "", "shift_jis", "shift_jis", "header"),
+        ("text/html", '<meta charset="euc-jp">', "euc_jp", "euc-jp", "meta"),
+        ("text/html", '<meta http-equiv="Content-Type" content="text/html; charset=iso-2022-jp">',
+         "iso2022_jp", "iso-2022-jp", "meta"),
+        ("text/html; charset=utf-8", "", "utf-8", "utf-8", "header"),
+        ("text/html", "", "utf-8", "utf-8", "utf-8"),
+        ("text/html", "", "shift_jis", "shift_jis", "chardet"),
+    ],
+)
+def test_titles_are_decoded_like_a_browser(http_server, content_type, head, body_encoding, charset, source):
+    html = f"<html><head>{head}<title>{JA_TITLE}</title></head><body><p>{JA_TEXT}</p></body></html>"
+    http_server.route("/ja", page(html.encode(body_encoding), content_type))
+    p = run(["--allow-private", "-n", "--json"], f"{http_server.url('/ja')}\n".encode())
+    (record,) = records(p.stdout)
+    assert (record["title"], record["charset"], record["charset_source"]) == (JA_TITLE, charset, source)
+
+
+def test_latin1_label_decodes_as_windows_1252_and_og_title_fallback(http_server):
+    http_server.route("/w", page(b"<title>\x93quoted\x94 caf\xe9</title>", "text/html; charset=iso-8859-1"))
+    http_server.route("/og", page('<head><meta property="og:title" content="Open &amp; Graph"></head><body>'))
+    data = f"{http_server.url('/w')}\n{http_server.url('/og')}\n".encode()
+    got = {r["url"]: r for r in records(run(["--allow-private", "-n", "--json"], data).stdout)}
+    assert got[http_server.url("/w")]["title"] == "\u201cquoted\u201d caf\u00e9"
+    assert got[http_server.url("/w")]["charset"] == "windows-1252"
+    assert got[http_server.url("/og")]["title"] == "Open & Graph"
+
+
+def test_max_title_cuts_with_an_ellipsis(http_server):
+    http_server.route("/long", page("<title>" + "word " * 100 + "</title>"))
+    p = run(["--allow-private", "-n", "-f", "{title}", "--max-title", "12"], f"{http_server.url('/long')}\n".encode())
+    assert p.stdout.decode() == "word word w…\n"
