@@ -56,10 +56,10 @@ def run_all(*runs) -> list[subprocess.CompletedProcess]:
     return done
 
 
-def start(args, env: dict | None = None) -> subprocess.Popen:
-    """Start linkfilter with pipes on all three streams."""
+def start(args, env: dict | None = None, **popen) -> subprocess.Popen:
+    """Start linkfilter with pipes on all three streams (``popen``: e.g. preexec_fn)."""
     return subprocess.Popen(CMD + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=clean_env(env))
+                            stderr=subprocess.PIPE, env=clean_env(env), **popen)
 
 
 def read_line(stream, timeout: float = 10.0) -> bytes:

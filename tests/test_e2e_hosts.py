@@ -12,13 +12,12 @@ import os
 import re
 import resource
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
 
-from command import CMD, Live, WAIT, clean_env, records, run
+from command import Live, WAIT, records, run
 from servers import Gate, HTTPServer, RawServer, Reply, Stuck, page, parse_head, recv_head
 
 
@@ -380,9 +379,8 @@ def test_a_downloader_thread_that_cannot_start_is_one_line_and_exit_1():
     with RawServer(Stuck()) as server:
         data = "".join(f"{server.url(f'/{i}')}\n" for i in range(600)).encode()
         # 8 MiB stacks in 1 GiB: far fewer than 512 threads fit
-        p = subprocess.run(CMD + ["--allow-private", "-n", "-w", "512", "--per-host", "512", "-t", "30"],
-                           input=data, capture_output=True, env=clean_env(), timeout=60,
-                           preexec_fn=limits(8 << 20, 1 << 30))
+        p = run(["--allow-private", "-n", "-w", "512", "--per-host", "512", "-t", "30"], data,
+                timeout=60, preexec_fn=limits(8 << 20, 1 << 30))
     err = p.stderr.decode()
     assert p.returncode == 1
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -396,8 +394,8 @@ def test_fetch_code_that_cannot_load_is_one_line_and_exit_1(tmp_path):
     (tmp_path / "ssl.py").write_text(
         'raise ImportError("libssl.so.3: failed to map segment from shared object")\n')
     path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
-    p = subprocess.run(CMD + ["--allow-private", "-w", "4"], input=b"hello\nsee http://127.0.0.1:9/x\n",
-                       capture_output=True, env=clean_env({"PYTHONPATH": path}), timeout=60)
+    p = run(["--allow-private", "-w", "4"], b"hello\nsee http://127.0.0.1:9/x\n",
+            env={"PYTHONPATH": path}, timeout=60)
     assert p.returncode == 1
     assert p.stderr.decode() == ("linkfilter: cannot load the fetch code (ImportError: "
                                  "libssl.so.3: failed to map segment from shared object)\n")
@@ -406,8 +404,7 @@ def test_fetch_code_that_cannot_load_is_one_line_and_exit_1(tmp_path):
 
 def test_the_writer_thread_that_cannot_start_is_one_line_and_exit_1():
     # 3 GiB stacks in 2 GiB of address space: not even the first thread fits
-    p = subprocess.run(CMD, input=b"hello\n", capture_output=True, env=clean_env(), timeout=60,
-                       preexec_fn=limits(3 << 30, 2 << 30))
+    p = run([], b"hello\n", timeout=60, preexec_fn=limits(3 << 30, 2 << 30))
     err = p.stderr.decode()
     assert "Traceback" not in err
     assert p.returncode == 1 and err.count("\n") == 1 and err.startswith("linkfilter: ")

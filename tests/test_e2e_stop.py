@@ -144,9 +144,8 @@ def test_a_read_error_writes_everything_read_in_order(site):
 def test_a_run_with_sighup_ignored_keeps_it_ignored(site):
     """``nohup``: a SIGHUP the caller ignores does not stop the run."""
     c = site.url("/t/C")
-    proc = subprocess.Popen(CMD + ["--allow-private"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(),
-                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    proc = start(["--allow-private"],
+                 preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
     try:
         proc.stdin.write(b"before\n")
         proc.stdin.flush()
