@@ -112,7 +112,8 @@ class Output:
     """A child's stdout or stderr, read as it comes: lines, exact byte counts, or silence."""
 
     def __init__(self, stream) -> None:
-        self.fd = stream.fileno()
+        """``stream``: a pipe's file object, or its descriptor."""
+        self.fd = stream if isinstance(stream, int) else stream.fileno()
         self.buf = b""
 
     def _fill(self, deadline: float) -> bool:

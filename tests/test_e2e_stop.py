@@ -26,7 +26,7 @@ import pytest
 
 from linkfilter.writer import ExitStatus
 
-from command import CMD, WAIT, clean_env, outputs, read_line, start
+from command import CMD, Output, WAIT, clean_env, outputs, read_line, start
 from servers import RawServer, Stuck, hang, page
 
 
@@ -236,11 +236,7 @@ def test_output_errors_are_one_line_and_status_1():
 
 #: Runs of the signal storm, and how many run at once.
 STORM_RUNS = 240
-
-
 STORM_PARALLEL = 8
-
-
 #: Longest a signalled run may take to end (the documented bound).
 STORM_BOUND = 1.0
 
@@ -301,13 +297,15 @@ def signal_storm(base_url: str, total: int, parallel: int, seed: int = 8) -> lis
         for kid in kids:
             os.write(kid["stdin"], urls)
         for kid in kids:
-            _read_lines(kid["stdout"], 3)
+            kid["out"] = Output(kid["stdout"])
+            for _ in range(3):
+                kid["out"].line()
         for kid in kids:  # a round trip of one line, to aim the signals
             trips = []
             for _ in range(3):
                 sent = time.perf_counter()
                 os.write(kid["stdin"], b"ping\n")
-                _read_lines(kid["stdout"], 1)
+                kid["out"].line()
                 trips.append(time.perf_counter() - sent)
             kid["trip"] = statistics.median(trips)
         for n, kid in enumerate(kids):
@@ -354,18 +352,6 @@ def _fork_run(main, args: list[str]) -> dict:
             "stdout": ends[1][0], "stderr": ends[2][0]}
 
 
-def _read_lines(fd: int, count: int) -> None:
-    got = b""
-    deadline = time.monotonic() + WAIT
-    while got.count(b"\n") < count:
-        if not select.select([fd], [], [], max(deadline - time.monotonic(), 0))[0]:
-            raise SystemExit(f"no echo within {WAIT}s: {got!r}")
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            raise SystemExit(f"the run ended early: {got!r}")
-        got += chunk
-
-
 def _reap(kid: dict) -> dict:
     """Wait for a signalled child; note how long it took, its status and its stderr."""
     left = kid["sent"] + STORM_BOUND - time.monotonic()
@@ -393,8 +379,6 @@ def _reap(kid: dict) -> dict:
 
 #: Runs with a SIGINT during start-up, and how many are started at once.
 EARLY_RUNS = 120
-
-
 EARLY_PARALLEL = 4
 
 
@@ -439,21 +423,16 @@ def test_the_early_status_is_the_interrupted_status():
 def _read_until_first_import_after_the_package(proc) -> bytes:
     """stderr up to the first ``-X importtime`` line after the one for ``linkfilter``."""
     log = b""
-    fd = proc.stderr.fileno()
     deadline = time.monotonic() + WAIT
     seen_package = False
     while True:
-        if not select.select([fd], [], [], max(deadline - time.monotonic(), 0))[0]:
-            raise AssertionError(f"no import log within {WAIT}s: {log[-300:]!r}")
-        chunk = os.read(fd, 1)
-        if not chunk:
-            raise AssertionError(f"stderr ended: {log[-300:]!r}")
-        log += chunk
-        if chunk == b"\n":
-            line = log[log.rfind(b"\n", 0, len(log) - 1) + 1:]
-            if seen_package and line.startswith(b"import time:"):
-                return log
-            seen_package = seen_package or line.rstrip().endswith(b"| linkfilter")
+        line = read_line(proc.stderr, max(deadline - time.monotonic(), 0))
+        if not line.endswith(b"\n"):
+            raise AssertionError(f"stderr ended: {(log + line)[-300:]!r}")
+        log += line
+        if seen_package and line.startswith(b"import time:"):
+            return log
+        seen_package = seen_package or line.rstrip().endswith(b"| linkfilter")
 
 
 def _time_to_first_echo() -> float:

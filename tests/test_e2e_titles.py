@@ -13,14 +13,8 @@ from servers import ProxyServer, Reply, page
 
 
 CAFE = "Café à la crème — été"
-
-
 ITALIAN = "Perché la città è più bella"      # chardet alone: iso-8859-4 ("cittā")
-
-
 LITHUANIAN = "Šiandien Vilniuje"           # chardet alone: iso-8859-16 ("Ðiandien")
-
-
 RUSSIAN = "Привет, мир"
 
 
@@ -146,8 +140,6 @@ def test_a_bot_challenge_is_the_error_challenge_never_its_title(http_server):
 
 
 JA_TITLE = "日本語のページ"
-
-
 JA_TEXT = "これは日本語で書かれた長い文章です。文字コードの判定には十分な量のテキストが必要です。" * 20
 
 
