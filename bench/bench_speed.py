@@ -51,7 +51,7 @@ Then the guard figures, which the speed work must not cost (``--only guard`` alo
    targets 5 / 20 ms, next to ``cat``'s.
 
 The output contract (results never split an echoed line) is not timed; the bench prints
-the tests that check it (tests/test_writer.py, tests/test_pipeline.py).
+the tests that check it (tests/test_writer.py, tests/test_e2e_echo.py).
 
 How it avoids the traps of measuring on this machine:
 
@@ -135,9 +135,10 @@ FLOOR_SCRIPT = "import click" + ONE_SCRIPT
 NO_CLICK_SCRIPT = r"""
 import os, sys
 from linkfilter.settings import Settings
-from linkfilter.pipeline import Pipeline, install_signal_handlers, restore_signal_handlers
+from linkfilter.pipeline import Pipeline
+from linkfilter.signals import install_signal_handlers, restore_signal_handlers
 pipeline = None
-previous, wake_fd = install_signal_handlers(lambda: pipeline)
+previous, wake_fd = install_signal_handlers(lambda: pipeline and pipeline.stop_signal)
 pipeline = Pipeline(Settings(no_echo=True, allow_private=True), wake_fd=wake_fd)
 code = int(pipeline.run([]))
 restore_signal_handlers(previous)
@@ -450,7 +451,7 @@ def guard(env: dict, args) -> None:
               f"cat {figures['cat'][0]:.2f} / {figures['cat'][1]:.2f} ms")
     print("output contract (results never split an echoed line): not timed; checked by "
           "tests/test_writer.py::test_result_waits_for_the_end_of_an_echoed_line and "
-          "tests/test_pipeline.py::"
+          "tests/test_e2e_echo.py::"
           "test_partial_lines_are_echoed_at_once_and_results_wait_for_a_line_end")
 
 

@@ -1,8 +1,9 @@
 """The command line: options and environment -> Settings; errors -> exit status.
 
 Everything that can go wrong before input is read is reported here as one
-line on stderr, ``linkfilter: <message>``, with exit status 2; the pipeline
-itself (``pipeline.py``) runs without error handling of its own.
+line on stderr, ``linkfilter: <message>``, with exit status 2. What goes wrong
+later is the run's to report (``pipeline.py``): a URL's failure as its result, an
+input or output error as one line and ``ExitStatus.ERROR``.
 """
 
 from __future__ import annotations
@@ -362,10 +363,11 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
     except SettingsError as e:
         raise click.UsageError(str(e)) from e
 
-    from linkfilter.pipeline import Pipeline, install_signal_handlers, restore_signal_handlers
+    from linkfilter.pipeline import Pipeline
+    from linkfilter.signals import install_signal_handlers, restore_signal_handlers
 
     pipeline = None  # a signal before there is one ends the run at once
-    previous, wake_fd = install_signal_handlers(lambda: pipeline)
+    previous, wake_fd = install_signal_handlers(lambda: pipeline and pipeline.stop_signal)
     pipeline = Pipeline(settings, wake_fd=wake_fd)
     try:
         return int(pipeline.run(list(files)))

@@ -1,31 +1,25 @@
-"""reader -> pending list -> workers -> writer: the program itself, without error handling.
+"""Dispatch to workers: the URLs found go to the pending list, downloader threads fetch them.
 
-The main thread reads the input as it comes, hands every byte to the writer at
-once (a partial line too), and puts the URLs it finds on the pending list
-(``pending.py``): reading waits only when ``--max-pending`` URLs are waiting,
-never on the workers themselves. Downloader threads are started as URLs need
-them, up to ``--workers``, turn URLs into Results and hand them to the writer.
-A host that failed at the network level fails its other URLs at once for a
-while. At EOF the pending list is drained, then closed and a
-``threading.Event`` set. Every thread but the main one blocks SIGINT, SIGTERM
-and SIGHUP, so the main thread gets them even while blocked on input. A stop
-signal ends the run without fetching more: what was read is written first, in
-order (held ``--ordered`` results, a URL still in flight as its ``--fallback``
-line with error ``interrupted``), then the ``--stats`` line; if that cannot be
-done within ``STOP_GRACE`` seconds (a stdout nobody reads), the process ends
-anyway.
+For each line the reader hands over (``reader.py``), dispatch finds its URLs and
+answers each from what is already known (the result cache, the ``--cache`` file,
+a host that failed at the network level a moment ago, a URL that cannot be
+fetched) or puts it on the pending list (``pending.py``): reading waits only when
+``--max-pending`` URLs are waiting, never on the workers themselves. Downloader
+threads are started as URLs need them, up to ``--workers``, turn URLs into
+Results (``worker.py``) and hand them to the renderer chosen for the run
+(``render.py``) and the writer. At EOF the pending list is drained, then closed.
+A stop signal (``signals.py``) ends the run without fetching more: what was read
+is written first, in order (held ``--ordered`` results, a URL still in flight as
+its ``--fallback`` line with error ``interrupted``), then the ``--stats`` line.
+Every failure of a URL is its Result; a failure of the ``--cache`` file costs the
+file only; a thread that cannot start ends the run with one line.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import importlib
 import os
-import select
-import signal
-import stat
 import sys
 import threading
 import time
@@ -35,44 +29,21 @@ from linkfilter import progress
 from linkfilter.cache import FAILURE_TTL, Claim, HostFailures, ReportOnce, ResultCache, expand
 from linkfilter.errors import BadURL, LinkfilterError
 from linkfilter.ordered import InOrder, Slot
-from linkfilter.output import counted, dry_run_format, dry_run_text, error_line, json_line, text_line
+from linkfilter.output import counted
 from linkfilter.pending import Pending
+from linkfilter.reader import Reader
+from linkfilter.render import DryRunRenderer, renderer_for
 from linkfilter.result import Result
 from linkfilter.scan import CandidateLines, decode_block
 from linkfilter.settings import Settings
+from linkfilter.signals import Interrupted, Stop, start_thread
 from linkfilter.urls import display_host, find_urls, find_urls_in_block, normalize_for_fetch, origin
 from linkfilter.worker import describe, failure, internal_error
 from linkfilter.writer import ExitStatus, Writer
 
-#: Bytes asked of the input per read; a pipe on stdin is widened to match.
-READ_SIZE = 256 * 1024
-
-F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-
-#: Signals that stop a run; only the main thread may receive them.
-STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
-#: Signals blocked in every thread but the main one: the stop signals, and SIGALRM (their
-#: deadline), so that they interrupt whatever the main thread waits on.
-MAIN_THREAD_SIGNALS = STOP_SIGNALS | {signal.SIGALRM}
-#: Seconds a stopped run has to write what it read before it ends regardless.
-STOP_GRACE = 0.5
-#: The error code of a URL whose fetch a stop signal cut short.
-INTERRUPTED = "interrupted"
-
 
 class ThreadStartError(LinkfilterError):
     """Raised when the system refuses to start another thread, or to load the code it runs."""
-
-
-class Interrupted(Exception):
-    """Raised in the main thread, at a point where no state is half changed, once a stop
-    signal came: the run then writes what it read and ends."""
-
-
-#: Colours of result lines on stdout and failure lines on stderr (SGR sequences).
-RESULT_COLOR = "\x1b[36m"
-FAILURE_COLOR = "\x1b[31m"
-RESET = "\x1b[0m"
 
 
 class Stats:
@@ -104,8 +75,18 @@ class _Job(NamedTuple):
     slot: Slot | None  # its place in --ordered output
 
 
+class FoundURL(NamedTuple):
+    """One URL of a candidate line, as dispatch takes it."""
+
+    line: int
+    url: str  # as found, and as reported
+    host: str
+    key: str | None  # the normalised URL; None under --dry-run, or with ``error``
+    error: BadURL | None  # why the URL cannot be fetched
+
+
 class Pipeline:
-    """One run over a list of inputs; ``run`` returns the exit status."""
+    """One run over a list of inputs: dispatch and workers; ``run`` returns the exit status."""
 
     def __init__(
         self,
@@ -119,7 +100,6 @@ class Pipeline:
         """``wake_fd`` is the read end of the ``signal.set_wakeup_fd`` pipe: waiting on it
         with the input, the reader never sleeps through a signal."""
         self.settings = settings
-        self.wake_fd = wake_fd
         self.stdin = stdin if stdin is not None else _binary(sys.stdin)
         out = stdout if stdout is not None else _binary(sys.stdout)
         err = stderr if stderr is not None else _binary(sys.stderr)
@@ -136,8 +116,11 @@ class Pipeline:
             interval=progress.INTERVAL,
             shared_terminal=err_tty and out_tty and progress.same_terminal(out, err),
         )
-        self.out_color = settings.color == "always" or (settings.color == "auto" and out_tty)
-        self.err_color = settings.color == "always" or (settings.color == "auto" and err_tty)
+        self.renderer = renderer_for(
+            settings,
+            out_color=settings.color == "always" or (settings.color == "auto" and out_tty),
+            err_color=settings.color == "always" or (settings.color == "auto" and err_tty),
+        )
         self.inorder = InOrder(self.writer) if settings.ordered else None
         self.store = None
         self._store_reported = False
@@ -145,22 +128,28 @@ class Pipeline:
         self.down = HostFailures(settings.cache_ttl)
         self.reported = ReportOnce(settings.cache_ttl)
         self.pending: Pending[_Job] = Pending(settings.max_pending, settings.per_host)
-        self.stop = threading.Event()
-        #: The stop signal received, if any (set by its handler, read by the reader).
-        self.interrupted: int | None = None
-        self._may_raise = False  # the main thread waits where Interrupted may be raised
+        self.stop_signal = Stop(self._stopping, self.last_words)
         self._lock = threading.Lock()
         self._workers: list[threading.Thread] = []
         self._lines = CandidateLines(count_lines=settings.needs_line_numbers)
+        self.reader = Reader(
+            self.stdin, self.writer, self._lines, self._dispatch_lines,
+            echo=not settings.no_echo, inorder=self.inorder, stats=self.stats,
+            stop=self.stop_signal, wake_fd=wake_fd,
+        )
+        renderer = self.renderer
+        #: Text --dry-run lines are the URLs alone: a batch is printed without Results
+        #: (``--ordered`` needs them for its slots).
+        self._url_lines = renderer.urls if isinstance(renderer, DryRunRenderer) \
+            and renderer.url_only and self.inorder is None else None
 
     # -- main thread ----------------------------------------------------------------
     def run(self, names: list[str]) -> ExitStatus:
         status = ExitStatus.OK
-        lines = self._lines
         if self.progress is not None:
             self.progress.total = progress.input_size(names, self.stdin)
         try:
-            _start_thread(self.writer.thread)
+            start_thread(self.writer.thread)
         except RuntimeError as e:  # nobody writes for us yet: say it ourselves
             with contextlib.suppress(OSError):
                 os.write(2, f"linkfilter: cannot start the writer thread ({e})\n".encode())
@@ -168,20 +157,20 @@ class Pipeline:
         self._open_store()
         try:
             for name in names or ["-"]:
-                if not self._read(name, lines):
+                if not self.reader.read(name):
                     status = ExitStatus.ERROR
-            self._dispatch_lines(lines.finish())
-            self.stats.lines = lines.lines
+            self._dispatch_lines(self._lines.finish())
+            self.stats.lines = self._lines.lines
             self.writer.eof()
-            self._interruptible(self.pending.join)
-            self._interruptible(self._stop_workers)
+            self.stop_signal.interruptible(self.pending.join)
+            self.stop_signal.interruptible(self._stop_workers)
         except ThreadStartError as e:
             self.writer.err(f"linkfilter: {e}")
             self.writer.close()
             return ExitStatus.ERROR
         except Interrupted:
             pass
-        if self.interrupted is not None:
+        if self.stop_signal.signum is not None:
             return self._stopped()
         if self.store is not None:
             self.store.close()
@@ -190,65 +179,29 @@ class Pipeline:
         self.writer.close()
         return status
 
-    def _interruptible(self, wait) -> None:
-        """Call ``wait``, a wait that changes nothing it would leave half done if cut
-        short, so that a stop signal raises ``Interrupted`` in it at once."""
-        self._may_raise = True
-        try:
-            if self.interrupted is not None:
-                raise Interrupted
-            wait()
-        finally:
-            self._may_raise = False
-
-    def interrupt(self, signum: int) -> None:
-        """A stop signal (the main thread, in its handler; no lock may be taken here).
-
-        Reading stops at the next chunk, the pending list waits for room no more, and
-        ``STOP_GRACE`` seconds from now ``give_up`` ends the process whatever is left.
-        A second stop signal ends it at once.
-        """
-        if self.interrupted is not None:
-            self.give_up()
-        self.interrupted = signum
+    def _stopping(self) -> None:
+        """A stop signal came (in its handler): the pending list waits for room no more,
+        and workers take no more jobs."""
         self.pending.stopping = True
-        signal.setitimer(signal.ITIMER_REAL, STOP_GRACE)
-        if self._may_raise:
-            raise Interrupted
 
     def _stopped(self) -> ExitStatus:
         """After a stop signal: write what was read, in order, then the --stats line; the
         exit status says which signal (see ``ExitStatus``)."""
         self.stats.lines = self._lines.lines
-        self.stop.set()  # workers take no more jobs
         if self.inorder is not None:
             self.inorder.close(self._unfinished_line)
         self.writer.eof()
         if self.settings.stats:
             self.writer.err(self.stats.line())
         self.writer.close()
-        return signal_status(self.interrupted)
-
-    def give_up(self) -> None:
-        """End the process now (a stopped run that could not write in time, or a second
-        signal): the progress line erased and the --stats line, straight to stderr."""
-        with contextlib.suppress(Exception):
-            text = self.last_words()
-            if text:
-                os.write(2, text.encode("utf-8", "replace"))
-        os._exit(signal_status(self.interrupted or signal.SIGINT))
+        return self.stop_signal.status()
 
     def _unfinished_line(self, slot: Slot) -> str | None:
         """What a stop prints for a URL still in flight: its --fallback line, if set, with
         error ``interrupted``."""
-        settings = self.settings
-        if settings.fallback is None or settings.json or settings.dry_run or slot.source is None:
+        if slot.source is None:
             return None
-        url, number, host = slot.source
-        result = Result(url=url, line=number, host=host, error=INTERRUPTED,
-                        reason="stopped by a signal before the page came")
-        line = text_line(result, settings.template, settings.fallback)
-        return None if line is None else self._paint(line)
+        return self.renderer.interrupted(*slot.source)
 
     def _open_store(self) -> None:
         """Open the ``--cache`` file, or say in one line why the run goes on without it."""
@@ -303,111 +256,24 @@ class Pipeline:
             text += self.stats_line() + "\n"
         return text
 
-    def _read(self, name: str, lines: CandidateLines) -> bool:
-        """Copy one input to the writer and dispatch its URLs; False if it failed.
-
-        Raises ``Interrupted`` between two chunks once a stop signal came: a chunk read
-        is always handed on whole first."""
-        try:
-            stream = self.stdin if name == "-" else open(name, "rb", buffering=0)
-            if stream is None:
-                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-        except OSError as e:
-            self.writer.err(f"linkfilter: {name}: {e.strerror or e}")
-            return False
-        echo = not self.settings.no_echo
-        read = self._reader(stream)
-        _widen_pipe(stream)
-        try:
-            inorder = self.inorder
-            stats = self.stats
-            while True:
-                if inorder is not None:  # a line still waiting holds only so much input
-                    self._interruptible(inorder.wait_room)
-                elif self.interrupted is not None:
-                    raise Interrupted
-                data = read(READ_SIZE)
-                if not data:
-                    return True
-                stats.bytes += len(data)
-                if inorder is not None:
-                    self._feed_in_order(data, lines, echo)
-                    continue
-                if echo:
-                    self.writer.echo(data)
-                found = lines.feed(data)
-                if found:
-                    self._dispatch_lines(found)
-        except OSError as e:
-            self.writer.err(f"linkfilter: {name}: {e.strerror or e}")
-            return False
-        finally:
-            if stream is not self.stdin:
-                stream.close()
-
-    def _reader(self, stream):
-        """The read function for ``stream``: on a pipe or terminal, one that waits on the
-        signal wake-up pipe too (a signal that lands just before ``read`` is not lost)."""
-        wake = self.wake_fd
-        try:
-            fd = stream.fileno()
-            regular = stat.S_ISREG(os.fstat(fd).st_mode)
-        except (OSError, ValueError, AttributeError):
-            regular = True
-        if wake is None or regular:
-            return getattr(stream, "read1", stream.read)
-
-        def read(size: int) -> bytes:
-            while True:
-                ready = select.select([fd, wake], [], [])[0]
-                if wake in ready:  # the handler has run by now
-                    with contextlib.suppress(OSError):
-                        os.read(wake, 512)
-                    if self.interrupted is not None:
-                        raise Interrupted
-                if fd in ready:
-                    return os.read(fd, size)
-
-        return read
-
-    def _feed_in_order(self, data: bytes, lines: CandidateLines, echo: bool) -> None:
-        """``--ordered``: echo up to the end of each line with URLs, then reserve its slots."""
-        inorder = self.inorder
-        seen = lines.lines  # lines complete before this chunk (line N ends at the Nth newline)
-        found = lines.feed(data)
-        done = pos = 0
-        for number, raw in found:
-            if echo:
-                while seen < number:
-                    pos = data.find(b"\n", pos) + 1
-                    seen += 1
-                if pos > done:
-                    inorder.echo(data[done:pos])
-                    done = pos
-            self._dispatch_lines([(number, raw)])
-        if echo and done < len(data):
-            inorder.echo(data[done:])
-
     def _dispatch_lines(self, found: list[tuple[int, bytes]]) -> None:
         """Queue or report the URLs of a batch of candidate lines from ``CandidateLines``."""
-        settings = self.settings
-        if settings.dry_run and not settings.json and settings.format is None \
-                and self.inorder is None:
+        if self._url_lines is not None:
             self._dry_run_text(found)
             return
         urls = self._found_urls(found)
-        kept = self._from_store([key for _, _, _, key, _ in urls if key is not None])
+        kept = self._from_store([url.key for url in urls if url.key is not None])
         ready: list[tuple[Result, Slot | None]] = []
         for url in urls:
-            self._dispatch(*url, kept, ready)
+            self._dispatch(url, kept, ready)
         if ready:
             self._emit(ready)
 
     def _dry_run_text(self, found: list[tuple[int, bytes]]) -> None:
         """Text-mode ``--dry-run``: print every URL found, as one write per batch.
 
-        The same output as Results through ``_emit`` (a dry-run result is never
-        a failure nor cached), without making a Result or a host per URL.
+        The same output as Results through ``_emit`` and the renderer (a dry-run result
+        is never a failure nor cached), without making a Result or a host per URL.
         """
         settings = self.settings
         founds = find_urls_in_block(decode_block([raw for _, raw in found]))
@@ -418,12 +284,10 @@ class Pipeline:
         if urls:
             self.stats.urls += len(urls)  # only this thread counts URLs
             self.stats.done += len(urls)
-            self.writer.out(self._paint(dry_run_text(urls)))
+            self.writer.out(self._url_lines(urls))
 
-    def _found_urls(self, found: list[tuple[int, bytes]]) -> list[tuple]:
-        """The URLs of a batch of candidate lines, in order, each as
-        ``(line, url, host, key, error)``: ``key`` the normalised URL (None under
-        --dry-run, or with ``error`` when it cannot be fetched), each key once a line."""
+    def _found_urls(self, found: list[tuple[int, bytes]]) -> list[FoundURL]:
+        """The URLs of a batch of candidate lines, in order, each key once a line."""
         settings = self.settings
         urls = []
         for number, raw in found:
@@ -442,14 +306,14 @@ class Pipeline:
                         if key in keys:  # the same URL again, but for case or fragment
                             continue
                         keys.add(key)
-                urls.append((number, f.url, display_host(f.url), key, error))
+                urls.append(FoundURL(number, f.url, display_host(f.url), key, error))
         self.stats.urls += len(urls)  # only this thread counts URLs
         return urls
 
-    def _dispatch(self, number: int, url: str, host: str, key: str | None,
-                  error: BadURL | None, kept: dict, ready: list) -> None:
+    def _dispatch(self, found: FoundURL, kept: dict, ready: list) -> None:
         """Queue one URL; a result known at once (cached, kept in the --cache file, its
         host down, a bad URL, a dry run) goes to ``ready``."""
+        number, url, host, key, error = found
         slot = self.inorder.slot((url, number, host)) if self.inorder is not None else None
         if key is None:
             result = Result(url=url, line=number, host=host, elapsed=None) if error is None \
@@ -493,7 +357,7 @@ class Pipeline:
             target=self._work, name=f"linkfilter-worker-{len(self._workers)}", daemon=True
         )
         try:
-            _start_thread(t)
+            start_thread(t)
         except RuntimeError as e:
             raise ThreadStartError(
                 f"cannot start downloader thread {len(self._workers) + 1} of "
@@ -502,7 +366,6 @@ class Pipeline:
         self._workers.append(t)
 
     def _stop_workers(self) -> None:
-        self.stop.set()
         self.pending.close()
         for t in self._workers:
             t.join()
@@ -515,7 +378,7 @@ class Pipeline:
         try:
             while True:
                 got = self.pending.get()
-                if got is None or self.stop.is_set():
+                if got is None or self.pending.stopping:
                     return
                 site, job = got
                 try:
@@ -581,30 +444,20 @@ class Pipeline:
 
     # -- any thread -------------------------------------------------------------------
     def _emit(self, results: list[tuple[Result, Slot | None]]) -> None:
-        """Hand results to the writer (or to their --ordered slots) in the chosen output
-        mode, one write per stream."""
-        settings = self.settings
+        """Hand results to the writer (or to their --ordered slots) as the renderer has
+        them, one write per stream."""
+        render = self.renderer
+        quiet = self.settings.quiet
         out: list[str] = []
         err: list[str] = []
         for result, slot in results:
-            if settings.json:
-                line = json_line(result)
-            else:
-                if settings.dry_run:
-                    line = dry_run_format(result, settings.format) if settings.format is not None \
-                        else dry_run_text([result.url])
-                else:
-                    line = text_line(result, settings.template, settings.fallback,
-                                     no_files=settings.no_files)
-                if line is not None:
-                    line = self._paint(line)
+            line = render.line(result)
             if slot is not None:
                 self.inorder.fill(slot, line)
             elif line is not None:
                 out.append(line)
-            if not result.ok and not settings.quiet and self.reported.first(result.url):
-                text = error_line(result)
-                err.append(f"{FAILURE_COLOR}{text}{RESET}" if self.err_color else text)
+            if not result.ok and not quiet and self.reported.first(result.url):
+                err.append(render.failure(result))
         with self._lock:
             self.stats.done += len(results)
             self.stats.cached += sum(r.cached for r, _ in results)
@@ -613,12 +466,6 @@ class Pipeline:
             self.writer.out("\n".join(out))
         if err:
             self.writer.err("\n".join(err))
-
-    def _paint(self, text: str) -> str:
-        """Result lines as stdout shows them: each set in ``RESULT_COLOR`` when colour is on."""
-        if not self.out_color:
-            return text
-        return "\n".join(f"{RESULT_COLOR}{line}{RESET}" for line in text.split("\n"))
 
 
 def _load_fetch_code() -> None:
@@ -633,16 +480,6 @@ def _load_fetch_code() -> None:
         raise ThreadStartError(f"cannot load the fetch code ({type(e).__name__}: {e})") from e
 
 
-def _widen_pipe(stream) -> None:
-    """Ask for a bigger pipe buffer, so bulk input comes in fewer, larger reads."""
-    try:
-        fd = stream.fileno()
-        if stat.S_ISFIFO(os.fstat(fd).st_mode):
-            fcntl.fcntl(fd, F_SETPIPE_SZ, READ_SIZE)
-    except (OSError, ValueError, AttributeError):
-        pass  # not a pipe, not Linux, or over the system's limit: reads are smaller
-
-
 def _isatty(stream) -> bool:
     try:
         return bool(stream is not None and stream.isatty())
@@ -655,57 +492,3 @@ def _binary(stream) -> BinaryIO | None:
     if stream is None:
         return None
     return getattr(stream, "buffer", stream)
-
-
-def _start_thread(thread: threading.Thread) -> None:
-    """Start ``thread`` with the stop signals blocked in it (and in the threads it starts),
-    so that they are always delivered to the main thread, whose handler ends the run."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, MAIN_THREAD_SIGNALS)
-    try:
-        thread.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def signal_status(signum: int) -> ExitStatus:
-    """The exit status of a run a stop signal ended: 128 + its number."""
-    return ExitStatus(128 + signum)
-
-
-def install_signal_handlers(pipeline) -> tuple[dict, int]:
-    """SIGINT, SIGTERM and SIGHUP stop the run (``Pipeline.interrupt``), without a traceback;
-    one the caller ignores (``nohup``) stays ignored.
-
-    ``pipeline()`` gives the Pipeline (None until there is one: then the signal ends the
-    process at once). SIGALRM is its ``STOP_GRACE`` deadline (``Pipeline.give_up``).
-    Returns the previous handlers, for ``restore_signal_handlers``, and the read end of
-    the wake-up pipe, for ``Pipeline(wake_fd=...)``.
-    """
-
-    def stop(signum, frame):
-        target = pipeline()
-        if target is None:
-            os._exit(signal_status(signum))
-        target.interrupt(signum)
-
-    def deadline(signum, frame):
-        target = pipeline()
-        if target is not None:
-            target.give_up()
-
-    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS
-                if signal.getsignal(sig) is not signal.SIG_IGN}  # nohup, ``cmd &``: still ignored
-    previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, deadline)
-    previous["wakeup"] = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    previous["pipe"] = (wake_r, wake_w)
-    return previous, wake_r
-
-
-def restore_signal_handlers(previous: dict) -> None:
-    signal.setitimer(signal.ITIMER_REAL, 0)  # a stopped run's deadline, if any
-    signal.set_wakeup_fd(previous.pop("wakeup"))
-    for fd in previous.pop("pipe"):
-        os.close(fd)
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)

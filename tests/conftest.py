@@ -16,7 +16,7 @@ import ssl
 import pytest
 import trustme
 
-from servers import IDN_HOST, HTTPServer, ProxyServer, RawServer
+from servers import IDN_HOST, HTTPServer, ProxyServer, RawServer, Reply, page
 
 #: Proxy variables cleared for every test, so no test depends on the caller's proxy.
 PROXY_VARIABLES = (
@@ -92,3 +92,20 @@ def raw_server(server_ssl_context):
 def proxy_server():
     with ProxyServer() as proxy:
         yield proxy
+
+
+@pytest.fixture
+def site(http_server):
+    """An HTTP server with a few kinds of page; any other path is a 404."""
+    http_server.route("/", page("<html><head><title>Home  page</title></head></html>"))
+    http_server.route("/png", page(b"\x89PNG" + b"x" * 19964, "image/png"))
+    http_server.route("/untitled", page("<html><head></head><body>no title</body></html>"))
+    http_server.route("/hostile", page("<title>a\x1b]0;pwned\x07b\x1b[2Jc\u202ed\x9b1m</title>"))
+    http_server.route("/gone", Reply(404, [("Content-Type", "text/html")], b"<title>404</title>"))
+    http_server.route("/a", page("<title>Alpha</title>"))
+    http_server.route("/b", page("<title>Beta</title>"))
+    http_server.route("/none", page("<p>no title here</p>"))
+    http_server.route("/img", page(b"\x89PNG" + b"x" * 2044, "image/png"))
+    http_server.route("/x", page("<title>Ex</title>"))
+    http_server.route("/y", page("<title>Why</title>"))
+    return http_server

@@ -43,6 +43,8 @@ import zlib
 from typing import Callable, Iterable, Iterator, Union
 from urllib.parse import urlsplit
 
+from command import WAIT
+
 #: Longest request head the servers read; a longer one drops the connection.
 MAX_HEAD = 64 * 1024
 #: How long a server thread waits for a silent client before giving up on it.
@@ -697,3 +699,53 @@ __all__ = [
     "reset",
     "slow",
 ]
+
+
+class Stuck:
+    """A RawServer script: read the request, count it, then say nothing until the end."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = threading.Condition()
+
+    def __call__(self, conn) -> None:
+        if conn.read_request() is None:
+            return
+        with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+        conn.hold()
+
+    def wait_for(self, count: int, timeout: float = WAIT) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.count >= count, timeout)
+
+
+class Gate:
+    """An HTTPServer handler that holds every request until ``open()``; counts the
+    requests in flight at once and the most there ever were."""
+
+    def __init__(self, title: str = "Gated") -> None:
+        self.title = title
+        self.opened = threading.Event()
+        self.in_flight = self.most = self.answered = 0
+        self._changed = threading.Condition()
+
+    def __call__(self, request) -> Reply:
+        with self._changed:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            self._changed.notify_all()
+        self.opened.wait(30)
+        with self._changed:
+            self.in_flight -= 1
+            self.answered += 1
+            self._changed.notify_all()
+        return page(f"<title>{self.title}</title>")
+
+    def open(self) -> None:
+        self.opened.set()
+
+    def wait_for(self, condition, timeout: float = WAIT) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: condition(self), timeout)

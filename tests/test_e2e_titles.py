@@ -6,8 +6,11 @@ proxy, which gets the name unresolved under --allow-private.
 
 from __future__ import annotations
 
+import pytest
+
 from command import records, run
 from servers import ProxyServer, Reply, page
+
 
 CAFE = "Café à la crème — été"
 ITALIAN = "Perché la città è più bella"      # chardet alone: iso-8859-4 ("cittā")
@@ -136,7 +139,7 @@ def test_a_bot_challenge_is_the_error_challenge_never_its_title(http_server):
     assert b"Cloudflare bot challenge" in text.stderr
 
 
-# Issue-style pages beside the held-out ones: the French title read as Hebrew before, a Polish one,
+# Reported pages beside the held-out ones: the French title read as Hebrew before, a Polish one,
 # and a long undeclared French page that chardet 7.7 puts a hair behind windows-1250.
 LONG_FRENCH = ("Le café était très chaud, et la crème brûlée était délicieuse à côté de la fenêtre.\n"
                "Nous sommes allés à l'hôtel près de la gare où l'été dernier nous avions dîné.\n"
@@ -182,3 +185,43 @@ def test_held_out_titles_with_the_hint_in_each_place(http_server):
                                                          "fi", "is", "ga"):
             assert heldout.right(case, place)[0] and record["title"] == case.title, (url, record["title"])
     assert len(urls) > 300
+
+
+JA_TITLE = "日本語のページ"
+JA_TEXT = "これは日本語で書かれた長い文章です。文字コードの判定には十分な量のテキストが必要です。" * 20
+
+
+@pytest.mark.parametrize(
+    "content_type, head, body_encoding, charset, source",
+    [
+        ("text/html; charset=Shift_JIS", "", "shift_jis", "shift_jis", "header"),
+        ("text/html", '<meta charset="euc-jp">', "euc_jp", "euc-jp", "meta"),
+        ("text/html", '<meta http-equiv="Content-Type" content="text/html; charset=iso-2022-jp">',
+         "iso2022_jp", "iso-2022-jp", "meta"),
+        ("text/html; charset=utf-8", "", "utf-8", "utf-8", "header"),
+        ("text/html", "", "utf-8", "utf-8", "utf-8"),
+        ("text/html", "", "shift_jis", "shift_jis", "chardet"),
+    ],
+)
+def test_titles_are_decoded_like_a_browser(http_server, content_type, head, body_encoding, charset, source):
+    html = f"<html><head>{head}<title>{JA_TITLE}</title></head><body><p>{JA_TEXT}</p></body></html>"
+    http_server.route("/ja", page(html.encode(body_encoding), content_type))
+    p = run(["--allow-private", "-n", "--json"], f"{http_server.url('/ja')}\n".encode())
+    (record,) = records(p.stdout)
+    assert (record["title"], record["charset"], record["charset_source"]) == (JA_TITLE, charset, source)
+
+
+def test_latin1_label_decodes_as_windows_1252_and_og_title_fallback(http_server):
+    http_server.route("/w", page(b"<title>\x93quoted\x94 caf\xe9</title>", "text/html; charset=iso-8859-1"))
+    http_server.route("/og", page('<head><meta property="og:title" content="Open &amp; Graph"></head><body>'))
+    data = f"{http_server.url('/w')}\n{http_server.url('/og')}\n".encode()
+    got = {r["url"]: r for r in records(run(["--allow-private", "-n", "--json"], data).stdout)}
+    assert got[http_server.url("/w")]["title"] == "\u201cquoted\u201d caf\u00e9"
+    assert got[http_server.url("/w")]["charset"] == "windows-1252"
+    assert got[http_server.url("/og")]["title"] == "Open & Graph"
+
+
+def test_max_title_cuts_with_an_ellipsis(http_server):
+    http_server.route("/long", page("<title>" + "word " * 100 + "</title>"))
+    p = run(["--allow-private", "-n", "-f", "{title}", "--max-title", "12"], f"{http_server.url('/long')}\n".encode())
+    assert p.stdout.decode() == "word word w…\n"

@@ -272,7 +272,7 @@ def test_past_the_row_cap_the_oldest_stored_go_first(tmp_path):
     assert urls(path) == ["k3", "k8"]
 
 
-def test_the_default_cap_is_the_issue_s():
+def test_the_default_cap_is_100_000_rows():
     assert store_module.MAX_ROWS == 100_000
 
 
