@@ -639,13 +639,20 @@ class Fetcher:
             self._discard(conn, response)
             reason = _translate(read.late, target, None, clock, reading=True).reason
             return page._replace(body=read.data, cut=True, timed_out=reason)
+        self._settle(conn, response, clock, body, read)
+        return page._replace(body=read.data, capped=read.capped, cut=read.cut)
+
+    def _settle(
+        self, conn: _Connection, response: Response, clock: Clock, body: Body, read: _Read
+    ) -> None:
+        """After a body read that did not fail: keep the connection when the body ended,
+        drain a short rest when reading stopped early, else close it."""
         if body.done and not read.cut:
             self._keep(conn, response)
         elif (read.stopped or read.capped) and not read.cut:
             self._finish(conn, response, clock, body)
         else:
             self._discard(conn, response)
-        return page._replace(body=read.data, capped=read.capped, cut=read.cut)
 
     def _file(
         self,
@@ -672,12 +679,7 @@ class Fetcher:
         # asked before a short rest is drained: the bytes drained are not described
         ranges = (response.getheader("Accept-Ranges") or "").lower()
         tail = bool(sink.tail_wanted) and not body.done and "bytes" in ranges
-        if body.done and not read.cut:
-            self._keep(conn, response)
-        elif (read.stopped or read.capped) and not read.cut:
-            self._finish(conn, response, clock, body)
-        else:
-            self._discard(conn, response)
+        self._settle(conn, response, clock, body, read)
         if tail:
             self._tail(target, sink, clock)
         return page._replace(body=read.data, capped=read.capped, cut=read.cut)
