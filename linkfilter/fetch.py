@@ -112,6 +112,8 @@ class Page(NamedTuple):
     timed_out: str | None = None
     #: Content-Language header of the final response, as sent; None when absent.
     content_language: str | None = None
+    #: Link headers of the final response, joined by ", " as HTTP allows; None when absent.
+    link: str | None = None
 
     @property
     def is_html(self) -> bool:
@@ -217,6 +219,15 @@ class _Target(NamedTuple):
             authority=authority,
             path=path,
         )
+
+
+class _Want(NamedTuple):
+    """What one request asks for beyond a page: its Accept header, the media types whose
+    body is read, and how much of it."""
+
+    accept: str = ACCEPT
+    read_types: frozenset[str] | None = None
+    max_bytes: int | None = None
 
 
 class _Clock:
@@ -625,14 +636,23 @@ class Fetcher:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def deadline(self) -> _Clock:
+        """A new deadline of ``settings.timeout``, for one URL that takes several requests
+        (an oEmbed answer, then the page): pass it to each ``fetch``."""
+        return _Clock(self.settings.timeout)
+
     def fetch(
         self,
         url: str,
         sink_factory: Callable[[str | None], Sink] | None = None,
         *,
         normalized: bool = False,
+        clock: _Clock | None = None,
+        accept: str = ACCEPT,
+        read_types: frozenset[str] | None = None,
+        max_bytes: int | None = None,
     ) -> Page:
-        """Fetch one URL within settings.timeout in total.
+        """Fetch one URL within settings.timeout in total (or what ``clock`` has left).
 
         Follows redirects (each hop normalized and guarded again). For an HTML response
         with status < 300, calls ``sink_factory(charset)`` once and feeds it the decoded
@@ -640,9 +660,12 @@ class Fetcher:
         sink it reads to the end or the cap. Non-HTML: headers only (body b'').
         ``normalized`` says ``url`` is already what ``normalize_for_fetch`` makes of it
         (the pipeline's cache key): it is not normalized again (8-9 us saved per URL).
+        ``accept`` is the Accept header; ``read_types`` the media types whose body is read
+        instead of HTML's (at most ``max_bytes``, default ``--max-bytes``).
         Raises only FetchError subclasses.
         """
-        clock = _Clock(self.settings.timeout)
+        clock = clock or _Clock(self.settings.timeout)
+        want = _Want(accept, read_types, max_bytes)
         current = url
         try:
             if not normalized:
@@ -652,7 +675,7 @@ class Fetcher:
             retried = False
             while True:
                 target = _Target.parse(current)
-                conn, response = self._exchange(target, clock)
+                conn, response = self._exchange(target, clock, accept)
                 status = response.status
                 location = _first(response.msg.get_all("Location"))
                 if status in REDIRECT_STATUSES and location and location.strip():
@@ -689,7 +712,7 @@ class Fetcher:
                             why = "retried once already" if retried else f"{left:.1f} s left"
                             head += f" (Retry-After: {said}; {why}, --timeout {clock.timeout:g} s)"
                     raise HTTPStatusError(status, head)
-                return self._page(url, target, conn, response, sink_factory, clock)
+                return self._page(url, target, conn, response, sink_factory, clock, want)
         except FetchError as e:
             if e.url is None:
                 e.url = current
@@ -697,7 +720,7 @@ class Fetcher:
 
     # -- one request ---------------------------------------------------------
 
-    def _exchange(self, target: _Target, clock: _Clock) -> tuple[_Connection, _Response]:
+    def _exchange(self, target: _Target, clock: _Clock, accept: str = ACCEPT) -> tuple[_Connection, _Response]:
         """Send the request for ``target`` and read the response head.
 
         A kept connection is tried first; if it fails before the first byte of a response
@@ -709,7 +732,7 @@ class Fetcher:
         if conn is not None:
             conn.clock = clock
             try:
-                return conn, self._send(conn, target, proxy)
+                return conn, self._send(conn, target, proxy, accept)
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 if isinstance(e, TimeoutError) or conn.received:
@@ -720,7 +743,7 @@ class Fetcher:
         conn = self._connect(target, proxy, clock)
         conn.key = key
         try:
-            return conn, self._send(conn, target, proxy)
+            return conn, self._send(conn, target, proxy, accept)
         except (OSError, http.client.HTTPException) as e:
             conn.close()
             raise _translate(e, target, proxy, clock) from e
@@ -767,7 +790,7 @@ class Fetcher:
             raise _translate(e, target, proxy, clock, connecting=True) from e
         return conn
 
-    def _send(self, conn: _Connection, target: _Target, proxy: Proxy | None) -> _Response:
+    def _send(self, conn: _Connection, target: _Target, proxy: Proxy | None, accept: str = ACCEPT) -> _Response:
         conn.last = None
         conn.sock.settimeout(conn.clock.left())
         absolute = proxy is not None and target.scheme == "http"
@@ -782,7 +805,7 @@ class Fetcher:
             raise BadURL(f"cannot request {target.url!r}: {e}", url=target.url) from e
         conn.putheader("Host", target.authority)
         conn.putheader("User-Agent", self.settings.user_agent)
-        conn.putheader("Accept", ACCEPT)
+        conn.putheader("Accept", accept)
         conn.putheader("Accept-Encoding", ACCEPT_ENCODING)
         conn.putheader("Accept-Language", self.settings.accept_language)
         if absolute and proxy.authorization:
@@ -800,9 +823,11 @@ class Fetcher:
         response: _Response,
         sink_factory: Callable[[str | None], Sink] | None,
         clock: _Clock,
+        want: _Want | None = None,
     ) -> Page:
         content_type, charset = parse_content_type(_last(response.msg.get_all("Content-Type")))
         language = _last(response.msg.get_all("Content-Language"))
+        links = response.msg.get_all("Link")
         page = Page(
             url=url,
             final_url=target.url,
@@ -814,8 +839,11 @@ class Fetcher:
             capped=False,
             cut=False,
             content_language=_header_text(language) if language is not None else None,
+            link=", ".join(_header_text(v) for v in links) if links else None,
         )
-        if not (page.is_html and response.status < 300):
+        other = want is not None and want.read_types is not None
+        readable = content_type in want.read_types if other else page.is_html  # type: ignore[union-attr]
+        if not (readable and response.status < 300):
             self._finish(conn, response, clock)
             return page
         try:
@@ -823,10 +851,11 @@ class Fetcher:
         except content.DecodeError as e:
             self._discard(conn, response)
             raise BadResponse(f"{target.host}: {e}") from e
-        sink = sink_factory(charset) if sink_factory is not None else None
+        sink = sink_factory(charset) if sink_factory is not None and not other else None
         body = _Body(response)
         try:
-            data, capped, cut, stopped = self._read_body(body, decoder, sink)
+            data, capped, cut, stopped = self._read_body(
+                body, decoder, sink, want.max_bytes if want is not None else None)
         except _Late as e:
             self._discard(conn, response)
             reason = _translate(e.error, target, None, clock, reading=True).reason

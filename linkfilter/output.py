@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 
 from linkfilter.result import Result
+from linkfilter.settings import DEFAULT_FORMAT
+
+#: Between a link's host and the host it led to, in the default text line.
+ARROW = " \u2192 "
 
 # C0 and C1 controls, DEL, and the bidi embeddings/overrides/isolates.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -29,6 +33,12 @@ JSON_FIELDS = (
     "charset_source",
     "error",
     "reason",
+    "site",
+    "description",
+    "author",
+    "title_source",
+    "kind",
+    "final_host",
     "elapsed",
     "cached",
 )
@@ -71,7 +81,8 @@ def text_line(result: Result, template: str, fallback: str | None = None) -> str
     """The ``--format`` line for a result, or None when there is nothing to print.
 
     A failure, or an HTML page without a title, prints its ``fallback`` line
-    (``title`` empty, ``error`` and ``reason`` saying why), or nothing.
+    (``title`` empty, ``error`` and ``reason`` saying why), or nothing. The default
+    template shows where a redirect that left the link's site led: ``t.co → example.com: Title``.
     """
     title = result.title
     if result.ok and title is None and result.content_type is not None \
@@ -81,7 +92,10 @@ def text_line(result: Result, template: str, fallback: str | None = None) -> str
         if fallback is None:
             return None
         template, title = fallback, ""
-    return safe(template.format(**fields(result, title)))
+    values = fields(result, title)
+    if result.final_host and template == DEFAULT_FORMAT:
+        values["host"] = values["host"] + ARROW + safe(result.final_host)
+    return safe(template.format(**values))
 
 
 class _Null(str):
@@ -117,6 +131,12 @@ def fields(result: Result, title: str | None) -> dict:
         "charset_source": result.charset_source or NULL,
         "error": result.error or NULL,
         "reason": safe(result.reason) or NULL,
+        "site": safe(result.site) or NULL,
+        "description": safe(result.description) or NULL,
+        "author": safe(result.author) or NULL,
+        "title_source": result.title_source or NULL,
+        "kind": result.kind or NULL,
+        "final_host": safe(result.final_host) or NULL,
         "elapsed": round(result.elapsed, 3),
         "cached": "true" if result.cached else "false",
     }

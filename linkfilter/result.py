@@ -26,6 +26,16 @@ class Result(NamedTuple):
     charset_source: str | None = None
     error: str | None = None
     reason: str | None = None
+    #: What the link is beyond its title (see ``card.choose``): the site's name, the page's
+    #: description (at most ``card.DESCRIPTION_MAX`` characters) and author, where the title
+    #: came from (``card.TITLE_SOURCES``), what it is (``card.KINDS``), and the final URL's
+    #: host when a redirect left the link's registrable domain.
+    site: str | None = None
+    description: str | None = None
+    author: str | None = None
+    title_source: str | None = None
+    kind: str | None = None
+    final_host: str | None = None
     elapsed: float = 0.0
     cached: bool = False
     #: The host itself failed (no name, no connection, no TLS): not printed, but the

@@ -16,7 +16,9 @@ DEFAULT_TIMEOUT = 10
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_FORMAT = "{host}: {title}"
-DEFAULT_USER_AGENT = f"linkfilter/{__version__}"
+DEFAULT_USER_AGENT = f"linkfilter/{__version__} (link title bot)"
+#: ``--prefer``: the page's ``<title>`` when it is useful, or the link previewers' order.
+PREFER_CHOICES = ("title", "card")
 DEFAULT_ACCEPT_LANGUAGE = "en;q=0.9, *;q=0.5"
 DEFAULT_CACHE_TTL = 3600
 DEFAULT_MAX_TITLE = 200
@@ -35,6 +37,12 @@ FORMAT_FIELDS = (
     "charset_source",
     "error",
     "reason",
+    "site",
+    "description",
+    "author",
+    "title_source",
+    "kind",
+    "final_host",
     "elapsed",
     "cached",
 )
@@ -73,6 +81,8 @@ class _Knobs(NamedTuple):
     cache_path: str | None = None
     progress: bool | None = None  # None: when stderr is a terminal and stdout is not
     color: str = "auto"
+    prefer: str = "title"
+    oembed: bool = True
 
 
 class Settings(_Knobs):
@@ -115,6 +125,8 @@ class Settings(_Knobs):
             raise SettingsError("--max-title must be 0 or more")
         if not (header_safe(self.user_agent) and header_safe(self.accept_language)):
             raise SettingsError("header values may not hold control characters")
+        if self.prefer not in PREFER_CHOICES:
+            raise SettingsError(f"--prefer must be one of {', '.join(PREFER_CHOICES)}")
         if self.color not in COLOR_CHOICES:
             raise SettingsError(f"--color must be one of {', '.join(COLOR_CHOICES)}")
         if self.format is not None:

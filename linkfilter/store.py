@@ -41,7 +41,7 @@ from linkfilter.result import Result
 APPLICATION_ID = 0x6C6E6B66
 
 #: ``PRAGMA user_version`` of the schema below; a file with another one is not read.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Most rows kept in one file; past it the oldest stored are deleted first.
 MAX_ROWS = 100_000
@@ -54,7 +54,8 @@ BUSY_TIMEOUT = 5.0
 
 #: The parts of a Result the output needs, stored as columns in Result's own order.
 FIELDS = ("final_url", "status", "title", "content_type", "content_length",
-          "charset", "charset_source", "error", "reason")
+          "charset", "charset_source", "error", "reason",
+          "site", "description", "author", "title_source", "kind", "final_host")
 
 _MAGIC = b"SQLite format 3\x00"
 _HEADER = struct.Struct(">60xI4xI")  # user_version at offset 60, application_id at 68
@@ -96,7 +97,7 @@ class StoreError(LinkfilterError):
 
 
 def namespace(*, max_bytes: int, max_title: int, accept_language: str, user_agent: str,
-              allow_private: bool) -> str:
+              allow_private: bool, prefer: str = "title", oembed: bool = True) -> str:
     """A short stable digest of the settings that change a result, to key stored results by.
 
     64-bit FNV-1a over the settings joined by NUL (header values hold no control
@@ -104,7 +105,7 @@ def namespace(*, max_bytes: int, max_title: int, accept_language: str, user_agen
     and no hashlib or json to import, which would cost a cached run more than its lookups.
     """
     text = "\0".join((str(max_bytes), str(max_title), accept_language, user_agent,
-                      "1" if allow_private else "0"))
+                      "1" if allow_private else "0", prefer, "1" if oembed else "0"))
     digest = _FNV_OFFSET
     for byte in text.encode("utf-8", "surrogatepass"):
         digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFF_FFFF_FFFF_FFFF
