@@ -12,6 +12,7 @@ site, description and author beside it. Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable, NamedTuple
 from urllib.parse import urlsplit
@@ -88,6 +89,7 @@ class Choice(NamedTuple):
     placeholder: str | None = None
 
 
+@functools.lru_cache(maxsize=1024)
 def home_page(url: str) -> bool:
     """A URL whose path is ``/`` or empty: its title is the site's name, and that is fine."""
     try:
@@ -194,6 +196,7 @@ def choose(page: PageCard | None, oembed: Card | None, *, url: str, final_url: s
                   None if title is not None else first_useless)
 
 
+@functools.lru_cache(maxsize=1024)
 def _host(url: str | None) -> str | None:
     if not url:
         return None

@@ -293,6 +293,7 @@ class TitleSniffer:
         self._stop: int | None = None
         self._stop_units: int | None = None
         self._due: int | None = None     # the stop point, known before it is read
+        self._title: tuple[str, bool] | None = None  # the closed title as scanned, and if blank
 
     @property
     def stop_at(self) -> int | None:
@@ -412,9 +413,15 @@ class TitleSniffer:
         in_head = sc.title_open is not None and (sc.head_end is None or sc.title_start < sc.head_end)
         if in_head and sc.title_close is None:
             return None
-        title = (sc.title_content(n) or "") if in_head else ""
+        if in_head:
+            if self._title is None:  # closed: the same from now on
+                raw = sc.title_content(n) or ""
+                self._title = (raw, _blank(raw))
+            title, blank = self._title
+        else:
+            title, blank = "", True
         head_end = sc.head_end
-        if in_head and not _blank(title):
+        if not blank:
             # a title: the head's end (at most HEAD_AFTER_TITLE on) has the page's other fields
             limit = sc.title_close + HEAD_AFTER_TITLE
             if head_end is None or head_end > limit:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from command import records, run
-from servers import HTTPServer, ProxyServer, Reply, page, redirect
+from servers import HTTPServer, ProxyServer, Reply, hang, page, redirect
 
 from linkfilter import netguard
 from linkfilter.fetch import Fetcher
@@ -282,3 +283,24 @@ def test_discovery_to_a_private_address_is_refused_by_the_guard(http_server):
                 assert inside.connections == 0
     assert (results[False].error, results[False].title) == ("no-title", None)
     assert (results[True].title, results[True].title_source) == ("From inside", "oembed")
+
+
+#: Slack allowed past a deadline (process start-up is not in ``elapsed``; scheduling is).
+MARGIN = 0.35
+
+
+def test_the_endpoint_request_shares_the_urls_one_deadline(http_server, raw_server):
+    """The page takes half the --timeout; an endpoint that never answers gets only the rest."""
+    never = raw_server(hang())
+    slow_page = threading.Event()
+
+    def late_page(request):
+        slow_page.wait(0.5)  # a slow server, never set: the page comes after half the deadline
+        return page('<head><title>Loading...</title><link rel="alternate" type="application/json+oembed" '
+                    f'href="{never.url("/oembed")}"></head><body>')
+
+    http_server.route("/post", late_page)
+    record = one(["-t", "1"], http_server.url("/post"))
+    assert record["error"] == "no-title"
+    assert never.connections == 1  # it was asked
+    assert 0.5 <= record["elapsed"] < 1.0 + MARGIN  # not 0.5 + a whole second of its own
