@@ -222,10 +222,9 @@ class _Target(NamedTuple):
 
 
 class _Want(NamedTuple):
-    """What one request asks for beyond a page: its Accept header, the media types whose
-    body is read, and how much of it."""
+    """What one request reads besides an HTML page: the media types whose body is read,
+    and how much of it."""
 
-    accept: str = ACCEPT
     read_types: frozenset[str] | None = None
     max_bytes: int | None = None
 
@@ -665,7 +664,7 @@ class Fetcher:
         Raises only FetchError subclasses.
         """
         clock = clock or _Clock(self.settings.timeout)
-        want = _Want(accept, read_types, max_bytes)
+        want = _Want(read_types, max_bytes)
         current = url
         try:
             if not normalized:

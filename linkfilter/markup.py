@@ -1,8 +1,9 @@
-"""The markup scanner: what of an HTML document matters for its title and encoding.
+"""The markup scanner: what of an HTML document matters for its title, encoding and card.
 
 It hops from ``<`` to ``<`` with compiled regular expressions, knows comments,
 raw text elements (``<script>``, ``<style>`` ...), ``<template>`` and SVG/MathML,
-and reports the ``<meta>`` tags, the first ``<title>`` and where the head ends.
+and reports the ``<meta>`` tags, the first ``<title>``, where the head ends, the
+``<link>`` tags that mention oEmbed and the text of JSON-LD scripts.
 It works on any ``str``; for ASCII-compatible encodings it runs on the bytes
 decoded as latin-1, where every ASCII byte is the same character and offsets
 are byte offsets. :mod:`linkfilter.decode` prescans with it and

@@ -1,7 +1,10 @@
 """The title a browser shows in its tab, cleaned so it is safe to print on any terminal.
 
 ``TitleSniffer`` tells the fetcher when it has read enough; ``page_title`` turns
-the bytes read into a ``PageTitle``.  Both are pure: no I/O, no global state.
+the bytes read into a ``PageTitle``, and ``page_card`` reads the page's other
+fields (og:, twitter:, JSON-LD, description, author, the oEmbed link) into a
+``PageCard`` for :mod:`linkfilter.card` to choose from.  All pure: no I/O, no
+global state.
 
 The title is the content of the first ``<title>`` element of the document (see
 :class:`linkfilter.decode.MarkupScanner` for what "first" excludes), entities
@@ -257,14 +260,18 @@ class TitleSniffer:
     Then ``page_title(body, ...)``, or ``result(body, ...)`` which gives the same
     without scanning the body again.
 
-    Enough has been read when the title is closed and its encoding is settled:
+    Enough has been read when the title is closed, the head has ended (or
+    ``HEAD_AFTER_TITLE`` more bytes came: the page's other fields are in the head)
+    and the title's encoding is settled:
     declared (BOM, header, ``<meta>``, XML declaration), or the title is plain
     ASCII, or everything read is valid UTF-8; otherwise reading goes on until
     chardet has ``DETECT_BYTES`` after the first non-ASCII byte of the title.
     When the head ends first (``<body>``, or content after ``</head>``), or the
-    title is blank (ASCII whitespace and entities of it only), the head's end is
-    enough if no og:title/twitter:title was seen, else the same rule applies to
-    that fallback.  Unless the BOM or the header declared the encoding, it never
+    title is blank (ASCII whitespace and entities of it only) or useless to the
+    ``useless`` judge (see :func:`linkfilter.card.judge`), reading goes on to the
+    first other title (og:title, twitter:title, JSON-LD, an oEmbed link), in the
+    head or in the body, and the same rule applies to that one; without one it
+    goes on to the end or the cap.  Unless the BOM or the header declared the encoding, it never
     stops before ``PRESCAN_MIN_BYTES`` (a ``<meta>`` there still counts, as in
     browsers).
     ``stop_at`` is the byte offset where it became enough: the same for every

@@ -81,7 +81,8 @@ def describe(
             if sniffers:  # it has seen the body already: no second scan
                 found = sniffers[-1].result(page.body, **options)
             else:
-                found = TitleSniffer(page.charset, judge).result(page.body, **options)
+                sniffer(page.charset).feed(page.body)
+                found = sniffers[-1].result(page.body, **options)
             charset, source = found.charset, found.charset_source
             oembed_card = answer.card if answer is not None else None
             choice = card.choose(found.card, oembed_card, url=fetch_url, final_url=page.final_url,
@@ -128,8 +129,6 @@ def describe(
             reason=f"internal error: {type(e).__name__}: {e}",
             elapsed=time.monotonic() - started,
         )
-    from linkfilter.card import kind_of
-
     return Result(
         url=url,
         line=line,
@@ -145,7 +144,7 @@ def describe(
         description=choice.description if choice else None,
         author=choice.author if choice else None,
         title_source=choice.title_source if choice else None,
-        kind=kind_of(page.content_type),
+        kind=card.kind_of(page.content_type),
         final_host=_left_for(fetch_url, page.final_url),
         elapsed=time.monotonic() - started,
     )
