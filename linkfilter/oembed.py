@@ -73,7 +73,7 @@ def _glob(scheme: str) -> re.Pattern[str] | None:
 
 def _host_key(scheme: str) -> str:
     """The fixed end of a scheme's host: ``youtube.com`` for ``https://*.youtube.com/...``."""
-    host = re.sub(r"^https?://", "", scheme, flags=re.I).split("/", 1)[0].lower()
+    host = scheme.partition("://")[2].partition("/")[0].lower()
     return host.rpartition("*")[2].lstrip(".")
 
 
@@ -84,9 +84,11 @@ def _endpoint_url(url: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _load() -> _Registry:
     import json
-    from importlib.resources import files
+    import os
 
-    providers = json.loads(files("linkfilter").joinpath(REGISTRY_FILE).read_bytes())
+    # beside this module (importlib.resources would cost 20 ms of imports on the first URL)
+    with open(os.path.join(os.path.dirname(__file__), REGISTRY_FILE), "rb") as f:
+        providers = json.loads(f.read())
     by_host: dict[str, list[tuple[str, Endpoint]]] = {}
     hosts = set()
     for provider in providers:
