@@ -33,6 +33,7 @@ from linkfilter.settings import (
     MAX_SECONDS,
     MAX_WORKERS,
     NOT_WITH_JSON,
+    PREFER_CHOICES,
     Settings,
     SettingsError,
     check_template,
@@ -302,6 +303,13 @@ def _fail(message: str, status: ExitStatus):
 @click.option("--max-title", type=_bounded("max_title"), default=DEFAULT_MAX_TITLE,
               show_default=True, metavar="N",
               help="Cut titles to N characters, the ellipsis included; 0 means no cap.")
+@click.option("--prefer", type=_Choice(PREFER_CHOICES), default="title", show_default=True,
+              envvar=f"{ENV_PREFIX}_PREFER",
+              help="Which title first: the page's <title> when it says something, or card: "
+                   "oEmbed, og:title, twitter:title, JSON-LD, then <title>.")
+@click.option("--no-oembed", is_flag=True, type=FLAG, default=False,
+              envvar=f"{ENV_PREFIX}_NO_OEMBED",
+              help="Ask no oEmbed endpoint, neither from the registry nor discovered in a page.")
 @click.option("-q", "--quiet", is_flag=True, type=FLAG, default=False,
               help="Do not report failures on stderr.")
 @click.option("--stats", is_flag=True, type=FLAG, default=False,
@@ -319,8 +327,9 @@ def _fail(message: str, status: ExitStatus):
 @click.option("-h", "--help", is_flag=True, expose_value=False, is_eager=True,
               allow_from_autoenv=False, callback=_show_help, help="Show this message and exit.")
 def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirects, template,
-         fallback, as_json, no_echo, no_files, ordered, dry_run, allow_private, user_agent, accept_language,
-         exclude, cache_ttl, cache_path, max_title, quiet, stats, progress, color):
+         fallback, as_json, no_echo, no_files, ordered, dry_run, allow_private, user_agent,
+         accept_language, exclude, cache_ttl, cache_path, max_title, prefer, no_oembed, quiet,
+         stats, progress, color):
     """Echo text from FILEs (or stdin) and print the titles of the web pages it links to.
 
     Reads the FILEs in order, like cat ('-' or no FILE means stdin), copies every
@@ -359,6 +368,8 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
             max_title=max_title,
             progress=progress,
             color=_color(color),
+            prefer=prefer,
+            oembed=not no_oembed,
         )
     except SettingsError as e:
         raise click.UsageError(str(e)) from e

@@ -102,3 +102,9 @@ class Challenge(FetchError):
     """Raised when a 403, 429 or 503 page is a bot challenge (an interstitial), not the page."""
 
     code = "challenge"
+
+
+class NoTitle(FetchError):
+    """Raised when a page offers no useful title: none, or only placeholders and its site's name."""
+
+    code = "no-title"

@@ -116,6 +116,8 @@ class Page(NamedTuple):
     timed_out: str | None = None
     #: Content-Language header of the final response, as sent; None when absent.
     content_language: str | None = None
+    #: Link headers of the final response, joined by ", " as HTTP allows; None when absent.
+    link: str | None = None
 
     @property
     def is_html(self) -> bool:
@@ -349,6 +351,14 @@ def _tls_handshake(
     return tls
 
 
+class _Want(NamedTuple):
+    """What one request reads besides an HTML page: the media types whose body is read,
+    and how much of it."""
+
+    read_types: frozenset[str] | None = None
+    max_bytes: int | None = None
+
+
 class _Read(NamedTuple):
     """What reading one body yielded."""
 
@@ -427,6 +437,11 @@ class Fetcher:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def deadline(self) -> Clock:
+        """A new deadline of ``settings.timeout``, for one URL that takes several requests
+        (an oEmbed answer, then the page): pass it to each ``fetch``."""
+        return Clock(self.settings.timeout)
+
     def fetch(
         self,
         url: str,
@@ -434,8 +449,12 @@ class Fetcher:
         *,
         normalized: bool = False,
         file_sink: Callable[[Page], FileSink] | None = None,
+        clock: Clock | None = None,
+        accept: str = ACCEPT,
+        read_types: frozenset[str] | None = None,
+        max_bytes: int | None = None,
     ) -> Page:
-        """Fetch one URL within settings.timeout in total.
+        """Fetch one URL within settings.timeout in total (or what ``clock`` has left).
 
         Follows redirects (each hop normalized and guarded again). For an HTML response
         with status < 300, calls ``sink_factory(charset)`` once and feeds it the decoded
@@ -446,9 +465,12 @@ class Fetcher:
         only (body b'').
         ``normalized`` says ``url`` is already what ``normalize_for_fetch`` makes of it
         (the pipeline's cache key): it is not normalized again.
+        ``accept`` is the Accept header; ``read_types`` the media types whose body is read
+        instead of HTML's (at most ``max_bytes``, default ``--max-bytes``).
         Raises only FetchError subclasses.
         """
-        clock = Clock(self.settings.timeout)
+        clock = clock or Clock(self.settings.timeout)
+        want = _Want(read_types, max_bytes)
         current = url
         hops = 0
         try:
@@ -458,7 +480,7 @@ class Fetcher:
             retried = False
             while True:
                 target = _Target.parse(current)
-                conn, response = self._exchange(target, clock)
+                conn, response = self._exchange(target, clock, accept=accept)
                 status = response.status
                 location = _first(response.msg.get_all("Location"))
                 if status in REDIRECT_STATUSES and location and location.strip():
@@ -495,7 +517,7 @@ class Fetcher:
                             why = "retried once already" if retried else f"{left:.1f} s left"
                             head += f" (Retry-After: {said}; {why}, --timeout {clock.timeout:g} s)"
                     raise HTTPStatusError(status, head)
-                return self._page(url, target, conn, response, sink_factory, clock, file_sink)
+                return self._page(url, target, conn, response, sink_factory, clock, file_sink, want)
         except FetchError as e:
             if e.url is None:
                 e.url = current
@@ -506,7 +528,7 @@ class Fetcher:
     # -- one request ---------------------------------------------------------
 
     def _exchange(
-        self, target: _Target, clock: Clock, ranged: str | None = None
+        self, target: _Target, clock: Clock, ranged: str | None = None, *, accept: str = ACCEPT
     ) -> tuple[_Connection, Response]:
         """Send the request for ``target`` and read the response head.
 
@@ -520,13 +542,13 @@ class Fetcher:
             conn.clock = clock
             try:
                 with _error_catcher(conn, target, proxy, clock, kept=True):
-                    return conn, self._send(conn, target, proxy, ranged)
+                    return conn, self._send(conn, target, proxy, ranged, accept)
             except _Stale:
                 pass  # closed while idle: send once more on a new connection
         conn = self._connect(target, proxy, clock)
         conn.key = key
         with _error_catcher(conn, target, proxy, clock):
-            return conn, self._send(conn, target, proxy, ranged)
+            return conn, self._send(conn, target, proxy, ranged, accept)
 
     def _connect(self, target: _Target, proxy: Proxy | None, clock: Clock) -> _Connection:
         if proxy is None:
@@ -568,7 +590,12 @@ class Fetcher:
         return conn
 
     def _send(
-        self, conn: _Connection, target: _Target, proxy: Proxy | None, ranged: str | None = None
+        self,
+        conn: _Connection,
+        target: _Target,
+        proxy: Proxy | None,
+        ranged: str | None = None,
+        accept: str = ACCEPT,
     ) -> Response:
         """Send the GET (with ``Range: ranged`` and no content coding, when given)."""
         conn.last = None
@@ -585,7 +612,7 @@ class Fetcher:
             raise BadURL(f"cannot request {target.url!r}: {e}", url=target.url) from e
         conn.putheader("Host", target.authority)
         conn.putheader("User-Agent", self.settings.user_agent)
-        conn.putheader("Accept", ACCEPT)
+        conn.putheader("Accept", accept)
         conn.putheader("Accept-Encoding", "identity" if ranged else ACCEPT_ENCODING)
         if ranged:
             conn.putheader("Range", ranged)
@@ -606,9 +633,11 @@ class Fetcher:
         sink_factory: Callable[[str | None], Sink] | None,
         clock: Clock,
         file_sink: Callable[[Page], FileSink] | None = None,
+        want: _Want | None = None,
     ) -> Page:
         content_type, charset = parse_content_type(_last(response.msg.get_all("Content-Type")))
         language = _last(response.msg.get_all("Content-Language"))
+        links = response.msg.get_all("Link")
         page = Page(
             url=url,
             final_url=target.url,
@@ -620,9 +649,12 @@ class Fetcher:
             capped=False,
             cut=False,
             content_language=_header_text(language) if language is not None else None,
+            link=", ".join(_header_text(v) for v in links) if links else None,
         )
-        if not (page.is_html and response.status < 300):
-            if file_sink is None or response.status >= 300:
+        other = want is not None and want.read_types is not None
+        readable = content_type in want.read_types if other else page.is_html  # type: ignore[union-attr]
+        if not (readable and response.status < 300):
+            if other or file_sink is None or response.status >= 300:
                 self._finish(conn, response, clock)
                 return page
             return self._file(page, target, conn, response, file_sink(page), clock)
@@ -631,10 +663,10 @@ class Fetcher:
         except content.DecodeError as e:
             self._discard(conn, response)
             raise BadResponse(f"{target.host}: {e}") from e
-        sink = sink_factory(charset) if sink_factory is not None else None
+        sink = sink_factory(charset) if sink_factory is not None and not other else None
         body = Body(response)
         with _error_catcher(conn, target, None, clock, response=response, reading=True):
-            read = self._read_body(body, decoder, sink)
+            read = self._read_body(body, decoder, sink, want.max_bytes if want is not None else None)
         if read.late is not None:
             self._discard(conn, response)
             reason = _translate(read.late, target, None, clock, reading=True).reason

@@ -95,13 +95,12 @@ class FileInfo(NamedTuple):
 
 
 def kind_of(content_type: str | None) -> str:
-    """The kind a Content-Type alone tells: ``image/*`` an image, and so on; else ``file``."""
+    """The kind a file's Content-Type alone tells (``card.kind_of``); ``file`` without one."""
     if content_type is None:
         return "file"
-    if content_type == "application/pdf":
-        return "pdf"
-    major = content_type.partition("/")[0]
-    return major if major in ("image", "video", "audio") else "file"
+    from linkfilter.card import kind_of as kind_of_type
+
+    return kind_of_type(content_type)
 
 
 # -- naming the type ------------------------------------------------------------------

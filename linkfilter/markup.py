@@ -1,8 +1,9 @@
-"""The markup scanner: what of an HTML document matters for its title and encoding.
+"""The markup scanner: what of an HTML document matters for its title, encoding and card.
 
 It hops from ``<`` to ``<`` with compiled regular expressions, knows comments,
 raw text elements (``<script>``, ``<style>`` ...), ``<template>`` and SVG/MathML,
-and reports the ``<meta>`` tags, the first ``<title>`` and where the head ends.
+and reports the ``<meta>`` tags, the first ``<title>``, where the head ends, the
+``<link>`` tags that mention oEmbed and the text of JSON-LD scripts.
 It works on any ``str``; for ASCII-compatible encodings it runs on the bytes
 decoded as latin-1, where every ASCII byte is the same character and offsets
 are byte offsets. :mod:`linkfilter.decode` prescans with it and
@@ -24,7 +25,8 @@ def ascii_lower(s: str) -> str:
 
 
 class Meta(NamedTuple):
-    """A complete ``<meta>`` tag that mentions charset, http-equiv, og:title or twitter:title.
+    """A complete ``<meta>`` tag that may matter (charset, http-equiv, ``og:``/``twitter:``
+    properties, description, author, application-name), or a ``<link>`` that mentions oEmbed.
 
     Offsets of its ``<`` and just past its ``>``, and its attributes.
 
@@ -47,6 +49,17 @@ class Markup(NamedTuple):
     title_raw: str | None        # its content, as scanned (entities not decoded)
     title_closed: bool           # False: the title runs to the end of what was read
     head_end: int | None         # just past <body>, </head>+a non-head tag, or <plaintext>
+    links: tuple[Meta, ...] = ()   # <link> tags that mention oEmbed
+    scripts: tuple[Script, ...] = ()  # closed JSON-LD scripts
+
+
+class Script(NamedTuple):
+    """A closed ``<script type="application/ld+json">``: offsets of its ``<`` and just past
+    its end tag, and its text as scanned."""
+
+    start: int
+    end: int
+    text: str
 
 
 # The rest of a complete tag in the common syntax: names without quotes or "=",
@@ -65,7 +78,7 @@ _TAG_BODY_SPACED = (r"""(?:[\t\n\f\r /]+[^\t\n\f\r />="']+"""
 _FAST_TAG = re.compile(r"<(/?)([a-zA-Z][^\t\n\f\r />]*)" + _TAG_BODY_SPACED)
 # Names the scanner acts on in HTML content (start or end tags).
 _INTERESTING = (r"(?:t(?:itle|emplate|extarea)|s(?:cript|tyle|vg)|n(?:oscript|oembed|oframes)|xmp|"
-                r"iframe|plaintext|m(?:ath|eta)|head|body|frameset)")
+                r"iframe|plaintext|m(?:ath|eta)|head|body|frameset|link(?=[^>]*oembed))")
 # ... and in SVG/MathML: the tags that end it (see _BREAKOUT), "font", and the
 # ones that nest or close it.
 _INTERESTING_FOREIGN = (r"(?:b(?:ig|lockquote|ody|r)?|c(?:enter|ode)|d[dlt]|em(?:bed)?|h(?:[1-6]|ead|r)|"
@@ -104,7 +117,10 @@ _WS = re.compile(r"[\t\n\f\r ]*")
 _ATTR_NAME_REST = re.compile(r"[^\t\n\f\r />=]*")
 _UNQUOTED = re.compile(r"[^\t\n\f\r >]*")
 _NOT_WS = re.compile(r"[^\t\n\f\r ]")
-_META_WANTED = re.compile(r"charset|http-equiv|og:title|twitter:title", re.I | re.A)
+_META_WANTED = re.compile(r"charset|http-equiv|og:|twitter:|description|author|application-name",
+                          re.I | re.A)
+_OEMBED = re.compile(r"oembed", re.I | re.A)
+_JSON_LD = re.compile(r"ld\+json", re.I | re.A)
 _COMMENT_END = re.compile(r"--!?>")
 _SCRIPT_DATA = re.compile(r"<!--|</script[\t\n\f\r />]", re.I | re.A)
 _SCRIPT_ESCAPED = re.compile(r"-->|<(/?)script[\t\n\f\r />]", re.I | re.A)
@@ -311,6 +327,11 @@ class MarkupScanner:
         self.title_close: int | None = None   # just past "</title" and its delimiter
         self._title_raw: str | None = None
         self._title_tail = ""                 # "</title" + delimiter, as written
+        self._ld_start: int | None = None     # an open JSON-LD script: offset of its "<",
+        self._ld_open = 0                     # of its content,
+        self._ld_parts: list[str] = []        # and its content before _base
+        self.links: list[Meta] = []
+        self.scripts: list[Script] = []
         self.head_end: int | None = None
         self._pause = False         # feed(pause=True): stop after a deciding tag
         self._decided = False       # this run closed the title, ended the head or kept a <meta>
@@ -401,7 +422,9 @@ class MarkupScanner:
             else:
                 raw, closed = _close_at_eof(self.title_content(n) or "")
         head_end = self.head_end if self.head_end is not None and self.head_end <= n else None
-        return Markup(n, metas, title_start, title_open, raw, closed, head_end)
+        links = tuple(m for m in self.links if m.end <= n)
+        scripts = tuple(s for s in self.scripts if s.end <= n)
+        return Markup(n, metas, title_start, title_open, raw, closed, head_end, links, scripts)
 
     # -- scanning ---------------------------------------------------------
 
@@ -481,6 +504,12 @@ class MarkupScanner:
                 else:
                     self._state = _DATA
                     i = m.start()
+                    if self._ld_start is not None:
+                        start = self._ld_open - base
+                        text = "".join(self._ld_parts) + buf[max(0, start):i]
+                        self.scripts.append(Script(self._ld_start, base + m.end(), text))
+                        self._ld_start, self._ld_parts = None, []
+                        self._decided = True
             elif state == _COMMENT:
                 m = _COMMENT_END.search(buf, i)
                 if not m:
@@ -526,6 +555,9 @@ class MarkupScanner:
         if self._recording:
             start = self.title_open - base  # type: ignore[operator]
             self._title_parts.append(buf[start:i] if start > 0 else buf[:i])
+        if self._ld_start is not None:
+            start = self._ld_open - base
+            self._ld_parts.append(buf[start:i] if start > 0 else buf[:i])
         self._buf = buf[i:] + held if i < n else held
         self._base = base + i
 
@@ -631,12 +663,19 @@ class MarkupScanner:
                 self._recording = True
         elif name == "script":
             self._state, self._script = _SCRIPT, 0
+            if in_doc and _JSON_LD.search(buf, i, end) \
+                    and ascii_lower(_tag_attributes(buf, i).get("type", "").strip()) == "application/ld+json":
+                self._ld_start, self._ld_open, self._ld_parts = base + i, base + end, []
         elif name in _RAW_END:
             self._state, self._end_re = _RAW, _RAW_END[name]
         elif name == "meta":
             # only the <meta> tags decode.py and title.py look at are kept
             if in_doc and _META_WANTED.search(buf, i, end):
                 self.metas.append(Meta(base + i, base + end, _tag_attributes(buf, i)))
+                self._decided = True
+        elif name == "link":
+            if in_doc and _OEMBED.search(buf, i, end):
+                self.links.append(Meta(base + i, base + end, _tag_attributes(buf, i)))
                 self._decided = True
         elif name == "template":
             self._template += 1

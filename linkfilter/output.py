@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 
 from linkfilter.result import RECORD_FIELDS, Result, is_html_type
+from linkfilter.settings import DEFAULT_FORMAT
+
+#: Between a link's host and the host it led to, in the default text line.
+ARROW = " \u2192 "
 
 # C0 and C1 controls, DEL, and the bidi embeddings/overrides/isolates.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -77,6 +81,8 @@ def text_line(
     A link that is not HTML gets its title (if the file names itself) and ``summary``;
     none under ``no_files``. A failure, or an HTML page without a title, prints its
     ``fallback`` line (``title`` empty, ``error`` and ``reason`` saying why), or nothing.
+    The default template shows where a redirect that left the link's site led:
+    ``t.co → example.com: Title``.
     """
     title = result.title
     if result.ok and (result.file_type is not None or result.content_type is not None
@@ -88,7 +94,10 @@ def text_line(
         if fallback is None:
             return None
         template, title = fallback, ""
-    return safe(template.format(**fields(result, title)))
+    values = fields(result, title)
+    if result.final_host and template == DEFAULT_FORMAT:
+        values["host"] = values["host"] + ARROW + safe(result.final_host)
+    return safe(template.format(**values))
 
 
 class _Null(str):
@@ -128,6 +137,10 @@ def fields(result: Result, title: str | None) -> dict:
         "cached": "true" if result.cached else "false",
         "kind": result.kind or NULL,
         "title_source": result.title_source or NULL,
+        "site": safe(result.site) or NULL,
+        "description": safe(result.description) or NULL,
+        "author": safe(result.author) or NULL,
+        "final_host": safe(result.final_host) or NULL,
         "file_type": result.file_type or NULL,
         "width": NULL if result.width is None else result.width,
         "height": NULL if result.height is None else result.height,

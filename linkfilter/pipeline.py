@@ -221,6 +221,8 @@ class Pipeline:
                     accept_language=settings.accept_language,
                     user_agent=settings.user_agent,
                     allow_private=settings.allow_private,
+                    prefer=settings.prefer,
+                    oembed=settings.oembed,
                 ),
             )
         except store.StoreError as e:

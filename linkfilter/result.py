@@ -23,6 +23,10 @@ RECORD_FIELDS = (
     "cached",
     "kind",
     "title_source",
+    "site",
+    "description",
+    "author",
+    "final_host",
     "file_type",
     "width",
     "height",
@@ -69,9 +73,17 @@ class Result(NamedTuple):
     #: What the link is (``page``, ``image``, ``video``, ``audio``, ``pdf``, ``file``): from
     #: the bytes when they name a type, else from the Content-Type; None for a failure.
     kind: str | None = None
-    #: Where the title came from: ``title`` (a page's ``<title>``), ``file`` (the file's own
-    #: metadata: ID3, Vorbis comments, a PDF's Info or XMP, a WebM's Title); None without one.
+    #: Where the title came from (``card.TITLE_SOURCES``): ``title`` (a page's ``<title>``),
+    #: ``oembed``, ``og``, ``twitter``, ``jsonld``, ``file`` (the file's own metadata: ID3,
+    #: Vorbis comments, a PDF's Info or XMP, a WebM's Title); None without one.
     title_source: str | None = None
+    #: What the link is beyond its title (see ``card.choose``): the site's name, the page's
+    #: description (at most ``card.DESCRIPTION_MAX`` characters) and author, and the final
+    #: URL's host when a redirect left the link's registrable domain.
+    site: str | None = None
+    description: str | None = None
+    author: str | None = None
+    final_host: str | None = None
     #: A file's type as its bytes name it ("PNG image", "PDF", "MP3 audio"); None when they
     #: name none we know (the line then shows the Content-Type).
     file_type: str | None = None

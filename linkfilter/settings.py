@@ -17,7 +17,9 @@ DEFAULT_TIMEOUT = 10
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
 DEFAULT_FORMAT = "{host}: {title}"
-DEFAULT_USER_AGENT = f"linkfilter/{__version__}"
+DEFAULT_USER_AGENT = f"linkfilter/{__version__} (link title bot)"
+#: ``--prefer``: the page's ``<title>`` when it is useful, or the link previewers' order.
+PREFER_CHOICES = ("title", "card")
 DEFAULT_ACCEPT_LANGUAGE = "en;q=0.9, *;q=0.5"
 DEFAULT_CACHE_TTL = 3600
 DEFAULT_MAX_TITLE = 200
@@ -100,6 +102,8 @@ class _Knobs(NamedTuple):
     progress: bool | None = None  # None: when stderr is a terminal and stdout a file
     color: str = "auto"
     no_files: bool = False  # print nothing for links that are not HTML (JSON keeps them)
+    prefer: str = "title"
+    oembed: bool = True
 
 
 class Settings(_Knobs):
@@ -130,6 +134,8 @@ class Settings(_Knobs):
                 raise SettingsError(f"{option} {reason}", option=option, reason=reason)
         if not (header_safe(self.user_agent) and header_safe(self.accept_language)):
             raise SettingsError("header values may not hold control characters")
+        if self.prefer not in PREFER_CHOICES:
+            raise SettingsError(f"--prefer must be one of {', '.join(PREFER_CHOICES)}")
         if self.color not in COLOR_CHOICES:
             reason = f"must be one of {', '.join(COLOR_CHOICES)}"
             raise SettingsError(f"--color {reason}", option="--color", reason=reason)

@@ -61,7 +61,8 @@ BUSY_TIMEOUT = 5.0
 #: from final_url to reason, then (after elapsed, cached and host_down) the description.
 FIELDS = ("final_url", "status", "title", "content_type", "content_length",
           "charset", "charset_source", "error", "reason",
-          "kind", "title_source", "file_type", "width", "height", "duration", "pages")
+          "kind", "title_source", "site", "description", "author", "final_host",
+          "file_type", "width", "height", "duration", "pages")
 _FIRST = FIELDS.index("reason") + 1  # columns before elapsed in Result's order
 
 _MAGIC = b"SQLite format 3\x00"
@@ -103,7 +104,7 @@ class StoreError(LinkfilterError):
 
 
 def namespace(*, max_bytes: int, max_title: int, accept_language: str, user_agent: str,
-              allow_private: bool) -> str:
+              allow_private: bool, prefer: str = "title", oembed: bool = True) -> str:
     """A short stable digest of the settings that change a result, to key stored results by.
 
     64-bit FNV-1a over the settings joined by NUL (header values hold no control
@@ -111,7 +112,7 @@ def namespace(*, max_bytes: int, max_title: int, accept_language: str, user_agen
     and no hashlib or json to import, which would cost a cached run more than its lookups.
     """
     text = "\0".join((str(max_bytes), str(max_title), accept_language, user_agent,
-                      "1" if allow_private else "0"))
+                      "1" if allow_private else "0", prefer, "1" if oembed else "0"))
     digest = _FNV_OFFSET
     for byte in text.encode("utf-8", "surrogatepass"):
         digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFF_FFFF_FFFF_FFFF

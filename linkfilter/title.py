@@ -1,7 +1,10 @@
 """The title a browser shows in its tab, cleaned so it is safe to print on any terminal.
 
 ``TitleSniffer`` tells the fetcher when it has read enough; ``page_title`` turns
-the bytes read into a ``PageTitle``.  Both are pure: no I/O, no global state.
+the bytes read into a ``PageTitle``, and ``page_card`` reads the page's other
+fields (og:, twitter:, JSON-LD, description, author, the oEmbed link) into a
+``PageCard`` for :mod:`linkfilter.card` to choose from.  All pure: no I/O, no
+global state.
 
 The title is the content of the first ``<title>`` element of the document (see
 :class:`linkfilter.markup.MarkupScanner` for what "first" excludes), entities
@@ -32,9 +35,15 @@ from linkfilter.decode import (
     xml_declaration,
 )
 from linkfilter.hints import Hints
-from linkfilter.markup import Markup, MarkupScanner, Meta, ascii_lower, scan_markup
+from linkfilter.markup import Markup, MarkupScanner, Meta, Script, ascii_lower, scan_markup
 
 ELLIPSIS = "\u2026"
+
+#: Most bytes read past the close of a useful title while waiting for the head's end (where
+#: the page's description and site name are): a page that never ends its head costs no more.
+HEAD_AFTER_TITLE = 32 * 1024
+#: The type of a ``<link rel=alternate>`` that points to a page's oEmbed answer.
+OEMBED_TYPE = "application/json+oembed"
 
 # C0 controls but the whitespace ones, DEL, C1 controls but NEL, and the bidi
 # embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): removed.
@@ -118,6 +127,90 @@ def fallback_metas(metas: tuple[Meta, ...] | list[Meta]) -> list[Meta]:
     return found["og:title"] + found["twitter:title"]
 
 
+class Card(NamedTuple):
+    """What one source says about a link: each value cleaned, None when absent."""
+
+    title: str | None = None
+    site: str | None = None
+    description: str | None = None
+    author: str | None = None
+
+
+class PageCard(NamedTuple):
+    """What a page says about itself, each source apart, cleaned (titles cut to --max-title)."""
+
+    title: str | None = None          # <title>
+    og: Card = Card()                 # og:title, og:site_name, og:description
+    twitter: Card = Card()            # twitter:title, twitter:description
+    jsonld: Card = Card()             # headline/name, publisher name, author name
+    meta: Card = Card()               # application-name, <meta name=description>, <meta name=author>
+    oembed_href: str | None = None    # <link rel=alternate type=application/json+oembed> in the head
+
+
+def meta_key(meta: Meta) -> str:
+    """What a ``<meta>`` is about: its ``property``, else its ``name``, ASCII lower case."""
+    return ascii_lower((meta.attrs.get("property") or meta.attrs.get("name") or "").strip())
+
+
+def _alternatives(markup: Markup, end: int | None = None) -> list[int]:
+    """Offsets (just past) of the other titles a page offers before ``end``: og:title and
+    twitter:title metas with a content, JSON-LD with a headline or name, an oEmbed link."""
+    found = [m.end for m in fallback_metas(markup.metas)]
+    found += [s.end for s in markup.scripts if "headline" in s.text or '"name"' in s.text]
+    found += [m.end for m in markup.links if _oembed_link(m)]
+    return sorted(p for p in found if end is None or p <= end)
+
+
+def _oembed_link(link: Meta) -> bool:
+    rel = ascii_lower(link.attrs.get("rel", "")).split()
+    return "alternate" in rel and ascii_lower(link.attrs.get("type", "").strip()) == OEMBED_TYPE \
+        and bool(link.attrs.get("href", "").strip())
+
+
+def page_card(markup: Markup, decode: Callable[[str], str], max_title: int, capped: bool) -> PageCard:
+    """Everything a scan found that describes the page, decoded and cleaned."""
+    def text(raw: str | None, limit: int = max_title) -> str | None:
+        return clean_title(unescape_attribute(decode(raw)), limit) if raw else None
+
+    values: dict[str, str] = {}
+    for meta in markup.metas:
+        content = meta.attrs.get("content")
+        if content is not None and content.strip():
+            values.setdefault(meta_key(meta), content)
+    title = None
+    if markup.title_raw is not None and (markup.title_closed or not capped):
+        title = clean_title(unescape(decode(markup.title_raw)), max_title)
+    said = None
+    if markup.scripts:
+        from linkfilter import jsonld
+
+        said = jsonld.read(decode(s.text) for s in markup.scripts)
+    href = None
+    for link in markup.links:
+        if _oembed_link(link) and (markup.head_end is None or link.end <= markup.head_end):
+            href = unescape_attribute(decode(link.attrs["href"].strip()))
+            break
+    return PageCard(
+        title=title,
+        og=Card(text(values.get("og:title")), text(values.get("og:site_name")),
+                text(values.get("og:description"), 0)),
+        twitter=Card(text(values.get("twitter:title")), None, text(values.get("twitter:description"), 0)),
+        jsonld=Card(_said(said and said.title, max_title), _said(said and said.site, max_title), None,
+                    _said(said and said.author, max_title)),
+        meta=Card(None, text(values.get("application-name")), text(values.get("description"), 0),
+                  text(values.get("author"))),
+        oembed_href=href,
+    )
+
+
+def _said(value: str | None, max_title: int) -> str | None:
+    return clean_title(unescape(value), max_title) if value else None
+
+
+#: ``TitleSniffer``'s judge: whether a title (cleaned) says nothing, given the page's metas.
+Judge = Callable[[str | None, "tuple[Meta, ...]"], bool]
+
+
 def _title_from(markup: Markup, decode: Callable[[str], str], max_title: int,
                 capped: bool) -> tuple[str | None, bool]:
     """(clean title, unclosed) from a scan; ``decode`` turns scanned text into real text."""
@@ -150,14 +243,18 @@ class TitleSniffer:
     Then ``page_title(body, ...)``, or ``result(body, ...)`` which gives the same
     without scanning the body again.
 
-    Enough has been read when the title is closed and its encoding is settled:
+    Enough has been read when the title is closed, the head has ended (or
+    ``HEAD_AFTER_TITLE`` more bytes came: the page's other fields are in the head)
+    and the title's encoding is settled:
     declared (BOM, header, ``<meta>``, XML declaration), or the title is plain
     ASCII, or everything read is valid UTF-8; otherwise reading goes on until
     chardet has ``DETECT_BYTES`` after the first non-ASCII byte of the title.
     When the head ends first (``<body>``, or content after ``</head>``), or the
-    title is blank (ASCII whitespace and entities of it only), the head's end is
-    enough if no og:title/twitter:title was seen, else the same rule applies to
-    that fallback.  Unless the BOM or the header declared the encoding, it never
+    title is blank (ASCII whitespace and entities of it only) or useless to the
+    ``useless`` judge (see :func:`linkfilter.card.judge`), reading goes on to the
+    first other title (og:title, twitter:title, JSON-LD, an oEmbed link), in the
+    head or in the body, and the same rule applies to that one; without one it
+    goes on to the end or the cap.  Unless the BOM or the header declared the encoding, it never
     stops before ``PRESCAN_MIN_BYTES`` (a ``<meta>`` there still counts, as in
     browsers).
     ``stop_at`` is the byte offset where it became enough: the same for every
@@ -166,8 +263,9 @@ class TitleSniffer:
     stop point once the tag that settles it is scanned.
     """
 
-    def __init__(self, header_charset: str | None) -> None:
+    def __init__(self, header_charset: str | None, useless: Judge | None = None) -> None:
         self._header_charset = header_charset
+        self._useless = useless
         self._header = header_encoding(header_charset)
         self._held = b""                 # first bytes, while they may still be a BOM
         self._mode: str | None = None    # "bytes", or the UTF-16 codec
@@ -185,6 +283,7 @@ class TitleSniffer:
         self._stop: int | None = None
         self._stop_units: int | None = None
         self._due: int | None = None     # the stop point, known before it is read
+        self._title: tuple[str, bool] | None = None  # the closed title as scanned, and if blank
 
     @property
     def stop_at(self) -> int | None:
@@ -304,26 +403,53 @@ class TitleSniffer:
         in_head = sc.title_open is not None and (sc.head_end is None or sc.title_start < sc.head_end)
         if in_head and sc.title_close is None:
             return None
-        title = (sc.title_content(n) or "") if in_head else ""
-        if in_head and not _blank(title):
-            end = sc.title_close
-            text = title
-            anchor_in = NON_ASCII_CHAR.search(text)
-            anchor = sc.title_open + (anchor_in.start() if anchor_in else 0)
-        elif sc.head_end is not None:  # no title, or a blank one: og:title/twitter:title may follow
-            end = sc.head_end
-            metas = fallback_metas([m for m in sc.metas if m.end <= end])
-            if not metas:
-                p = max(floor, end)
-                if n >= p:
-                    return p
-                self._due = p  # nothing read later can change it
-                return None
-            text = metas[0].attrs["content"]
-            anchor = metas[0].start
+        if in_head:
+            if self._title is None:  # closed: the same from now on
+                raw = sc.title_content(n) or ""
+                self._title = (raw, _blank(raw))
+            title, blank = self._title
+        else:
+            title, blank = "", True
+        head_end = sc.head_end
+        if not blank:
+            # a title: the head's end (at most HEAD_AFTER_TITLE on) has the page's other fields
+            limit = sc.title_close + HEAD_AFTER_TITLE
+            if head_end is None or head_end > limit:
+                if n < limit:
+                    return None
+                end = limit
+            else:
+                end = head_end
+            if not self._says_nothing(title, end):
+                text = title
+                anchor_in = NON_ASCII_CHAR.search(text)
+                anchor = sc.title_open + (anchor_in.start() if anchor_in else 0)
+                return self._settled(n, max(floor, end), text, anchor, declared_mode)
+        elif head_end is not None:
+            end = head_end
         else:
             return None
-        p = max(floor, end)
+        # No title worth having: another one in the head, else the first in the body
+        # (og:title, twitter:title, JSON-LD), or read on to the end or the cap.
+        found = _alternatives(sc.markup(n))
+        if not found:
+            return None
+        at = found[0]
+        fallback = fallback_metas([m for m in sc.metas if m.end <= at])
+        text = fallback[0].attrs["content"] if fallback else ""
+        anchor = fallback[0].start if fallback else at
+        return self._settled(n, max(floor, end, at), text, anchor, declared_mode)
+
+    def _says_nothing(self, raw: str, end: int) -> bool:
+        """Whether the title scanned (``raw``, in the scan's view) is useless to the judge."""
+        if self._useless is None:
+            return False
+        metas = tuple(m for m in self._scanner.metas if m.end <= end)
+        return self._useless(clean_title(unescape(raw), 0), metas)
+
+    def _settled(self, n: int, p: int, text: str, anchor: int, declared_mode: bool) -> int | None:
+        """The stop point once ``p`` is read and the encoding of ``text`` (at ``anchor``) is sure."""
+        sc = self._scanner
         certain = declared_mode or _plain(text)
         if n < p:
             if certain:
@@ -343,10 +469,12 @@ class TitleSniffer:
     def _bom_utf8(self) -> bool:
         return self._prefix.startswith("\xef\xbb\xbf")
 
-    def result(self, body: bytes, *, max_title: int, capped: bool, hints: Hints | None = None) -> PageTitle:
+    def result(self, body: bytes, *, max_title: int, capped: bool, hints: Hints | None = None,
+               card: bool = False) -> PageTitle:
         """``page_title(body, ...)`` without scanning again: ``body`` is everything that was fed.
 
-        (After True, bytes past ``stop_at`` may follow; they are ignored.)
+        (After True, bytes past ``stop_at`` may follow; they are ignored.) ``card``: also
+        read the page's other fields into ``PageTitle.card``.
         """
         if self._mode is None:
             held, self._held = self._held, b""
@@ -357,17 +485,18 @@ class TitleSniffer:
         markup = self._scanner.markup(self._stop_units)
         charset, source = choose_encoding(body, self._header_charset, markup, hints)
         if self._mode != "bytes":
-            title, unclosed = _title_from(markup, str, max_title, capped)
+            decode: Callable[[str], str] = str
         elif charset in ("utf-16le", "utf-16be"):
             # only chardet gets here, on a page without BOM: the latin-1 scan saw nothing
-            text = decode_bytes(body, charset)
-            title, unclosed = _title_from(scan_markup(text), str, max_title, capped)
+            markup = scan_markup(decode_bytes(body, charset))
+            decode = str
         else:
             def decode(view: str) -> str:
                 return decode_bytes(view.encode("latin-1"), charset)
 
-            title, unclosed = _title_from(markup, decode, max_title, capped)
-        return PageTitle(title, charset, source, unclosed)
+        title, unclosed = _title_from(markup, decode, max_title, capped)
+        found = page_card(markup, decode, max_title, capped) if card else None
+        return PageTitle(title, charset, source, unclosed, found)
 
 
 class PageTitle(NamedTuple):
@@ -377,6 +506,7 @@ class PageTitle(NamedTuple):
     charset: str            # lower-case WHATWG name
     charset_source: str     # how it was chosen: see linkfilter.decode.choose_encoding
     unclosed: bool          # a <title> was opened but not closed in what was read
+    card: PageCard | None = None  # the page's other fields, when asked for
 
 
 def page_title(body: bytes, header_charset: str | None, *, max_title: int, capped: bool,

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from linkfilter import card
 from linkfilter.decode import choose_encoding
 from linkfilter.markup import MarkupScanner, scan_markup
 from linkfilter.scan import CandidateLines, decode_block
@@ -46,6 +47,9 @@ MARKUP = [
     "<a href='/x?a=1&amp;b=2'>", "'", '"', ">", "<", "/", " ", "\n", "<!x", "<?x", "</>", "<p>", "</head>",
     "<body>", "<plaintext>", "<font color=red>", "&amp;", "&eacute", "é", "東京", "\U0001f600", "\x1b$B",
     "\x00", "\u202e", "<script><!--<script>", "</script ", "text ",
+    "Example", "Loading...", '<meta property="og:site_name" content="Example">',
+    "<link rel=alternate type=application/json+oembed href=/o>", "<script type=application/ld+json>",
+    '{"@type": "Article", "headline": "H"}',
 ]
 URLISH = [
     "http://example.com/path", "https://a.b/x?q=1", "www.example.org/a_(b)", "http://bücher.example/p",
@@ -149,22 +153,25 @@ def encoded(text: str, codec: str) -> bytes:
 
 @fuzz(30)
 @given(runs(MARKUP), st.integers(0, 2**32), st.sampled_from(["utf-8", "cp1252", "shift_jis", "utf-16-le"]),
-       st.sampled_from([None, "utf-8", "shift_jis", "bogus"]))
+       st.sampled_from([None, "utf-8", "shift_jis", "bogus"]), st.booleans())
 def test_title_whole_and_in_pieces(parts: list[tuple[str, int]], seed: int, codec: str,
-                                   header: str | None) -> None:
+                                   header: str | None, judged: bool) -> None:
+    # judged: with the worker's useless-title judge (a title like "Example" reads on)
+    judge = card.judge("http://www.example.com/a/page") if judged else None
+
     def check(text: str) -> None:
         body = encoded(text, codec)
-        whole = TitleSniffer(header)
+        whole = TitleSniffer(header, judge)
         whole.feed(body)
-        expected = whole.result(body, max_title=200, capped=False)
-        sniffer = TitleSniffer(header)
+        expected = whole.result(body, max_title=200, capped=False, card=True)
+        sniffer = TitleSniffer(header, judge)
         read = 0
         for piece in pieces(body, seed):
             read += len(piece)
             if sniffer.feed(piece):
                 break
         assert sniffer.stop_at == whole.stop_at
-        assert sniffer.result(body[:read], max_title=200, capped=False) == expected
+        assert sniffer.result(body[:read], max_title=200, capped=False, card=True) == expected
 
     assert_linear(check, parts)
 

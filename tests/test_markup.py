@@ -257,3 +257,33 @@ def test_feeding_in_pieces_is_linear() -> None:
         if ratio > LINEAR_ENOUGH:
             slow.append(f"{name} in {piece}-byte pieces: {ratio:.1f}x per byte at {len(big)} characters")
     assert not slow, slow
+
+
+CARD_DOC = (
+    '<html><head><title>T</title><meta property="og:description" content="D">'
+    '<meta name=author content=A><meta name="viewport" content="width=device-width">'
+    '<link rel=stylesheet href=/a.css><LINK REL="alternate" TYPE="application/json+oembed" HREF="/o?u=1">'
+    '<script type="application/ld+json">{"@type": "Article", "headline": "H </b> <!-- x"}</script>'
+    '<script>var s = "<script type=application/ld+json>";</script>'
+    '<template><script type="application/ld+json">{"name": "in a template"}</script>'
+    '<link rel=alternate type=application/json+oembed href=/t></template>'
+    '</head><body><script type="application/ld+json">[{"@type": "WebPage"}]</script><p>x'
+)
+
+
+def test_card_tags_are_found_whatever_the_split():
+    whole = scan_markup(CARD_DOC)
+    assert [m.attrs.get("property") or m.attrs.get("name") for m in whole.metas] == ["og:description", "author"]
+    assert [link.attrs["href"] for link in whole.links] == ["/o?u=1"]
+    assert [s.text for s in whole.scripts] == ['{"@type": "Article", "headline": "H </b> <!-- x"}',
+                                               '[{"@type": "WebPage"}]']
+    assert all(CARD_DOC[s.start:s.end].startswith("<script") and CARD_DOC[s.start:s.end].endswith("</script>")
+               for s in whole.scripts)
+    for size in (1, 2, 3, 7, 64):
+        scanner = MarkupScanner()
+        for at in range(0, len(CARD_DOC), size):
+            scanner.feed(CARD_DOC[at:at + size])
+        assert scanner.markup() == whole, size
+    # cut inside the first JSON-LD script: it is not there yet
+    cut = CARD_DOC.index("H </b>")
+    assert scan_markup(CARD_DOC[:cut]).scripts == () and whole.scripts[0].end > cut

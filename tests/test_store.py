@@ -33,7 +33,8 @@ class Clock:
 def ok(i=0):
     return Result(url=f"http://a/{i}", line=3, host="a", final_url=f"https://a/{i}", status=200,
                   title=f"Title {i}", content_type="text/html", content_length=100 + i, charset="utf-8",
-                  charset_source="header", elapsed=0.5)
+                  charset_source="header", site="Site", description=f"About {i}", author="Me",
+                  title_source="og", kind="page", final_host="b.example", elapsed=0.5)
 
 
 def bad(i=0):
@@ -127,7 +128,8 @@ def test_namespace_separates_settings(tmp_path):
     assert base == namespace(**settings) and len(base) == 16 and int(base, 16) >= 0
     changed = [dict(settings, max_bytes=1 << 21), dict(settings, max_title=80),
                dict(settings, accept_language="de"), dict(settings, user_agent="v"),
-               dict(settings, allow_private=True)]
+               dict(settings, allow_private=True), dict(settings, prefer="card"),
+               dict(settings, oembed=False)]
     spaces = {namespace(**s) for s in changed}
     assert len(spaces) == len(changed) and base not in spaces
 

@@ -228,42 +228,44 @@ def head_with(title: str, extra: str = "", filler: int = 3000) -> str:
             + "</head><body>" + f"<p>{JA_TEXT}</p>" * 300)
 
 
-def test_header_declared_stops_right_after_the_title() -> None:
+def test_header_declared_stops_at_the_head_end() -> None:
+    # a useful title: the rest of the head (description, site name) is read, not the body
     body = head_with(JA_TITLE).encode("shift_jis")
     sniffer = TitleSniffer("Shift_JIS")
-    assert feed_all(sniffer, body, 100) == 100
-    assert body[:sniffer.stop_at].endswith(b"</title>")
+    assert feed_all(sniffer, body, 100) == 100 * -(-sniffer.stop_at // 100)
+    assert body[:sniffer.stop_at].endswith(b"<body>")
     assert page_title(body, "shift_jis", max_title=200, capped=False) == PageTitle(
         JA_TITLE, "shift_jis", "header", False)
 
 
 def test_meta_declared_waits_for_the_first_1024_bytes() -> None:
     # a later <meta> in the first 1024 bytes could still change the encoding
-    body = head_with(JA_TITLE, "<meta charset=shift_jis>").encode("shift_jis")
+    body = head_with(JA_TITLE, "<meta charset=shift_jis>", filler=0).encode("shift_jis")
+    assert body.index(b"<body>") < PRESCAN_MIN_BYTES
     sniffer = TitleSniffer(None)
     feed_all(sniffer, body, 100)
     assert sniffer.stop_at == PRESCAN_MIN_BYTES
 
 
-def test_meta_declared_title_stops_at_the_title() -> None:
+def test_meta_declared_title_stops_at_the_head_end() -> None:
     body = head_with(JA_TITLE, '<meta charset="euc-jp">' + " " * 2000).encode("euc_jp")
     sniffer = TitleSniffer(None)
     feed_all(sniffer, body, 512)
-    assert body[:sniffer.stop_at].endswith(b"</title>")
+    assert body[:sniffer.stop_at].endswith(b"<body>")
 
 
 def test_ascii_title_stops_without_detection() -> None:
-    body = ("<html><head><title>Plain ASCII</title>" + " " * 2000 + "<p>caf\xe9</p>").encode("cp1252")
+    body = ("<html><head><title>Plain ASCII</title></head><body>" + " " * 2000 + "<p>caf\xe9</p>").encode("cp1252")
     sniffer = TitleSniffer(None)
     assert feed_all(sniffer, body, 64) == 1024 and sniffer.stop_at == 1024
     assert page_title(body, None, max_title=200, capped=False).title == "Plain ASCII"
 
 
-def test_valid_utf8_title_stops_at_the_title() -> None:
+def test_valid_utf8_title_stops_at_the_head_end() -> None:
     body = head_with(JA_TITLE, " " * 2000).encode("utf-8")
     sniffer = TitleSniffer(None)
     feed_all(sniffer, body, 333)
-    assert body[:sniffer.stop_at].endswith(b"</title>")
+    assert body[:sniffer.stop_at].endswith(b"<body>")
     assert page_title(body, None, max_title=200, capped=False) == PageTitle(JA_TITLE, "utf-8", "utf-8", False)
 
 
@@ -281,7 +283,7 @@ def test_undeclared_legacy_title_reads_on_for_detection() -> None:
 
 
 def test_meta_after_an_undeclared_title_ends_detection() -> None:
-    html = f"<html><head><title>{JA_TITLE}</title><meta charset=euc-jp>" + "<p>x</p>" * 10000
+    html = f"<html><head><title>{JA_TITLE}</title><meta charset=euc-jp></head><body>" + "<p>x</p>" * 10000
     body = html.encode("euc_jp")
     sniffer = TitleSniffer(None)
     feed_all(sniffer, body, 10)
@@ -296,23 +298,28 @@ def test_a_big_script_before_the_title_is_read_through() -> None:
     sniffer = TitleSniffer("utf-8")
     read = feed_all(sniffer, body, 8192)
     assert read is not None and read >= body.index(b"</title>")
-    assert body[:sniffer.stop_at].endswith(b"</title>")
+    assert body[:sniffer.stop_at].endswith(b"<body>")
 
 
-def test_head_end_without_title_stops() -> None:
+def test_without_title_reading_goes_on_into_the_body() -> None:
     html = "<html><head><meta charset=utf-8>" + " " * 2000 + "</head><body>" + "<p>text</p>" * 1000
     body = html.encode()
     sniffer = TitleSniffer(None)
-    feed_all(sniffer, body, 100)
-    assert body[:sniffer.stop_at].endswith(b"<body>")
+    assert feed_all(sniffer, body, 100) is None and sniffer.stop_at is None
     assert page_title(body, None, max_title=200, capped=False) == PageTitle(None, "utf-8", "meta", False)
+    # an og:title in the body ends the search there
+    late = html.replace("<p>text</p>", '<meta property="og:title" content="Late">', 1).encode()
+    sniffer = TitleSniffer(None)
+    feed_all(sniffer, late, 100)
+    assert late[:sniffer.stop_at].endswith(b'content="Late">')
+    assert page_title(late, None, max_title=200, capped=False).title == "Late"
 
 
 @pytest.mark.parametrize("after_head, ends_at", [
     ("<div class=x>", b"<div class=x>"), ("\n  text", b"\n  t"), ("<link rel=x><style></style><p>", b"<p>"),
 ])
 def test_after_head_the_first_body_content_ends_it(after_head: str, ends_at: bytes) -> None:
-    body = ("<html><head>" + " " * 1100 + "</head>" + after_head + "<p>more</p>" * 300).encode()
+    body = ("<html><head><title>T</title>" + " " * 1100 + "</head>" + after_head + "<p>more</p>" * 300).encode()
     sniffer = TitleSniffer(None)
     feed_all(sniffer, body, 7)
     assert body[:sniffer.stop_at].endswith(ends_at)
@@ -338,7 +345,7 @@ def test_bom_split_across_chunks() -> None:
     sniffer = TitleSniffer("iso-8859-2")
     assert not sniffer.feed(body[:1]) and not sniffer.feed(body[1:2])
     feed_all(sniffer, body[2:], 1000)
-    assert body[:sniffer.stop_at].endswith(b"</title>")
+    assert body[:sniffer.stop_at].endswith(b"<body>")
     assert page_title(body, "iso-8859-2", max_title=200, capped=False) == PageTitle(
         JA_TITLE, "utf-8", "bom", False)
 
@@ -350,7 +357,7 @@ def test_utf16_stops_at_the_title_in_bytes(codec: str) -> None:
     body = bom + f"<html><head><title>{title}</title></head><body>{JA_TEXT}".encode(codec)
     sniffer = TitleSniffer(None)
     feed_all(sniffer, body, 3)
-    assert body[len(bom):sniffer.stop_at].decode(codec).endswith("</title>")
+    assert body[len(bom):sniffer.stop_at].decode(codec).endswith("<body>")
     result = page_title(body, None, max_title=200, capped=False)
     assert (result.title, result.charset_source) == (title, "bom")
     no_bom = body[len(bom):]
@@ -366,8 +373,8 @@ def test_utf16_without_any_declaration_is_left_to_chardet() -> None:
 
 def test_feed_after_enough_stays_enough() -> None:
     sniffer = TitleSniffer("utf-8")
-    assert sniffer.feed(b"<title>x</title>" + b" " * 2000)
-    assert sniffer.feed(b"<title>other</title>") and sniffer.stop_at == len(b"<title>x</title>")
+    assert sniffer.feed(b"<title>x</title></head><body>" + b" " * 2000)
+    assert sniffer.feed(b"<title>other</title>") and sniffer.stop_at == len(b"<title>x</title></head><body>")
 
 
 @pytest.mark.parametrize("blank", ["", "  \n\t ", "&nbsp;", "&#32;&#x20;&NewLine;", "&#9;&nbsp;&#160;"])
@@ -387,11 +394,10 @@ def test_a_blank_title_reads_on_to_og_title(blank: str, fallback: str) -> None:
     assert title_of(html) == "The real title"
 
 
-def test_a_blank_title_without_fallback_stops_at_the_head_end() -> None:
+def test_a_blank_title_without_fallback_reads_on_into_the_body() -> None:
     body = ("<html><head><title> </title>" + " " * 2000 + "</head><body>" + "<p>x</p>" * 1000).encode()
     sniffer = TitleSniffer(None)
-    feed_all(sniffer, body, 64)
-    assert body[:sniffer.stop_at].endswith(b"<body>")
+    assert feed_all(sniffer, body, 64) is None
     assert page_title(body, None, max_title=200, capped=False) == PageTitle(None, "utf-8", "utf-8", False)
 
 
