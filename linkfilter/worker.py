@@ -131,7 +131,9 @@ def describe(
                 title, described = _file_fields(info, settings)
                 charset = source = None
             else:
-                choice = _page_choice(fetcher, page, found, answer, clock, fetch_url, url, settings)
+                choice = _page_choice(fetcher, page, found, answer, clock, fetch_url, settings)
+                if choice.title is None:
+                    _no_title(page, found, choice, url, settings)
                 title = choice.title
                 described = {"kind": "page", "title_source": choice.title_source}
         elif files:
@@ -170,9 +172,9 @@ def describe(
     )
 
 
-def _page_choice(fetcher, page, found, answer, clock, fetch_url: str, url: str, settings: Settings):
+def _page_choice(fetcher, page, found, answer, clock, fetch_url: str, settings: Settings):
     """The title and fields of an HTML page (``card.choose``), after following the oEmbed
-    link it declares when ``--prefer`` asks for it; raises when no title is left."""
+    link it declares when ``--prefer`` asks for it."""
     from linkfilter import card
 
     oembed_card = answer.card if answer is not None else None
@@ -189,20 +191,24 @@ def _page_choice(fetcher, page, found, answer, clock, fetch_url: str, url: str, 
             if answer is not None:
                 choice = card.choose(found.card, answer.card, url=fetch_url,
                                      final_url=page.final_url, prefer=settings.prefer)
-    if choice.title is None:
-        if page.timed_out:
-            raise FetchTimeout(page.timed_out, url=url)
-        if page.capped:
-            what = "<title> still open after" if found.unclosed else "no title in"
-            raise TooLarge(
-                f"{what} the first {human_size(settings.max_bytes)} "
-                f"(--max-bytes {settings.max_bytes})",
-                url=url,
-            )
-        if choice.placeholder is not None:
-            raise NoTitle(f"only a placeholder title: \"{choice.placeholder}\"", url=url)
-        raise NoTitle("no title in the page", url=url)
     return choice
+
+
+def _no_title(page, found, choice, url: str, settings: Settings) -> None:
+    """Raise why a page that yielded no useful title has none: the deadline or the byte
+    cap cut it, or it offers only a placeholder, or nothing."""
+    if page.timed_out:
+        raise FetchTimeout(page.timed_out, url=url)
+    if page.capped:
+        what = "<title> still open after" if found.unclosed else "no title in"
+        raise TooLarge(
+            f"{what} the first {human_size(settings.max_bytes)} "
+            f"(--max-bytes {settings.max_bytes})",
+            url=url,
+        )
+    if choice.placeholder is not None:
+        raise NoTitle(f"only a placeholder title: \"{choice.placeholder}\"", url=url)
+    raise NoTitle("no title in the page", url=url)
 
 
 def _described(url: str, line: int, host: str, choice, *, kind: str, final_url: str,

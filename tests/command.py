@@ -202,3 +202,9 @@ def digest_input(site) -> bytes:
     u = site.url
     return (f"morning {u('/a')} and {u('/b')}\n{u('/none')} {u('/img')}\n"
             f"broken {u('/missing')}\n").encode()
+
+
+def digest_failures(site) -> list[str]:
+    """The stderr lines of ``digest_input``'s failures: a 404 and a page without a title."""
+    return [f"linkfilter: {site.url('/missing')}: HTTP 404 Not Found",
+            f"linkfilter: {site.url('/none')}: no title in the page"]

@@ -579,8 +579,9 @@ def check_exclude(sandbox: Sandbox, example: Example) -> None:
     assert echoed == CHAT.splitlines() * 2
     assert results == [titled()["https://docs.example.org/notes"]] * 2
     assert not any("youtube" in r.target for r in sandbox.proxy.requests[asked:])
-    assert got.stderr.decode().splitlines() == [
-        "linkfilter: http://www.example.com/gone: HTTP 404 Not Found"]
+    assert sorted(got.stderr.decode().splitlines()) == [
+        "linkfilter: http://www.example.com/gone: HTTP 404 Not Found",
+        "linkfilter: http://www.example.net/untitled: no title in the page"]
 
 
 def check_jq(sandbox: Sandbox, example: Example) -> None:

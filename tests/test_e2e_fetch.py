@@ -38,7 +38,7 @@ def test_user_agent_and_accept_language(site):
     run(["--allow-private", "-n"], f"{site.url('/')}\n".encode())
     run(["--allow-private", "-n", "-A", "probe/1", "--accept-language", "cs"], f"{site.url('/untitled')}\n".encode())
     first, second = site.requests
-    assert first.header("User-Agent") == f"linkfilter/{__version__}"
+    assert first.header("User-Agent") == f"linkfilter/{__version__} (link title bot)"
     assert first.header("Accept-Language") == "en;q=0.9, *;q=0.5"
     assert (second.header("User-Agent"), second.header("Accept-Language")) == ("probe/1", "cs")
 

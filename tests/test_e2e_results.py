@@ -42,10 +42,10 @@ def test_unfinished_last_line_gets_one_newline_before_the_result(site):
     assert p.stdout == f"x {site.url('/')}\n{site.authority}: Home page\n".encode()
 
 
-def test_non_html_prints_a_summary_and_untitled_prints_nothing(site):
+def test_non_html_prints_a_summary_and_untitled_is_a_failure(site):
     p = run(["--allow-private", "-n"], f"{site.url('/png')}\n{site.url('/untitled')}\n".encode())
     assert p.stdout.decode() == f"{site.authority}: [image/png, 19.5 KiB]\n"
-    assert p.stderr == b""
+    assert p.stderr.decode() == f"linkfilter: {site.url('/untitled')}: no title in the page\n"
 
 
 def test_hostile_title_cannot_reach_the_terminal(site):

@@ -26,7 +26,10 @@ class FakeFetcher:
         self.error = error
         self.calls: list[tuple[str, bool]] = []
 
-    def fetch(self, url, sink_factory=None, *, normalized=False, file_sink=None):
+    def deadline(self):
+        return None  # the worker hands it back to fetch as it is
+
+    def fetch(self, url, sink_factory=None, *, normalized=False, file_sink=None, clock=None):
         self.calls.append((url, normalized))
         if self.error is not None:
             raise self.error
@@ -103,7 +106,7 @@ def test_a_bug_in_the_fetcher_costs_one_url_as_an_internal_error():
 
 def test_a_bug_while_reading_the_title_is_an_internal_error():
     class BrokenPage(FakeFetcher):
-        def fetch(self, url, sink_factory=None, *, normalized=False, file_sink=None):
+        def fetch(self, url, sink_factory=None, *, normalized=False, file_sink=None, clock=None):
             sink_factory(object())  # a charset no decoder knows what to do with
             return html_page(b"<title>x</title>")
 
