@@ -220,14 +220,16 @@ class FileSniffer:
     """Fed a body as it arrives; ``feed`` returns True once the description is complete
     (or the format's limit is reached), ``info()`` gives it. Pure: no I/O.
 
-    ``content_type`` and ``total`` (the body's size, if known) come from the headers.
-    For a PDF whose page count or title is not in its head, ``tail_wanted`` says how
+    ``content_type`` and ``total`` (the body's size, if known) come from the headers;
+    ``file_name`` is the name the file is served under (``file_name_of``), which a PDF's
+    title must not merely repeat. For a PDF whose page count or title is not in its head, ``tail_wanted`` says how
     many bytes of its end to fetch and ``feed_tail`` takes them.
     """
 
-    def __init__(self, content_type: str | None, total: int | None) -> None:
+    def __init__(self, content_type: str | None, total: int | None, file_name: str | None = None) -> None:
         self.content_type = content_type
         self.total = total
+        self.file_name = file_name
         self._buf = bytearray()
         self._name: str | None = None  # the format, once named ("" for unknown)
         self._looked = 0  # prefix length when the format was last looked for
@@ -328,6 +330,8 @@ class FileSniffer:
         if fmt is None:
             return FileInfo(kind_of(self.content_type))
         title = facts.get("title")
+        if title and fmt.kind == "pdf" and pdf.junk_title(title, self.file_name):
+            title = None  # the file's own name (the rest of the rule was applied as it was read)
         artist = facts.get("artist")
         if title and artist and fmt.kind in ("audio", "video"):
             title = f"{artist} \u2013 {title}"
@@ -341,6 +345,14 @@ class FileSniffer:
             pages=facts.get("pages") or None,
             title=title or None,
         )
+
+
+def file_name_of(url: str) -> str | None:
+    """The name a file is served under: the last segment of ``url``'s path, percent-decoded
+    (None when the path ends in ``/``)."""
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(url).path.rpartition("/")[2]) or None
 
 
 def describe(data: bytes, content_type: str | None = None, total: int | None = None) -> FileInfo:

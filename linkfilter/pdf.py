@@ -167,13 +167,17 @@ def _hex(data: bytes, at: int) -> bytes | None:
 
 def text_of(raw: bytes) -> str:
     """A PDF text string: UTF-16 with its BOM, UTF-8 with its BOM, else PDFDocEncoding
-    (read as Latin-1, which it matches in the printable range)."""
+    (read as Latin-1, which it matches in the printable range). UTF-16BE without its BOM,
+    as ImageMagick writes a title (every other byte NUL, which no text in PDFDocEncoding
+    holds), is read as UTF-16BE."""
     if raw[:2] == b"\xfe\xff":
         return raw[2:].decode("utf-16-be", "replace")
     if raw[:2] == b"\xff\xfe":
         return raw[2:].decode("utf-16-le", "replace")
     if raw[:3] == b"\xef\xbb\xbf":
         return raw[3:].decode("utf-8", "replace")
+    if raw and not len(raw) % 2 and not any(raw[0::2]):
+        return raw.decode("utf-16-be").rstrip("\0")
     return raw.decode("latin-1").translate(_PDFDOC)
 
 
@@ -210,12 +214,16 @@ _FILE_NAME = re.compile(r"[^\n]*\S\.([a-z0-9]{1,7})\s*", re.I)
 _HEX_ID = re.compile(r"(?=[^0-9]*[0-9])[0-9a-f]{8,}(?:-[0-9a-f]{4,})*|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.I)
 
 
-def junk_title(title: str) -> bool:
+def junk_title(title: str, file_name: str | None = None) -> bool:
     """Whether a PDF's title only names the file or the program that made it: a placeholder
     (``Untitled``, ``Document1``, ``Presentation1``), ``Microsoft Word - x.docx``, a file
-    name or path (``report_v2.docx``, ``C:\\Users\\x\\a.doc``), a hex id or UUID."""
+    name or path (``report_v2.docx``, ``C:\\Users\\x\\a.doc``), a hex id or UUID, or
+    ``file_name`` (the name the file is served under) with or without its extension, as
+    ImageMagick titles what it writes."""
     text = title.strip()
     if not text or _PRINTED_BY.match(text) or _PLACEHOLDER.fullmatch(text):
+        return True
+    if file_name and text.casefold() in (file_name.casefold(), file_name.rpartition(".")[0].casefold()):
         return True
     if _HEX_ID.fullmatch(text):
         return True

@@ -73,9 +73,9 @@ def describe(
         return sniffers[-1]
 
     def file_sniffer(head):
-        from linkfilter.files import FileSniffer  # loaded at the first file, not at start-up
+        from linkfilter.files import FileSniffer, file_name_of  # loaded at the first file, not at start-up
 
-        files.append(FileSniffer(head.content_type, head.content_length))
+        files.append(FileSniffer(head.content_type, head.content_length, file_name_of(head.final_url)))
         return files[-1]
 
     try:

@@ -148,7 +148,7 @@ def pdf_string(text: str) -> bytes:
     return b"(" + raw + b")"
 
 
-def pdf(pages: int, title: str | None = None, *, linearized: bool = False, filler: int = 0,
+def pdf(pages: int, title: str | bytes | None = None, *, linearized: bool = False, filler: int = 0,
         xmp_title: str | None = None, outline_title: str | None = None) -> bytes:
     """A PDF of ``pages`` empty pages with a real cross-reference table.
 
@@ -191,7 +191,8 @@ def pdf(pages: int, title: str | None = None, *, linearized: bool = False, fille
     catalog = add(b"<< /Type /Catalog /Pages %d 0 R%s >>" % (root_pages, extra))
     info = None
     if title is not None:
-        info = add(b"<< /Title " + pdf_string(title) + b" /Producer (filemaker) /CreationDate "
+        written = title if isinstance(title, bytes) else pdf_string(title)  # bytes: the string as written
+        info = add(b"<< /Title " + written + b" /Producer (filemaker) /CreationDate "
                    b"(D:20250101000000Z) >>")
 
     def build(length: int) -> bytes:

@@ -303,3 +303,16 @@ def test_the_file_parsers_load_at_the_first_file_not_before(http_server):
     assert out.stdout.splitlines() == [
         "[]", "P []",
         "PNG image ['linkfilter.files', 'linkfilter.images', 'linkfilter.media', 'linkfilter.pdf']"], out.stderr
+
+
+def test_a_pdf_titled_with_the_name_it_is_served_under_gets_no_title(http_server):
+    """ImageMagick titles a PDF with its file name (UTF-16 without a byte order mark): that is
+    no title; the same bytes under another name keep it."""
+    data = fm.pdf(3, b"<0072006500700000>")
+    http_server.route("/files/rep.pdf", ranged(data, "application/pdf"))
+    http_server.route("/other.pdf", ranged(data, "application/pdf"))
+    urls = [http_server.url("/files/rep.pdf"), http_server.url("/other.pdf")]
+    p = run(["--allow-private", "-n", "--ordered"], "\n".join(urls).encode())
+    size = human_size(len(data))
+    assert p.stdout.decode().splitlines() == [f"{http_server.authority}: [PDF, 3 pages, {size}]",
+                                              f"{http_server.authority}: rep [PDF, 3 pages, {size}]"]

@@ -267,6 +267,30 @@ def test_real_pdf_titles_are_kept(title):
     assert not pdf.junk_title(title)
 
 
+#: The title ImageMagick writes into a PDF: the output file's name without its extension, in
+#: UTF-16BE without a byte order mark, NUL-terminated.
+IMAGEMAGICK_TITLE = b"<0072006500700000>"
+
+
+def test_a_utf16_title_without_its_byte_order_mark_is_read_as_utf16():
+    assert pdf.text_of(bytes.fromhex("0072006500700000")) == "rep"
+    assert pdf.text_of("Caf\u00e9 2025".encode("utf-16-be")) == "Caf\u00e9 2025"
+    assert describe(fm.pdf(3, IMAGEMAGICK_TITLE)).title == "rep"
+
+
+def test_a_pdf_title_that_is_only_the_name_it_is_served_under_is_dropped():
+    data = fm.pdf(3, IMAGEMAGICK_TITLE)
+    for name in ("rep.pdf", "REP.PDF", "rep"):
+        sniffer = FileSniffer("application/pdf", len(data), name)
+        sniffer.feed(data)
+        assert sniffer.info() == FileInfo("pdf", "PDF", pages=3), name
+    sniffer = FileSniffer("application/pdf", len(data), "report.pdf")
+    sniffer.feed(data)
+    assert sniffer.info().title == "rep"  # another name: the title may be real
+    assert files.file_name_of("http://h/a/Annual%20report.pdf?x=1#y") == "Annual report.pdf"
+    assert files.file_name_of("http://h/a/") is None
+
+
 def test_junk_rule_on_generated_titles_and_file_names():
     """Titles and file names made by Faker (in several languages), which the rule was not tuned
     on: every title is kept, every file name, path and id is dropped."""
