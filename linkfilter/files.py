@@ -20,6 +20,7 @@ import struct
 from typing import Callable, NamedTuple
 
 from linkfilter import images, media, pdf
+from linkfilter.result import HTML_TYPES
 
 #: Bytes looked at to name a type (every magic number below fits in them).
 MAGIC_BYTES = 64
@@ -111,7 +112,9 @@ def identify(head: bytes, content_type: str | None, final: bool) -> str | None:
     """The short name of the format ``head`` starts with, "" for none we know, or None
     when more bytes are needed to tell (never once ``final``: the body ended). Magic
     numbers are in the first ``MAGIC_BYTES``; an SVG's ``<svg`` tag is looked for in the
-    first 4 KiB after an XML prolog (``HEADER_LIMIT`` when the Content-Type says SVG)."""
+    first 4 KiB after an XML prolog (``HEADER_LIMIT`` when the Content-Type says SVG). A
+    body declared HTML is named only by a magic number, never by a guess (BMP, ICO, an
+    MPEG frame sync, SVG)."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head[:6] in (b"GIF87a", b"GIF89a"):
@@ -135,6 +138,8 @@ def identify(head: bytes, content_type: str | None, final: bool) -> str | None:
     for magic, name in _ARCHIVES:
         if head.startswith(magic):
             return name
+    if content_type in HTML_TYPES:  # only a magic number above says more than a declared page
+        return ""
     if len(head) < MAGIC_BYTES and not final:
         return None
     if head[:2] == b"BM" and len(head) >= 18 and struct.unpack_from("<I", head, 14)[0] in images.BMP_DIB:

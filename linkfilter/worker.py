@@ -97,10 +97,10 @@ def describe(
                 found = page_title(page.body, page.charset, **options)
             title, charset, source = found.title, found.charset, found.charset_source
             info = None
-            if title is None and page.content_type is None:  # no header: the bytes may say
+            if title is None:  # no header, or a file served as HTML: the bytes may say
                 from linkfilter.files import describe as describe_file
 
-                info = describe_file(page.body, None, page.content_length)
+                info = describe_file(page.body, page.content_type, page.content_length)
             if info is not None and info.label is not None:  # a file after all
                 title, described = _file_fields(info, settings)
                 charset = source = None

@@ -316,3 +316,20 @@ def test_a_pdf_titled_with_the_name_it_is_served_under_gets_no_title(http_server
     size = human_size(len(data))
     assert p.stdout.decode().splitlines() == [f"{http_server.authority}: [PDF, 3 pages, {size}]",
                                               f"{http_server.authority}: rep [PDF, 3 pages, {size}]"]
+
+
+def test_a_file_served_as_html_is_told_by_its_bytes(http_server):
+    """A script that sends an image or a PDF without setting its type serves it as text/html:
+    the magic number says what it is; a page without a title stays a page."""
+    png, report = fm.png(640, 480), fm.pdf(4, "Quarterly report")
+    http_server.route("/image.php", ranged(png, "text/html", ranges=False))
+    http_server.route("/report.php", ranged(report, "text/html; charset=UTF-8", ranges=False))
+    http_server.route("/untitled", Reply(200, [("Content-Type", "text/html")], b"<p>no title</p>"))
+    data = "".join(http_server.url(p) + "\n" for p in ("/image.php", "/report.php", "/untitled")).encode()
+    p = run(["--allow-private", "-n", "--ordered"], data)
+    assert p.stdout.decode().splitlines() == [
+        f"{http_server.authority}: [PNG image, 640{X}480, {human_size(len(png))}]",
+        f"{http_server.authority}: Quarterly report [PDF, 4 pages, {human_size(len(report))}]"]
+    got = records(run(["--allow-private", "--json", "--ordered"], data).stdout)
+    assert [(r["kind"], r["file_type"], r["content_type"]) for r in got] == [
+        ("image", "PNG image", "text/html"), ("pdf", "PDF", "text/html"), ("page", None, "text/html")]

@@ -97,6 +97,18 @@ def test_the_type_comes_from_the_bytes_whatever_the_header_says(name, data, cont
         assert same(describe(data, header, len(data)), want)
 
 
+def test_a_body_declared_html_is_a_file_only_by_a_magic_number():
+    """A PNG or a PDF served as text/html (PHP's default type) is that file; the formats named
+    by a guess rather than a magic number (BMP, ICO, an MPEG frame sync, SVG) are not taken
+    from a page."""
+    for content_type in ("text/html", "application/xhtml+xml"):
+        assert describe(fm.png(30, 20), content_type) == FileInfo("image", "PNG image", 30, 20)
+        assert describe(fm.pdf(2, "Report"), content_type) == FileInfo("pdf", "PDF", pages=2, title="Report")
+        for guessed in (fm.bmp(30, 20), fm.ico([16]), fm.mp3(61, xing=False), fm.svg('width="4" height="3"')):
+            assert describe(guessed, content_type).label is None
+            assert describe(guessed, None).label is not None  # no header: the guess stands
+
+
 def test_bytes_that_name_no_known_type_leave_the_content_type_to_say_what_it_is():
     junk = b"\x89PNG" + b"x" * 2044  # the start of a PNG signature, then nothing of one
     for content_type, kind in (("image/png", "image"), ("video/mp4", "video"), ("audio/x-foo", "audio"),
