@@ -299,7 +299,7 @@ class FileSniffer:
         if self._tail is not None or self.total is not None and self.total <= len(self._buf):
             return 0
         facts = self._facts
-        if self._name == "pdf" and not ("pages" in facts and "title" in facts):
+        if self._name == "pdf" and not pdf.PDFFacts(*(facts.get(k) for k in pdf.PDFFacts._fields)).complete:
             return PDF_TAIL
         if self._name == "ogg" and "ogg_stream" in facts:
             return OGG_TAIL
@@ -335,8 +335,8 @@ class FileSniffer:
         if fmt is None:
             return FileInfo(kind_of(self.content_type))
         title = facts.get("title")
-        if title and fmt.kind == "pdf" and pdf.junk_title(title, self.file_name):
-            title = None  # the file's own name (the rest of the rule was applied as it was read)
+        if title and fmt.kind == "pdf" and (facts.get("encrypted") or pdf.junk_title(title, self.file_name)):
+            title = None  # ciphertext (its end says it is encrypted), or the file's own name
         artist = facts.get("artist")
         if title and artist and fmt.kind in ("audio", "video"):
             title = f"{artist} \u2013 {title}"

@@ -4,7 +4,8 @@ The page count is the linearization dictionary's ``/N`` (in the first KiB of a
 linearized file), else the ``/Count`` of the page tree's root (the ``/Type /Pages``
 object without a ``/Parent``) when it is among the bytes read. The title is the Info
 dictionary's ``/Title``, else the XMP packet's ``dc:title``; titles that only name the
-file or the program that made it (``junk_title``) are dropped. Objects packed in
+file or the program that made it (``junk_title``) are dropped, and so is any title of
+an encrypted file (its strings are ciphertext; nothing is decrypted). Objects packed in
 compressed object streams are not read: what they hold stays unknown.
 """
 
@@ -32,6 +33,11 @@ _PARENT = re.compile(rb"/Parent\b")
 _TITLE = re.compile(rb"/Title\s*([(<])")
 #: Keys of outline items, annotations and actions, whose /Title is no document title.
 _NOT_INFO = re.compile(rb"/(?:Parent|Dest|A|Next|Prev|First|Last|Subtype|Type\s*/Annot)\b")
+#: An encrypted file's trailer (or cross-reference stream) names its /Encrypt dictionary,
+#: whose standard handler is ``/Filter /Standard``: its strings, the title too, are ciphertext.
+_ENCRYPTED = re.compile(rb"/Encrypt\b|/Filter\s*/Standard\b")
+#: A trailer (or a cross-reference stream, which holds one): where /Encrypt would be named.
+_TRAILER = re.compile(rb"\btrailer\b|/Type\s*/XRef\b")
 _XMP_TITLE = re.compile(
     rb"<dc:title\b[^>]*>.{0,512}?<rdf:li\b[^>]*>(.{0,4096}?)</rdf:li>", re.S
 )
@@ -44,10 +50,15 @@ class PDFFacts(NamedTuple):
 
     pages: int | None = None
     title: str | None = None
+    encrypted: bool | None = None  # True when the bytes say so: no title can be read
+    trailer: bool | None = None  # True once a trailer was read: whether it is encrypted is known
 
     @property
     def complete(self) -> bool:
-        return self.pages is not None and self.title is not None
+        """Whether all is known: the page count, and the title (or that it is encrypted),
+        once a trailer has said whether it is."""
+        return (self.pages is not None and bool(self.trailer)
+                and (self.title is not None or bool(self.encrypted)))
 
 
 def scan(data: bytes, *, head: bool) -> PDFFacts:
@@ -62,8 +73,11 @@ def scan(data: bytes, *, head: bool) -> PDFFacts:
                 pages = int(n.group(1))
     if pages is None:
         pages = _root_count(data)
+    trailer = True if _TRAILER.search(data) is not None else None
+    if _ENCRYPTED.search(data) is not None:
+        return PDFFacts(pages, None, True, trailer)
     titles = (_info_title(data), _xmp_title(data))
-    return PDFFacts(pages, next((t for t in titles if t and not junk_title(t)), None))
+    return PDFFacts(pages, next((t for t in titles if t and not junk_title(t)), None), None, trailer)
 
 
 def _object_around(data: bytes, at: int) -> bytes:

@@ -333,3 +333,13 @@ def test_a_file_served_as_html_is_told_by_its_bytes(http_server):
     got = records(run(["--allow-private", "--json", "--ordered"], data).stdout)
     assert [(r["kind"], r["file_type"], r["content_type"]) for r in got] == [
         ("image", "PNG image", "text/html"), ("pdf", "PDF", "text/html"), ("page", None, "text/html")]
+
+
+def test_an_encrypted_pdf_prints_no_ciphertext_for_a_title(http_server):
+    """Its Info comes first and its trailer, which names /Encrypt, last: the end is asked for
+    before the title is believed."""
+    data = fm.pdf(5, "Secret plan", encrypted=True, info_first=True, filler=200_000)
+    http_server.route("/locked.pdf", ranged(data, "application/pdf"))
+    p = run(["--allow-private", "-n"], http_server.url("/locked.pdf").encode())
+    assert p.stdout.decode() == f"{http_server.authority}: [PDF, 5 pages, {human_size(len(data))}]\n"
+    assert [r.header("Range") for r in http_server.requests_for("/locked.pdf")] == [None, f"bytes=-{PDF_TAIL}"]

@@ -303,6 +303,28 @@ def test_a_pdf_title_that_is_only_the_name_it_is_served_under_is_dropped():
     assert files.file_name_of("http://h/a/") is None
 
 
+def test_an_encrypted_pdf_has_no_title_its_strings_are_ciphertext():
+    """Files with an empty user password (copying or printing restricted) open for anyone,
+    but every string in them, the title too, is RC4/AES ciphertext: no title is given."""
+    small = fm.pdf(3, "Secret plan", encrypted=True)
+    assert b"Secret plan" not in small
+    assert describe(small) == FileInfo("pdf", "PDF", pages=3)
+    sniffer = FileSniffer("application/pdf", len(small))
+    feed_until_done(sniffer, small, size=64)  # its title comes long before its trailer
+    assert sniffer.info() == FileInfo("pdf", "PDF", pages=3)
+    big = fm.pdf(3, "Secret plan", encrypted=True, info_first=True, filler=100_000)
+    sniffer = FileSniffer("application/pdf", len(big))
+    assert feed_until_done(sniffer, big) == files.PDF_HEAD  # no trailer yet: read on to the limit
+    assert sniffer.tail_wanted == files.PDF_TAIL  # whether it is encrypted is in the trailer
+    sniffer.feed_tail(big[-files.PDF_TAIL:], len(big))
+    assert sniffer.info().title is None
+    plain = fm.pdf(3, "Annual report 2025", info_first=True, filler=100_000)
+    sniffer = FileSniffer("application/pdf", len(plain))
+    feed_until_done(sniffer, plain)
+    sniffer.feed_tail(plain[-files.PDF_TAIL:], len(plain))
+    assert sniffer.info() == FileInfo("pdf", "PDF", pages=3, title="Annual report 2025")
+
+
 def test_junk_rule_on_generated_titles_and_file_names():
     """Titles and file names made by Faker (in several languages), which the rule was not tuned
     on: every title is kept, every file name, path and id is dropped."""
