@@ -3,10 +3,11 @@
 The page count is the linearization dictionary's ``/N`` (in the first KiB of a
 linearized file), else the ``/Count`` of the page tree's root (the ``/Type /Pages``
 object without a ``/Parent``) when it is among the bytes read. The title is the Info
-dictionary's ``/Title``, else the XMP packet's ``dc:title``; titles that only name the
+dictionary's ``/Title``, else the XMP packet's ``dc:title``; both are looked for also
+among the objects packed in compressed object streams (PDF 1.5, as pdfTeX and qpdf
+write them), inflated up to ``MAX_INFLATED`` each; titles that only name the
 file or the program that made it (``junk_title``) are dropped, and so is any title of
-an encrypted file (its strings are ciphertext; nothing is decrypted). Objects packed in
-compressed object streams are not read: what they hold stays unknown.
+an encrypted file (its strings are ciphertext; nothing is decrypted).
 """
 
 from __future__ import annotations
@@ -23,8 +24,14 @@ OBJECT_WINDOW = 16 * 1024
 #: Longest title string looked at (a longer one is cut before cleaning).
 MAX_TITLE_BYTES = 4096
 
+#: Most bytes an object stream is inflated to (a page tree root and an Info dictionary sit
+#: among a few hundred small objects).
+MAX_INFLATED = 256 * 1024
+
 _LINEARIZED = re.compile(rb"<<\s*/Linearized\b(.{0,512}?)>>", re.S)
 _N = re.compile(rb"/N\s+(\d{1,9})\b")
+_OBJSTM = re.compile(rb"/Type\s*/ObjStm\b")
+_FIRST = re.compile(rb"/First\s+(\d{1,9})\b")
 _OBJ = re.compile(rb"\b\d{1,10}\s+\d{1,5}\s+obj\b")
 _ENDOBJ = re.compile(rb"\bendobj\b|\bstream\r?\n")
 _PAGES = re.compile(rb"/Type\s*/Pages\b")
@@ -71,12 +78,15 @@ def scan(data: bytes, *, head: bool) -> PDFFacts:
             n = _N.search(m.group(1))
             if n is not None:
                 pages = int(n.group(1))
+    packed = _packed(data) if _OBJSTM.search(data) is not None else b""
     if pages is None:
         pages = _root_count(data)
+    if pages is None and packed:
+        pages = _root_count(packed)
     trailer = True if _TRAILER.search(data) is not None else None
     if _ENCRYPTED.search(data) is not None:
         return PDFFacts(pages, None, True, trailer)
-    titles = (_info_title(data), _xmp_title(data))
+    titles = (_info_title(data), _xmp_title(data), _info_title(packed) if packed else None)
     return PDFFacts(pages, next((t for t in titles if t and not junk_title(t)), None), None, trailer)
 
 
@@ -90,6 +100,35 @@ def _object_around(data: bytes, at: int) -> bytes:
         return b""
     end = _ENDOBJ.search(data, at)
     return data[start:end.start()] if end is not None else b""
+
+
+def _packed(data: bytes) -> bytes:
+    """The objects packed in the Flate-compressed object streams among ``data``, written out
+    as ``N 0 obj ... endobj`` (a stream cut short gives what it inflates to, its damaged
+    or unknown parts nothing)."""
+    import zlib  # only a PDF with object streams pays for it
+
+    out = bytearray()
+    for m in _OBJSTM.finditer(data):
+        head = _object_around(data, m.start())
+        start = _ENDOBJ.search(data, m.end())
+        count, first = _N.search(head), _FIRST.search(head)
+        if (start is None or not start.group().startswith(b"stream") or count is None or first is None
+                or b"/FlateDecode" not in head or b"/DecodeParms" in head):
+            continue
+        try:
+            inflated = zlib.decompressobj().decompress(data[start.end():], MAX_INFLATED)
+        except zlib.error:
+            continue
+        at = int(first.group(1))
+        numbers = inflated[:at].split()
+        pairs = list(zip(numbers[0::2], numbers[1::2]))[:int(count.group(1))]
+        if not all(n.isdigit() and o.isdigit() for n, o in pairs):
+            continue
+        offsets = [int(o) for _, o in pairs] + [len(inflated) - at]
+        for (number, _), begin, end in zip(pairs, offsets, offsets[1:]):
+            out += number + b" 0 obj\n" + inflated[at + begin:at + end] + b"\nendobj\n"
+    return bytes(out)
 
 
 def _root_count(data: bytes) -> int | None:

@@ -181,6 +181,47 @@ def pdf_encryption(owner: bytes = b"owner", permissions: int = -4) -> tuple[byte
                  % (owner_value.hex().encode(), user_value.hex().encode(), permissions))
 
 
+def pdf_packed(pages: int, title: str | None = None, *, filler: int = 0) -> bytes:
+    """A PDF 1.5 as pdfTeX and qpdf write them: the catalog, the page tree and the Info
+    dictionary packed in one Flate-compressed object stream, found through a
+    cross-reference stream (no ``trailer`` keyword), after ``filler`` bytes of content."""
+    stream = b"q " + b"%" * max(filler - 4, 0) + b"\nQ"
+    # 1 content, 2 object stream, 3 catalog, 4 page tree, 5.. pages, then Info; last the xref stream
+    page_ids = list(range(5, 5 + pages))
+    packed = {3: b"<< /Type /Catalog /Pages 4 0 R >>",
+              4: b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % p for p in page_ids), pages)}
+    for p in page_ids:
+        packed[p] = b"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Contents 1 0 R >>"
+    info = 5 + pages if title is not None else None
+    if info is not None:
+        packed[info] = b"<< /Title " + pdf_string(title) + b" /Producer (filemaker) >>"
+    header, body = b"", b""
+    for number, text in packed.items():
+        header += b"%d %d " % (number, len(body))
+        body += text + b"\n"
+    squeezed = zlib.compress(header + body)
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {1: len(out)}
+    out += b"1 0 obj\n<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream\nendobj\n"
+    offsets[2] = len(out)
+    out += (b"2 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+            % (len(packed), len(header), len(squeezed)) + squeezed + b"\nendstream\nendobj\n")
+    xref = max(packed) + 1
+    rows = [b"\0\0\0\0\0\xff\xff"]  # type, field 2 (4 bytes), field 3 (2 bytes)
+    for number in range(1, xref + 1):
+        if number in packed:
+            rows.append(struct.pack(">BIH", 2, 2, list(packed).index(number)))
+        else:
+            rows.append(struct.pack(">BIH", 1, offsets.get(number, len(out)), 0))
+    table = zlib.compress(b"".join(rows))
+    trailer = b" /Info %d 0 R" % info if info is not None else b""
+    at = len(out)
+    out += (b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 3 0 R%s /Filter /FlateDecode /Length %d >>"
+            b"\nstream\n" % (xref, xref + 1, trailer, len(table)) + table + b"\nendstream\nendobj\n")
+    out += b"startxref\n%d\n%%%%EOF\n" % at
+    return bytes(out)
+
+
 def pdf(pages: int, title: str | bytes | None = None, *, linearized: bool = False, filler: int = 0,
         xmp_title: str | None = None, outline_title: str | None = None, info_first: bool = False,
         encrypted: bool = False) -> bytes:

@@ -343,3 +343,10 @@ def test_an_encrypted_pdf_prints_no_ciphertext_for_a_title(http_server):
     p = run(["--allow-private", "-n"], http_server.url("/locked.pdf").encode())
     assert p.stdout.decode() == f"{http_server.authority}: [PDF, 5 pages, {human_size(len(data))}]\n"
     assert [r.header("Range") for r in http_server.requests_for("/locked.pdf")] == [None, f"bytes=-{PDF_TAIL}"]
+
+
+def test_a_pdf_with_its_objects_packed_in_an_object_stream_counts_its_pages(http_server):
+    data = fm.pdf_packed(7, "Packed title", filler=100_000)
+    http_server.route("/packed.pdf", ranged(data, "application/pdf"))
+    p = run(["--allow-private", "-n"], http_server.url("/packed.pdf").encode())
+    assert p.stdout.decode() == f"{http_server.authority}: Packed title [PDF, 7 pages, {human_size(len(data))}]\n"

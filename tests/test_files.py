@@ -37,6 +37,9 @@ CASES = [
      FileInfo("image", "JPEG image", 1080, 1920)),
     ("pdf", fm.pdf(12, "Annual report 2025"), "application/pdf",
      FileInfo("pdf", "PDF", pages=12, title="Annual report 2025")),
+    ("pdf packed", fm.pdf_packed(7, "Packed title"), "application/pdf",
+     FileInfo("pdf", "PDF", pages=7, title="Packed title")),
+    ("pdf encrypted", fm.pdf(3, "Secret plan", encrypted=True), "application/pdf", FileInfo("pdf", "PDF", pages=3)),
     ("pdf linearized", fm.pdf(3, "Été – notes", linearized=True), "application/pdf",
      FileInfo("pdf", "PDF", pages=3, title="Été – notes")),
     ("pdf utf-16", fm.pdf(1, "\u65e5\u672c\u8a9e (report)"), "application/pdf",
@@ -323,6 +326,22 @@ def test_an_encrypted_pdf_has_no_title_its_strings_are_ciphertext():
     feed_until_done(sniffer, plain)
     sniffer.feed_tail(plain[-files.PDF_TAIL:], len(plain))
     assert sniffer.info() == FileInfo("pdf", "PDF", pages=3, title="Annual report 2025")
+
+
+def test_a_pdf_whose_page_tree_and_info_are_packed_in_an_object_stream():
+    """PDF 1.5 files (pdfTeX's, qpdf's) keep them Flate-compressed in an object stream."""
+    small = fm.pdf_packed(7, "Packed title")
+    assert b"/Count" not in small and b"Packed title" not in small
+    assert describe(small) == FileInfo("pdf", "PDF", pages=7, title="Packed title")
+    assert describe(fm.pdf_packed(2)) == FileInfo("pdf", "PDF", pages=2)
+    big = fm.pdf_packed(7, "Packed title", filler=100_000)
+    sniffer = FileSniffer("application/pdf", len(big))
+    feed_until_done(sniffer, big)
+    assert sniffer.tail_wanted == files.PDF_TAIL
+    sniffer.feed_tail(big[-files.PDF_TAIL:], len(big))
+    assert sniffer.info() == FileInfo("pdf", "PDF", pages=7, title="Packed title")
+    cut = small[:small.index(b"endstream") - 20]  # the object stream cut short: no error, what it held
+    assert describe(cut).label == "PDF"
 
 
 def test_junk_rule_on_generated_titles_and_file_names():
