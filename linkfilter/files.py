@@ -227,8 +227,9 @@ class FileSniffer:
 
     ``content_type`` and ``total`` (the body's size, if known) come from the headers;
     ``file_name`` is the name the file is served under (``file_name_of``), which a PDF's
-    title must not merely repeat. For a PDF whose page count or title is not in its head, ``tail_wanted`` says how
-    many bytes of its end to fetch and ``feed_tail`` takes them.
+    title must not merely repeat. For a PDF whose page count, title or trailer is not
+    in its head, ``tail_wanted`` says how many bytes of its end to fetch and
+    ``feed_tail`` takes them.
     """
 
     def __init__(self, content_type: str | None, total: int | None, file_name: str | None = None) -> None:
@@ -294,7 +295,8 @@ class FileSniffer:
     @property
     def tail_wanted(self) -> int:
         """Bytes of the file's end worth one ranged request, when it was not read whole: a
-        PDF's last ``PDF_TAIL`` when its head lacks the page count or the title, an Ogg
+        PDF's last ``PDF_TAIL`` when its head lacks the page count, the title or a trailer
+        (which says whether the title is ciphertext), an Ogg
         file's last ``OGG_TAIL`` for its duration."""
         if self._tail is not None or self.total is not None and self.total <= len(self._buf):
             return 0

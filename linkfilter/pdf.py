@@ -276,7 +276,8 @@ def junk_title(title: str, file_name: str | None = None) -> bool:
     text = title.strip()
     if not text or _PRINTED_BY.match(text) or _PLACEHOLDER.fullmatch(text):
         return True
-    if file_name and text.casefold() in (file_name.casefold(), file_name.rpartition(".")[0].casefold()):
+    served = (file_name, file_name.rpartition(".")[0]) if file_name else ()
+    if text.casefold() in (name.casefold() for name in served):
         return True
     if _HEX_ID.fullmatch(text):
         return True
