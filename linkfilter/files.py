@@ -20,6 +20,7 @@ import struct
 from typing import Callable, NamedTuple
 
 from linkfilter import images, media, pdf
+from linkfilter.result import HTML_TYPES
 
 #: Bytes looked at to name a type (every magic number below fits in them).
 MAGIC_BYTES = 64
@@ -110,7 +111,9 @@ def identify(head: bytes, content_type: str | None, final: bool) -> str | None:
     """The short name of the format ``head`` starts with, "" for none we know, or None
     when more bytes are needed to tell (never once ``final``: the body ended). Magic
     numbers are in the first ``MAGIC_BYTES``; an SVG's ``<svg`` tag is looked for in the
-    first 4 KiB after an XML prolog (``HEADER_LIMIT`` when the Content-Type says SVG)."""
+    first 4 KiB after an XML prolog (``HEADER_LIMIT`` when the Content-Type says SVG). A
+    body declared HTML is named only by a magic number, never by a guess (BMP, ICO, an
+    MPEG frame sync, SVG)."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head[:6] in (b"GIF87a", b"GIF89a"):
@@ -134,6 +137,8 @@ def identify(head: bytes, content_type: str | None, final: bool) -> str | None:
     for magic, name in _ARCHIVES:
         if head.startswith(magic):
             return name
+    if content_type in HTML_TYPES:  # only a magic number above says more than a declared page
+        return ""
     if len(head) < MAGIC_BYTES and not final:
         return None
     if head[:2] == b"BM" and len(head) >= 18 and struct.unpack_from("<I", head, 14)[0] in images.BMP_DIB:
@@ -219,14 +224,17 @@ class FileSniffer:
     """Fed a body as it arrives; ``feed`` returns True once the description is complete
     (or the format's limit is reached), ``info()`` gives it. Pure: no I/O.
 
-    ``content_type`` and ``total`` (the body's size, if known) come from the headers.
-    For a PDF whose page count or title is not in its head, ``tail_wanted`` says how
-    many bytes of its end to fetch and ``feed_tail`` takes them.
+    ``content_type`` and ``total`` (the body's size, if known) come from the headers;
+    ``file_name`` is the name the file is served under (``file_name_of``), which a PDF's
+    title must not merely repeat. For a PDF whose page count, title or trailer is not
+    in its head, ``tail_wanted`` says how many bytes of its end to fetch and
+    ``feed_tail`` takes them.
     """
 
-    def __init__(self, content_type: str | None, total: int | None) -> None:
+    def __init__(self, content_type: str | None, total: int | None, file_name: str | None = None) -> None:
         self.content_type = content_type
         self.total = total
+        self.file_name = file_name
         self._buf = bytearray()
         self._name: str | None = None  # the format, once named ("" for unknown)
         self._looked = 0  # prefix length when the format was last looked for
@@ -286,12 +294,13 @@ class FileSniffer:
     @property
     def tail_wanted(self) -> int:
         """Bytes of the file's end worth one ranged request, when it was not read whole: a
-        PDF's last ``PDF_TAIL`` when its head lacks the page count or the title, an Ogg
+        PDF's last ``PDF_TAIL`` when its head lacks the page count, the title or a trailer
+        (which says whether the title is ciphertext), an Ogg
         file's last ``OGG_TAIL`` for its duration."""
         if self._tail is not None or self.total is not None and self.total <= len(self._buf):
             return 0
         facts = self._facts
-        if self._name == "pdf" and not ("pages" in facts and "title" in facts):
+        if self._name == "pdf" and not pdf.PDFFacts(*(facts.get(k) for k in pdf.PDFFacts._fields)).complete:
             return PDF_TAIL
         if self._name == "ogg" and "ogg_stream" in facts:
             return OGG_TAIL
@@ -327,6 +336,8 @@ class FileSniffer:
         if fmt is None:
             return FileInfo(kind_of(self.content_type))
         title = facts.get("title")
+        if title and fmt.kind == "pdf" and (facts.get("encrypted") or pdf.junk_title(title, self.file_name)):
+            title = None  # ciphertext (its end says it is encrypted), or the file's own name
         artist = facts.get("artist")
         if title and artist and fmt.kind in ("audio", "video"):
             title = f"{artist} \u2013 {title}"
@@ -340,6 +351,14 @@ class FileSniffer:
             pages=facts.get("pages") or None,
             title=title or None,
         )
+
+
+def file_name_of(url: str) -> str | None:
+    """The name a file is served under: the last segment of ``url``'s path, percent-decoded
+    (None when the path ends in ``/``)."""
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(url).path.rpartition("/")[2]) or None
 
 
 def describe(data: bytes, content_type: str | None = None, total: int | None = None) -> FileInfo:

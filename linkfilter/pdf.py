@@ -3,9 +3,11 @@
 The page count is the linearization dictionary's ``/N`` (in the first KiB of a
 linearized file), else the ``/Count`` of the page tree's root (the ``/Type /Pages``
 object without a ``/Parent``) when it is among the bytes read. The title is the Info
-dictionary's ``/Title``, else the XMP packet's ``dc:title``; titles that only name the
-file or the program that made it (``junk_title``) are dropped. Objects packed in
-compressed object streams are not read: what they hold stays unknown.
+dictionary's ``/Title``, else the XMP packet's ``dc:title``; both are looked for also
+among the objects packed in compressed object streams (PDF 1.5, as pdfTeX and qpdf
+write them), inflated up to ``MAX_INFLATED`` each; titles that only name the
+file or the program that made it (``junk_title``) are dropped, and so is any title of
+an encrypted file (its strings are ciphertext; nothing is decrypted).
 """
 
 from __future__ import annotations
@@ -22,8 +24,14 @@ OBJECT_WINDOW = 16 * 1024
 #: Longest title string looked at (a longer one is cut before cleaning).
 MAX_TITLE_BYTES = 4096
 
+#: Most bytes an object stream is inflated to (a page tree root and an Info dictionary sit
+#: among a few hundred small objects).
+MAX_INFLATED = 256 * 1024
+
 _LINEARIZED = re.compile(rb"<<\s*/Linearized\b(.{0,512}?)>>", re.S)
 _N = re.compile(rb"/N\s+(\d{1,9})\b")
+_OBJSTM = re.compile(rb"/Type\s*/ObjStm\b")
+_FIRST = re.compile(rb"/First\s+(\d{1,9})\b")
 _OBJ = re.compile(rb"\b\d{1,10}\s+\d{1,5}\s+obj\b")
 _ENDOBJ = re.compile(rb"\bendobj\b|\bstream\r?\n")
 _PAGES = re.compile(rb"/Type\s*/Pages\b")
@@ -32,6 +40,11 @@ _PARENT = re.compile(rb"/Parent\b")
 _TITLE = re.compile(rb"/Title\s*([(<])")
 #: Keys of outline items, annotations and actions, whose /Title is no document title.
 _NOT_INFO = re.compile(rb"/(?:Parent|Dest|A|Next|Prev|First|Last|Subtype|Type\s*/Annot)\b")
+#: An encrypted file's trailer (or cross-reference stream) names its /Encrypt dictionary,
+#: whose standard handler is ``/Filter /Standard``: its strings, the title too, are ciphertext.
+_ENCRYPTED = re.compile(rb"/Encrypt\b|/Filter\s*/Standard\b")
+#: A trailer (or a cross-reference stream, which holds one): where /Encrypt would be named.
+_TRAILER = re.compile(rb"\btrailer\b|/Type\s*/XRef\b")
 _XMP_TITLE = re.compile(
     rb"<dc:title\b[^>]*>.{0,512}?<rdf:li\b[^>]*>(.{0,4096}?)</rdf:li>", re.S
 )
@@ -44,10 +57,15 @@ class PDFFacts(NamedTuple):
 
     pages: int | None = None
     title: str | None = None
+    encrypted: bool | None = None  # True when the bytes say so: no title can be read
+    trailer: bool | None = None  # True once a trailer was read: whether it is encrypted is known
 
     @property
     def complete(self) -> bool:
-        return self.pages is not None and self.title is not None
+        """Whether all is known: the page count, and the title (or that it is encrypted),
+        once a trailer has said whether it is."""
+        return (self.pages is not None and bool(self.trailer)
+                and (self.title is not None or bool(self.encrypted)))
 
 
 def scan(data: bytes, *, head: bool) -> PDFFacts:
@@ -60,10 +78,16 @@ def scan(data: bytes, *, head: bool) -> PDFFacts:
             n = _N.search(m.group(1))
             if n is not None:
                 pages = int(n.group(1))
+    packed = _packed(data) if _OBJSTM.search(data) is not None else b""
     if pages is None:
         pages = _root_count(data)
-    titles = (_info_title(data), _xmp_title(data))
-    return PDFFacts(pages, next((t for t in titles if t and not junk_title(t)), None))
+    if pages is None and packed:
+        pages = _root_count(packed)
+    trailer = True if _TRAILER.search(data) is not None else None
+    if _ENCRYPTED.search(data) is not None:
+        return PDFFacts(pages, None, True, trailer)
+    titles = (_info_title(data), _xmp_title(data), _info_title(packed) if packed else None)
+    return PDFFacts(pages, next((t for t in titles if t and not junk_title(t)), None), None, trailer)
 
 
 def _object_around(data: bytes, at: int) -> bytes:
@@ -76,6 +100,35 @@ def _object_around(data: bytes, at: int) -> bytes:
         return b""
     end = _ENDOBJ.search(data, at)
     return data[start:end.start()] if end is not None else b""
+
+
+def _packed(data: bytes) -> bytes:
+    """The objects packed in the Flate-compressed object streams among ``data``, written out
+    as ``N 0 obj ... endobj`` (a stream cut short gives what it inflates to, its damaged
+    or unknown parts nothing)."""
+    import zlib  # only a PDF with object streams pays for it
+
+    out = bytearray()
+    for m in _OBJSTM.finditer(data):
+        head = _object_around(data, m.start())
+        start = _ENDOBJ.search(data, m.end())
+        count, first = _N.search(head), _FIRST.search(head)
+        if (start is None or not start.group().startswith(b"stream") or count is None or first is None
+                or b"/FlateDecode" not in head or b"/DecodeParms" in head):
+            continue
+        try:
+            inflated = zlib.decompressobj().decompress(data[start.end():], MAX_INFLATED)
+        except zlib.error:
+            continue
+        at = int(first.group(1))
+        numbers = inflated[:at].split()
+        pairs = list(zip(numbers[0::2], numbers[1::2]))[:int(count.group(1))]
+        if not all(n.isdigit() and o.isdigit() for n, o in pairs):
+            continue
+        offsets = [int(o) for _, o in pairs] + [len(inflated) - at]
+        for (number, _), begin, end in zip(pairs, offsets, offsets[1:]):
+            out += number + b" 0 obj\n" + inflated[at + begin:at + end] + b"\nendobj\n"
+    return bytes(out)
 
 
 def _root_count(data: bytes) -> int | None:
@@ -167,13 +220,17 @@ def _hex(data: bytes, at: int) -> bytes | None:
 
 def text_of(raw: bytes) -> str:
     """A PDF text string: UTF-16 with its BOM, UTF-8 with its BOM, else PDFDocEncoding
-    (read as Latin-1, which it matches in the printable range)."""
+    (read as Latin-1, which it matches in the printable range). UTF-16BE without its BOM,
+    as ImageMagick writes a title (every other byte NUL, which no text in PDFDocEncoding
+    holds), is read as UTF-16BE."""
     if raw[:2] == b"\xfe\xff":
         return raw[2:].decode("utf-16-be", "replace")
     if raw[:2] == b"\xff\xfe":
         return raw[2:].decode("utf-16-le", "replace")
     if raw[:3] == b"\xef\xbb\xbf":
         return raw[3:].decode("utf-8", "replace")
+    if raw and not len(raw) % 2 and not any(raw[0::2]):
+        return raw.decode("utf-16-be").rstrip("\0")
     return raw.decode("latin-1").translate(_PDFDOC)
 
 
@@ -210,12 +267,17 @@ _FILE_NAME = re.compile(r"[^\n]*\S\.([a-z0-9]{1,7})\s*", re.I)
 _HEX_ID = re.compile(r"(?=[^0-9]*[0-9])[0-9a-f]{8,}(?:-[0-9a-f]{4,})*|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.I)
 
 
-def junk_title(title: str) -> bool:
+def junk_title(title: str, file_name: str | None = None) -> bool:
     """Whether a PDF's title only names the file or the program that made it: a placeholder
     (``Untitled``, ``Document1``, ``Presentation1``), ``Microsoft Word - x.docx``, a file
-    name or path (``report_v2.docx``, ``C:\\Users\\x\\a.doc``), a hex id or UUID."""
+    name or path (``report_v2.docx``, ``C:\\Users\\x\\a.doc``), a hex id or UUID, or
+    ``file_name`` (the name the file is served under) with or without its extension, as
+    ImageMagick titles what it writes."""
     text = title.strip()
     if not text or _PRINTED_BY.match(text) or _PLACEHOLDER.fullmatch(text):
+        return True
+    served = (file_name, file_name.rpartition(".")[0]) if file_name else ()
+    if text.casefold() in (name.casefold() for name in served):
         return True
     if _HEX_ID.fullmatch(text):
         return True

@@ -16,10 +16,12 @@ The file stays bounded: expired rows are pruned on open and every
 
 Chat URLs carry private links and tokens: a file created here is 0600 and each
 missing directory above it is created 0700, whatever the umask. A file that is
-not ours (not SQLite, another program's database, another schema version) raises
+not ours (not SQLite, another program's database, a newer schema version) raises
 ``StoreError`` and is left byte for byte as it was: its header is read with
 plain ``os`` calls before SQLite may touch it. A zero-length file counts as new,
-as SQLite itself treats it.
+as SQLite itself treats it. A cache of ours made by an older version is only a
+cache: its tables are dropped and made anew in this version's schema, once, when
+the file is writable (a read-only one is refused like a newer one).
 
 A file that we may read but not write is opened ``read_only``: lookups are
 answered and nothing is stored. It is opened immutable, so SQLite makes no
@@ -45,7 +47,8 @@ from linkfilter.result import Result
 #: ``PRAGMA application_id`` of a linkfilter cache ("lnkf"): any other marks a foreign file.
 APPLICATION_ID = 0x6C6E6B66
 
-#: ``PRAGMA user_version`` of the schema below; a file with another one is not read.
+#: ``PRAGMA user_version`` of the schema below; a file with a newer one is not read, a
+#: writable file with an older one is rebuilt in this one.
 SCHEMA_VERSION = 2
 
 #: Most rows kept in one file; past it the oldest stored are deleted first.
@@ -391,14 +394,16 @@ def _check_header(path: str) -> bool:
     if len(head) < _HEADER.size or not head.startswith(_MAGIC):
         raise StoreError(_SQLITE_REASONS["file is not a database"])
     version, app_id = _HEADER.unpack(head)
-    _check_ids(app_id, version)
+    _check_ids(app_id, version, rebuilt=not read_only)
     return read_only
 
 
-def _check_ids(app_id: int, version: int) -> None:
+def _check_ids(app_id: int, version: int, *, rebuilt: bool = False) -> None:
+    """Raise StoreError unless the ids are ours and the schema this one reads (or an older
+    one, when it will be ``rebuilt``)."""
     if app_id != APPLICATION_ID:
         raise StoreError("not a linkfilter cache (an SQLite database of another program)")
-    if version != SCHEMA_VERSION:
+    if version > SCHEMA_VERSION or version < SCHEMA_VERSION and not rebuilt:
         raise StoreError(f"made by another version of linkfilter"
                          f" (schema {version}, this one reads {SCHEMA_VERSION})")
 
@@ -412,18 +417,22 @@ def _ids(db: sqlite3.Connection) -> tuple[int, int, int]:
 
 
 def _prepare(db: sqlite3.Connection, read_only: bool = False) -> None:
-    """Give a new (empty) file our schema, check an existing one is ours, then WAL mode
-    (a read-only file is only checked)."""
+    """Give a new (empty) file our schema, check an existing one is ours, rebuild one of an
+    older version of ours, then WAL mode (a read-only file is only checked)."""
     app_id, version, pages = _ids(db)
     if read_only:
         _check_ids(app_id, version)
         return
-    if pages == 0:
+    if pages == 0 or (app_id == APPLICATION_ID and version < SCHEMA_VERSION):
         db.execute("BEGIN IMMEDIATE")
         try:
-            # Another process may have set it up meanwhile (page_count says 1 inside this transaction).
+            # Another process may have set it up (or rebuilt it) meanwhile: the ids are read again
+            # inside this transaction.
             app_id, version, _ = _ids(db)
-            if (app_id, version) == (0, 0) and not db.execute("SELECT 1 FROM sqlite_master").fetchone():
+            new = (app_id, version) == (0, 0) and not db.execute("SELECT 1 FROM sqlite_master").fetchone()
+            if new or (app_id == APPLICATION_ID and version < SCHEMA_VERSION):
+                if not new:
+                    _drop_tables(db)
                 for statement in _SCHEMA:
                     db.execute(statement)
                 app_id, version = APPLICATION_ID, SCHEMA_VERSION
@@ -440,6 +449,14 @@ def _prepare(db: sqlite3.Connection, read_only: bool = False) -> None:
             if not _is_busy(e):
                 raise  # busy: another process is switching it; its mode is persistent
     db.execute("PRAGMA synchronous = NORMAL")  # safe under WAL: no fsync per commit
+
+
+def _drop_tables(db: sqlite3.Connection) -> None:
+    """Drop every table of an older version's cache (their indexes go with them)."""
+    names = [name for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    for name in names:
+        db.execute('DROP TABLE "{}"'.format(name.replace('"', '""')))
 
 
 def _is_busy(e: sqlite3.Error) -> bool:

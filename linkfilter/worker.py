@@ -81,9 +81,9 @@ def describe(
         return sniffers[-1]
 
     def file_sniffer(head):
-        from linkfilter.files import FileSniffer  # loaded at the first file, not at start-up
+        from linkfilter.files import FileSniffer, file_name_of  # loaded at the first file, not at start-up
 
-        files.append(FileSniffer(head.content_type, head.content_length))
+        files.append(FileSniffer(head.content_type, head.content_length, file_name_of(head.final_url)))
         return files[-1]
 
     page = choice = None
@@ -123,10 +123,10 @@ def describe(
             found = sniffers[-1].result(page.body, **options)
             charset, source = found.charset, found.charset_source
             info = None
-            if found.title is None and page.content_type is None:  # no header: the bytes may say
+            if found.title is None:  # no header, or a file served as HTML: the bytes may say
                 from linkfilter.files import describe as describe_file
 
-                info = describe_file(page.body, None, page.content_length)
+                info = describe_file(page.body, page.content_type, page.content_length)
             if info is not None and info.label is not None:  # a file after all
                 title, described = _file_fields(info, settings)
                 charset = source = None

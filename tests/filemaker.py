@@ -148,15 +148,92 @@ def pdf_string(text: str) -> bytes:
     return b"(" + raw + b")"
 
 
-def pdf(pages: int, title: str | None = None, *, linearized: bool = False, filler: int = 0,
-        xmp_title: str | None = None, outline_title: str | None = None) -> bytes:
+#: The padding string of the PDF standard security handler (PDF 32000-1, 7.6.3.3).
+_PDF_PAD = bytes.fromhex("28bf4e5e4e758a4164004e56fffa01082e2e00b6d0683e802f0ca9fe6453697a")
+PDF_ID = bytes(range(16))
+
+
+def rc4(key: bytes, data: bytes) -> bytes:
+    box = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + box[i] + key[i % len(key)]) % 256
+        box[i], box[j] = box[j], box[i]
+    out, i, j = bytearray(), 0, 0
+    for byte in data:
+        i = (i + 1) % 256
+        j = (j + box[i]) % 256
+        box[i], box[j] = box[j], box[i]
+        out.append(byte ^ box[(box[i] + box[j]) % 256])
+    return bytes(out)
+
+
+def pdf_encryption(owner: bytes = b"owner", permissions: int = -4) -> tuple[bytes, bytes]:
+    """The standard security handler, revision 2 (40-bit RC4), with an empty user password
+    (anyone may open the file; copying or printing is restricted): ``(file key, the
+    /Encrypt dictionary)``, by algorithms 2, 3 and 4 of PDF 32000-1."""
+    import hashlib
+
+    owner_value = rc4(hashlib.md5((owner + _PDF_PAD)[:32]).digest()[:5], _PDF_PAD)
+    key = hashlib.md5(_PDF_PAD + owner_value + struct.pack("<i", permissions) + PDF_ID).digest()[:5]
+    user_value = rc4(key, _PDF_PAD)
+    return key, (b"<< /Filter /Standard /V 1 /R 2 /Length 40 /O <%s> /U <%s> /P %d >>"
+                 % (owner_value.hex().encode(), user_value.hex().encode(), permissions))
+
+
+def pdf_packed(pages: int, title: str | None = None, *, filler: int = 0) -> bytes:
+    """A PDF 1.5 as pdfTeX and qpdf write them: the catalog, the page tree and the Info
+    dictionary packed in one Flate-compressed object stream, found through a
+    cross-reference stream (no ``trailer`` keyword), after ``filler`` bytes of content."""
+    stream = b"q " + b"%" * max(filler - 4, 0) + b"\nQ"
+    # 1 content, 2 object stream, 3 catalog, 4 page tree, 5.. pages, then Info; last the xref stream
+    page_ids = list(range(5, 5 + pages))
+    packed = {3: b"<< /Type /Catalog /Pages 4 0 R >>",
+              4: b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % p for p in page_ids), pages)}
+    for p in page_ids:
+        packed[p] = b"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Contents 1 0 R >>"
+    info = 5 + pages if title is not None else None
+    if info is not None:
+        packed[info] = b"<< /Title " + pdf_string(title) + b" /Producer (filemaker) >>"
+    header, body = b"", b""
+    for number, text in packed.items():
+        header += b"%d %d " % (number, len(body))
+        body += text + b"\n"
+    squeezed = zlib.compress(header + body)
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {1: len(out)}
+    out += b"1 0 obj\n<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream\nendobj\n"
+    offsets[2] = len(out)
+    out += (b"2 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+            % (len(packed), len(header), len(squeezed)) + squeezed + b"\nendstream\nendobj\n")
+    xref = max(packed) + 1
+    rows = [b"\0\0\0\0\0\xff\xff"]  # type, field 2 (4 bytes), field 3 (2 bytes)
+    for number in range(1, xref + 1):
+        if number in packed:
+            rows.append(struct.pack(">BIH", 2, 2, list(packed).index(number)))
+        else:
+            rows.append(struct.pack(">BIH", 1, offsets.get(number, len(out)), 0))
+    table = zlib.compress(b"".join(rows))
+    trailer = b" /Info %d 0 R" % info if info is not None else b""
+    at = len(out)
+    out += (b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 3 0 R%s /Filter /FlateDecode /Length %d >>"
+            b"\nstream\n" % (xref, xref + 1, trailer, len(table)) + table + b"\nendstream\nendobj\n")
+    out += b"startxref\n%d\n%%%%EOF\n" % at
+    return bytes(out)
+
+
+def pdf(pages: int, title: str | bytes | None = None, *, linearized: bool = False, filler: int = 0,
+        xmp_title: str | None = None, outline_title: str | None = None, info_first: bool = False,
+        encrypted: bool = False) -> bytes:
     """A PDF of ``pages`` empty pages with a real cross-reference table.
 
     ``filler`` bytes of content stream come first (the big part of a real file), so the
     page tree and the Info dictionary (``title``) sit past it, at the end, as most
-    writers put them. ``linearized`` adds the linearization dictionary (with ``/N``) at
-    the start. ``xmp_title`` adds an XMP metadata stream at the end; ``outline_title`` an
-    outline item (a bookmark, whose /Title is no document title) before the Info.
+    writers put them (``info_first`` puts the Info first). ``linearized`` adds the
+    linearization dictionary (with ``/N``) at the start. ``xmp_title`` adds an XMP
+    metadata stream at the end; ``outline_title`` an outline item (a bookmark, whose
+    /Title is no document title) before the Info. ``encrypted``: the title is RC4
+    ciphertext (``pdf_encryption``), as an encrypted file's strings are, written in hex.
     """
     objects: list[bytes] = []  # object n is objects[n - 1]
 
@@ -165,6 +242,7 @@ def pdf(pages: int, title: str | None = None, *, linearized: bool = False, fille
         return len(objects)
 
     lin = add(b"") if linearized else None
+    info = add(b"") if info_first and title is not None else None
     stream = b"q " + b"%" * max(filler - 4, 0) + b"\nQ"
     content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     root_pages = len(objects) + 1 + pages  # after the pages themselves
@@ -189,10 +267,21 @@ def pdf(pages: int, title: str | None = None, *, linearized: bool = False, fille
                        + b"\nendstream")
         extra += b" /Metadata %d 0 R" % metadata
     catalog = add(b"<< /Type /Catalog /Pages %d 0 R%s >>" % (root_pages, extra))
-    info = None
+    key, encrypt = pdf_encryption() if encrypted else (b"", b"")
+    encryption = add(encrypt) if encrypted else None
     if title is not None:
-        info = add(b"<< /Title " + pdf_string(title) + b" /Producer (filemaker) /CreationDate "
-                   b"(D:20250101000000Z) >>")
+        info = info or add(b"")
+        if encrypted:  # the object's key: the file key, its number and generation (algorithm 1)
+            import hashlib
+
+            object_key = hashlib.md5(key + info.to_bytes(3, "little") + b"\0\0").digest()[:10]
+            plain = title if isinstance(title, bytes) else title.encode("latin-1")
+            written = b"<" + rc4(object_key, plain).hex().encode() + b">"
+            objects[info - 1] = b"<< /Title " + written + b" >>"
+        else:
+            written = title if isinstance(title, bytes) else pdf_string(title)  # bytes: the string as written
+            objects[info - 1] = (b"<< /Title " + written + b" /Producer (filemaker) /CreationDate "
+                                 b"(D:20250101000000Z) >>")
 
     def build(length: int) -> bytes:
         out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
@@ -209,6 +298,8 @@ def pdf(pages: int, title: str | None = None, *, linearized: bool = False, fille
         out += b"trailer\n<< /Size %d /Root %d 0 R" % (len(objects) + 1, catalog)
         if info is not None:
             out += b" /Info %d 0 R" % info
+        if encryption is not None:
+            out += b" /Encrypt %d 0 R /ID [<%s><%s>]" % (encryption, PDF_ID.hex().encode(), PDF_ID.hex().encode())
         out += b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
         return bytes(out)
 

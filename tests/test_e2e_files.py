@@ -303,3 +303,50 @@ def test_the_file_parsers_load_at_the_first_file_not_before(http_server):
     assert out.stdout.splitlines() == [
         "[]", "P []",
         "PNG image ['linkfilter.files', 'linkfilter.images', 'linkfilter.media', 'linkfilter.pdf']"], out.stderr
+
+
+def test_a_pdf_titled_with_the_name_it_is_served_under_gets_no_title(http_server):
+    """ImageMagick titles a PDF with its file name (UTF-16 without a byte order mark): that is
+    no title; the same bytes under another name keep it."""
+    data = fm.pdf(3, b"<0072006500700000>")
+    http_server.route("/files/rep.pdf", ranged(data, "application/pdf"))
+    http_server.route("/other.pdf", ranged(data, "application/pdf"))
+    urls = [http_server.url("/files/rep.pdf"), http_server.url("/other.pdf")]
+    p = run(["--allow-private", "-n", "--ordered"], "\n".join(urls).encode())
+    size = human_size(len(data))
+    assert p.stdout.decode().splitlines() == [f"{http_server.authority}: [PDF, 3 pages, {size}]",
+                                              f"{http_server.authority}: rep [PDF, 3 pages, {size}]"]
+
+
+def test_a_file_served_as_html_is_told_by_its_bytes(http_server):
+    """A script that sends an image or a PDF without setting its type serves it as text/html:
+    the magic number says what it is; a page without a title stays a page."""
+    png, report = fm.png(640, 480), fm.pdf(4, "Quarterly report")
+    http_server.route("/image.php", ranged(png, "text/html", ranges=False))
+    http_server.route("/report.php", ranged(report, "text/html; charset=UTF-8", ranges=False))
+    http_server.route("/untitled", Reply(200, [("Content-Type", "text/html")], b"<p>no title</p>"))
+    data = "".join(http_server.url(p) + "\n" for p in ("/image.php", "/report.php", "/untitled")).encode()
+    p = run(["--allow-private", "-n", "--ordered"], data)
+    assert p.stdout.decode().splitlines() == [
+        f"{http_server.authority}: [PNG image, 640{X}480, {human_size(len(png))}]",
+        f"{http_server.authority}: Quarterly report [PDF, 4 pages, {human_size(len(report))}]"]
+    got = records(run(["--allow-private", "--json", "--ordered"], data).stdout)
+    assert [(r["kind"], r["file_type"], r["content_type"]) for r in got] == [
+        ("image", "PNG image", "text/html"), ("pdf", "PDF", "text/html"), ("page", None, "text/html")]
+
+
+def test_an_encrypted_pdf_prints_no_ciphertext_for_a_title(http_server):
+    """Its Info comes first and its trailer, which names /Encrypt, last: the end is asked for
+    before the title is believed."""
+    data = fm.pdf(5, "Secret plan", encrypted=True, info_first=True, filler=200_000)
+    http_server.route("/locked.pdf", ranged(data, "application/pdf"))
+    p = run(["--allow-private", "-n"], http_server.url("/locked.pdf").encode())
+    assert p.stdout.decode() == f"{http_server.authority}: [PDF, 5 pages, {human_size(len(data))}]\n"
+    assert [r.header("Range") for r in http_server.requests_for("/locked.pdf")] == [None, f"bytes=-{PDF_TAIL}"]
+
+
+def test_a_pdf_with_its_objects_packed_in_an_object_stream_counts_its_pages(http_server):
+    data = fm.pdf_packed(7, "Packed title", filler=100_000)
+    http_server.route("/packed.pdf", ranged(data, "application/pdf"))
+    p = run(["--allow-private", "-n"], http_server.url("/packed.pdf").encode())
+    assert p.stdout.decode() == f"{http_server.authority}: Packed title [PDF, 7 pages, {human_size(len(data))}]\n"

@@ -37,6 +37,9 @@ CASES = [
      FileInfo("image", "JPEG image", 1080, 1920)),
     ("pdf", fm.pdf(12, "Annual report 2025"), "application/pdf",
      FileInfo("pdf", "PDF", pages=12, title="Annual report 2025")),
+    ("pdf packed", fm.pdf_packed(7, "Packed title"), "application/pdf",
+     FileInfo("pdf", "PDF", pages=7, title="Packed title")),
+    ("pdf encrypted", fm.pdf(3, "Secret plan", encrypted=True), "application/pdf", FileInfo("pdf", "PDF", pages=3)),
     ("pdf linearized", fm.pdf(3, "Été – notes", linearized=True), "application/pdf",
      FileInfo("pdf", "PDF", pages=3, title="Été – notes")),
     ("pdf utf-16", fm.pdf(1, "\u65e5\u672c\u8a9e (report)"), "application/pdf",
@@ -95,6 +98,18 @@ def test_each_format_is_described_from_its_bytes_whole_and_in_pieces(name, data,
 def test_the_type_comes_from_the_bytes_whatever_the_header_says(name, data, content_type, want):
     for header in ("application/octet-stream", None, "text/plain"):
         assert same(describe(data, header, len(data)), want)
+
+
+def test_a_body_declared_html_is_a_file_only_by_a_magic_number():
+    """A PNG or a PDF served as text/html (PHP's default type) is that file; the formats named
+    by a guess rather than a magic number (BMP, ICO, an MPEG frame sync, SVG) are not taken
+    from a page."""
+    for content_type in ("text/html", "application/xhtml+xml"):
+        assert describe(fm.png(30, 20), content_type) == FileInfo("image", "PNG image", 30, 20)
+        assert describe(fm.pdf(2, "Report"), content_type) == FileInfo("pdf", "PDF", pages=2, title="Report")
+        for guessed in (fm.bmp(30, 20), fm.ico([16]), fm.mp3(61, xing=False), fm.svg('width="4" height="3"')):
+            assert describe(guessed, content_type).label is None
+            assert describe(guessed, None).label is not None  # no header: the guess stands
 
 
 def test_bytes_that_name_no_known_type_leave_the_content_type_to_say_what_it_is():
@@ -265,6 +280,68 @@ def test_junk_pdf_titles_are_dropped(title):
 @pytest.mark.parametrize("title", REAL)
 def test_real_pdf_titles_are_kept(title):
     assert not pdf.junk_title(title)
+
+
+#: The title ImageMagick writes into a PDF: the output file's name without its extension, in
+#: UTF-16BE without a byte order mark, NUL-terminated.
+IMAGEMAGICK_TITLE = b"<0072006500700000>"
+
+
+def test_a_utf16_title_without_its_byte_order_mark_is_read_as_utf16():
+    assert pdf.text_of(bytes.fromhex("0072006500700000")) == "rep"
+    assert pdf.text_of("Caf\u00e9 2025".encode("utf-16-be")) == "Caf\u00e9 2025"
+    assert describe(fm.pdf(3, IMAGEMAGICK_TITLE)).title == "rep"
+
+
+def test_a_pdf_title_that_is_only_the_name_it_is_served_under_is_dropped():
+    data = fm.pdf(3, IMAGEMAGICK_TITLE)
+    for name in ("rep.pdf", "REP.PDF", "rep"):
+        sniffer = FileSniffer("application/pdf", len(data), name)
+        sniffer.feed(data)
+        assert sniffer.info() == FileInfo("pdf", "PDF", pages=3), name
+    sniffer = FileSniffer("application/pdf", len(data), "report.pdf")
+    sniffer.feed(data)
+    assert sniffer.info().title == "rep"  # another name: the title may be real
+    assert files.file_name_of("http://h/a/Annual%20report.pdf?x=1#y") == "Annual report.pdf"
+    assert files.file_name_of("http://h/a/") is None
+
+
+def test_an_encrypted_pdf_has_no_title_its_strings_are_ciphertext():
+    """Files with an empty user password (copying or printing restricted) open for anyone,
+    but every string in them, the title too, is RC4/AES ciphertext: no title is given."""
+    small = fm.pdf(3, "Secret plan", encrypted=True)
+    assert b"Secret plan" not in small
+    assert describe(small) == FileInfo("pdf", "PDF", pages=3)
+    sniffer = FileSniffer("application/pdf", len(small))
+    feed_until_done(sniffer, small, size=64)  # its title comes long before its trailer
+    assert sniffer.info() == FileInfo("pdf", "PDF", pages=3)
+    big = fm.pdf(3, "Secret plan", encrypted=True, info_first=True, filler=100_000)
+    sniffer = FileSniffer("application/pdf", len(big))
+    assert feed_until_done(sniffer, big) == files.PDF_HEAD  # no trailer yet: read on to the limit
+    assert sniffer.tail_wanted == files.PDF_TAIL  # whether it is encrypted is in the trailer
+    sniffer.feed_tail(big[-files.PDF_TAIL:], len(big))
+    assert sniffer.info().title is None
+    plain = fm.pdf(3, "Annual report 2025", info_first=True, filler=100_000)
+    sniffer = FileSniffer("application/pdf", len(plain))
+    feed_until_done(sniffer, plain)
+    sniffer.feed_tail(plain[-files.PDF_TAIL:], len(plain))
+    assert sniffer.info() == FileInfo("pdf", "PDF", pages=3, title="Annual report 2025")
+
+
+def test_a_pdf_whose_page_tree_and_info_are_packed_in_an_object_stream():
+    """PDF 1.5 files (pdfTeX's, qpdf's) keep them Flate-compressed in an object stream."""
+    small = fm.pdf_packed(7, "Packed title")
+    assert b"/Count" not in small and b"Packed title" not in small
+    assert describe(small) == FileInfo("pdf", "PDF", pages=7, title="Packed title")
+    assert describe(fm.pdf_packed(2)) == FileInfo("pdf", "PDF", pages=2)
+    big = fm.pdf_packed(7, "Packed title", filler=100_000)
+    sniffer = FileSniffer("application/pdf", len(big))
+    feed_until_done(sniffer, big)
+    assert sniffer.tail_wanted == files.PDF_TAIL
+    sniffer.feed_tail(big[-files.PDF_TAIL:], len(big))
+    assert sniffer.info() == FileInfo("pdf", "PDF", pages=7, title="Packed title")
+    cut = small[:small.index(b"endstream") - 20]  # the object stream cut short: no error, what it held
+    assert describe(cut).label == "PDF"
 
 
 def test_junk_rule_on_generated_titles_and_file_names():

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -482,7 +483,7 @@ def test_another_program_s_crashed_wal_database_is_not_recovered_by_us(tmp_path)
     assert snapshot(crashed) == before
 
 
-def test_a_file_of_another_schema_version_is_left_as_it_was(tmp_path):
+def test_a_file_of_a_newer_schema_version_is_left_as_it_was(tmp_path):
     path = tmp_path / "c.sqlite3"
     with open_store(path) as store:
         store.put("k", ok())
@@ -497,6 +498,63 @@ def test_a_file_of_another_schema_version_is_left_as_it_was(tmp_path):
         open_store(path)
     assert str(raised.value) == expected
     assert snapshot(tmp_path) == before
+
+
+#: The schema of the first release's cache file (schema 1: no file description columns), as it wrote it.
+SCHEMA_1 = (
+    "CREATE TABLE results (seq INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE,"
+    " stored REAL NOT NULL, expires REAL NOT NULL, final_url, status, title, content_type,"
+    " content_length, charset, charset_source, error, reason)",
+    "CREATE INDEX results_expires ON results (expires)",
+    "CREATE TABLE meta (rows INTEGER NOT NULL)",
+    "INSERT INTO meta (rows) VALUES (1)",
+    f"PRAGMA application_id = {APPLICATION_ID}",
+    "PRAGMA user_version = 1",
+)
+
+
+def make_schema_1(path, key: bytes) -> None:
+    """A cache file as the first release left it: schema 1, WAL mode, one row stored under ``key``."""
+    db = sqlite3.connect(str(path), isolation_level=None)
+    for statement in SCHEMA_1:
+        db.execute(statement)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("INSERT INTO results (key, stored, expires, title) VALUES (?, 0, 1e12, 'Old')", (key,))
+    db.close()
+    os.chmod(path, 0o600)
+
+
+def test_a_cache_of_an_older_version_is_rebuilt_in_this_schema_once(tmp_path):
+    path = tmp_path / "c.sqlite3"
+    make_schema_1(path, (NS + "\0http://a/0").encode())
+    with open_store(path) as store:
+        assert not store.read_only
+        assert get(store, "http://a/0") is None  # the old rows are gone with their tables
+        store.put("http://a/1", ok(1))
+    db = sqlite3.connect(str(path))
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    columns = [row[1] for row in db.execute("PRAGMA table_info(results)")]
+    assert columns == ["seq", "key", "stored", "expires", *FIELDS]
+    db.close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open_store(path) as store:  # rebuilt once: what this version stored stays
+        assert get(store, "http://a/1") == ok(1)._replace(line=0, host="", elapsed=0.0, cached=True)
+    assert rows(path) == [(NS + "\0http://a/1").encode()]
+
+
+def test_a_read_only_cache_of_an_older_version_is_refused_and_left_as_it_was():
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)
+        path = os.path.join(top, "cache.sqlite3")
+        make_schema_1(path, b"n\0k")
+        os.chmod(path, 0o444)  # to root's child, nobody, as to its owner
+        before = snapshot(Path(top))
+        out = subprocess.run([sys.executable, "-c", AS_NOBODY, path], capture_output=True, text=True,
+                             timeout=30)
+        assert out.stdout == (f"made by another version of linkfilter (schema 1, this one reads"
+                              f" {SCHEMA_VERSION})\n"), out.stderr
+        assert snapshot(Path(top)) == before
 
 
 def test_a_cache_damaged_past_its_header_is_left_as_it_was(tmp_path):
