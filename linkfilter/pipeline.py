@@ -56,6 +56,9 @@ STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 MAIN_THREAD_SIGNALS = STOP_SIGNALS | {signal.SIGALRM}
 #: Seconds a stopped run has to write what it read before it ends regardless.
 STOP_GRACE = 0.5
+#: Seconds after a stop signal in which another one is the same stop: ``timeout`` sends its
+#: signal to the command and then to the command's process group, two at once.
+SAME_STOP = 0.25
 #: The error code of a URL whose fetch a stop signal cut short.
 INTERRUPTED = "interrupted"
 
@@ -148,6 +151,7 @@ class Pipeline:
         self.stop = threading.Event()
         #: The stop signal received, if any (set by its handler, read by the reader).
         self.interrupted: int | None = None
+        self._interrupted_at = 0.0  # time.monotonic() of the stop signal, once there is one
         self._may_raise = False  # the main thread waits where Interrupted may be raised
         self._lock = threading.Lock()
         self._workers: list[threading.Thread] = []
@@ -206,11 +210,15 @@ class Pipeline:
 
         Reading stops at the next chunk, the pending list waits for room no more, and
         ``STOP_GRACE`` seconds from now ``give_up`` ends the process whatever is left.
-        A second stop signal ends it at once.
+        A second stop signal ends it at once, unless it comes within ``SAME_STOP``
+        seconds of the first (then it is the same stop).
         """
+        now = time.monotonic()
         if self.interrupted is not None:
+            if now - self._interrupted_at < SAME_STOP:
+                return
             self.give_up()
-        self.interrupted = signum
+        self.interrupted, self._interrupted_at = signum, now
         self.pending.stopping = True
         signal.setitimer(signal.ITIMER_REAL, STOP_GRACE)
         if self._may_raise:
