@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from typing import Callable
 
 from linkfilter.writer import ExitStatus
@@ -25,6 +26,9 @@ STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 MAIN_THREAD_SIGNALS = STOP_SIGNALS | {signal.SIGALRM}
 #: Seconds a stopped run has to write what it read before it ends regardless.
 STOP_GRACE = 0.5
+#: Seconds after a stop signal in which another one is the same stop: ``timeout`` sends its
+#: signal to the command and then to the command's process group, two at once.
+SAME_STOP = 0.25
 
 
 class Interrupted(Exception):
@@ -41,6 +45,7 @@ class Stop:
         at once."""
         #: The stop signal received, if any (set by its handler, read by the reader).
         self.signum: int | None = None
+        self._signalled_at = 0.0  # time.monotonic() of the first stop signal
         self._stopping = stopping
         self._last_words = last_words
         self._may_raise = False  # the main thread waits where Interrupted may be raised
@@ -65,11 +70,15 @@ class Stop:
 
         Reading stops at the next chunk, the pending list waits for room no more, and
         ``STOP_GRACE`` seconds from now ``give_up`` ends the process whatever is left.
-        A second stop signal ends it at once.
+        A second stop signal ends it at once, unless it comes within ``SAME_STOP``
+        seconds of the first (then it is the same stop).
         """
+        now = time.monotonic()
         if self.signum is not None:
+            if now - self._signalled_at < SAME_STOP:
+                return
             self.give_up()
-        self.signum = signum
+        self.signum, self._signalled_at = signum, now
         self._stopping()
         signal.setitimer(signal.ITIMER_REAL, STOP_GRACE)
         if self._may_raise:

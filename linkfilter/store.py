@@ -23,8 +23,9 @@ as SQLite itself treats it. A cache of ours made by an older version is only a
 cache: its tables are dropped and made anew in this version's schema, once, when
 the file is writable (a read-only one is refused like a newer one).
 
-A file that we may read but not write is opened ``read_only``: lookups are
-answered and nothing is stored. It is opened immutable, so SQLite makes no
+A file that we may read but not write, or whose mode lets nobody write it
+(``chmod a-w``: root keeps it too, as ``rm`` asks before removing such a file),
+is opened ``read_only``: lookups are answered and nothing is stored. It is opened immutable, so SQLite makes no
 ``-wal`` or ``-shm`` file beside it and takes no lock; it sees what a writer has
 checkpointed into the file (which closing it does).
 """
@@ -367,9 +368,13 @@ def _make_directories(directory: str) -> None:
         os.chmod(directory, 0o700)  # the umask may have taken bits away
 
 
+#: Mode bits that let someone write a file: with none set it is write-protected.
+WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
 def _check_header(path: str) -> bool:
     """Raise StoreError unless ``path`` is a regular file that is empty or our cache;
-    return whether it is read-only to us (readable, not writable)."""
+    return whether it is read-only to us (readable, and not writable or write-protected)."""
     read_only = False
     try:
         fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -382,11 +387,13 @@ def _check_header(path: str) -> bool:
             raise StoreError(_reason(e)) from e
         read_only = True
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
             raise StoreError("not a regular file")
         head = os.pread(fd, _HEADER.size, 0)
     finally:
         os.close(fd)
+    read_only = read_only or not mode & WRITE_BITS  # write-protected, even to root
     if not head:
         if read_only:
             raise StoreError("read-only and empty")

@@ -78,6 +78,7 @@ def test_an_ordered_line_waits_at_most_its_timeout_and_a_repeat_waits_for_the_fi
                                "end"]
     (failure,) = lines(p.stderr)  # reported once
     assert failure.startswith(f"linkfilter: {late}: timed out") and "0.5 s" in failure
+    assert stuck.wait_closed(1)  # its thread has recorded the request the command sent
     assert len(stuck.requests) == 1 and len(site.requests) == 1
 
 

@@ -95,6 +95,34 @@ def test_a_stopped_ordered_run_writes_everything_it_read_in_order(site, sig, fal
                         _stats(err))
 
 
+def test_two_stop_signals_at_once_are_one_stop_that_writes_everything_it_read(site):
+    """``timeout 2 linkfilter`` sends its signal to the command, then to its process group:
+    two stop signals at once. They are one stop (the first one's status), which writes
+    everything read; only a signal that comes later ends the run at once. Two different
+    signals, so that neither is merged into the other before the handlers run."""
+    hang, c = site.url("/hang"), site.url("/t/C")
+    proc = start(["--allow-private", "--ordered", "--stats", "-t", "30"])
+    try:
+        proc.stdin.write(f"P {c}\n".encode())
+        proc.stdin.flush()
+        assert read_line(proc.stdout, WAIT) == f"P {c}\n".encode()
+        assert read_line(proc.stdout, WAIT) == f"{site.authority}: Cee\n".encode()
+        proc.stdin.write(f"A {hang}\nB plain line\nC {c}\nD last line\n".encode())
+        proc.stdin.flush()
+        assert read_line(proc.stdout, WAIT) == f"A {hang}\n".encode()
+        assert site.hanging.wait(WAIT)
+        proc.send_signal(signal.SIGHUP)
+        proc.send_signal(signal.SIGTERM)
+        out, err = outputs(proc)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == ExitStatus.HANGUP  # handled first: the lower number
+    assert out.decode().splitlines() == ["B plain line", f"C {c}", f"{site.authority}: Cee",
+                                         "D last line"]
+    assert _stats(err).startswith("linkfilter: 5 lines, 3 URLs, ")
+
+
 def test_a_stopped_run_without_ordered_writes_a_result_held_behind_a_partial_line(site):
     """Without --ordered too: a result held behind a half-echoed line comes out once the
     stop ends the line. (C's page was fetched by an earlier line, so its result is known

@@ -424,6 +424,24 @@ def test_a_file_that_can_be_read_but_not_written_answers_lookups_and_is_left_as_
             n: (s.st_size, s.st_mtime_ns) for n, s in before.items()}  # no -wal, no -shm
 
 
+def test_a_file_whose_mode_lets_nobody_write_is_read_only_even_to_root(tmp_path):
+    """chmod a-w protects the file from whoever opens it, root included (who passes the
+    permission check): lookups are answered, nothing is stored, nothing is made beside it."""
+    path = tmp_path / "cache.sqlite3"
+    with open_store(path) as store:
+        store.put("k", ok())
+    path.chmod(0o444)
+    before = {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in tmp_path.iterdir()}
+    with open_store(path) as store:
+        assert store.read_only
+        store.put("j", ok(1))
+        assert {k: r.title for k, r in store.get_many(["k", "j"]).items()} == {"k": ok().title}
+    assert {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in tmp_path.iterdir()} == before
+    path.chmod(0o644)  # one write bit is enough to make it writable again
+    with open_store(path) as store:
+        assert not store.read_only
+
+
 def test_an_empty_file_that_cannot_be_written_is_unusable():
     with tempfile.TemporaryDirectory() as top:
         os.chmod(top, 0o755)
