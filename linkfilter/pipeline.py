@@ -1,18 +1,19 @@
 """Dispatch to workers: the URLs found go to the pending list, downloader threads fetch them.
 
 For each line the reader hands over (``reader.py``), dispatch finds its URLs and
-answers each from what is already known (the result cache, the ``--cache`` file,
-a host that failed at the network level a moment ago, a URL that cannot be
-fetched) or puts it on the pending list (``pending.py``): reading waits only when
-``--max-pending`` URLs are waiting, never on the workers themselves. Downloader
-threads are started as URLs need them, up to ``--workers``, turn URLs into
-Results (``worker.py``) and hand them to the renderer chosen for the run
-(``render.py``) and the writer. At EOF the pending list is drained, then closed.
-A stop signal (``signals.py``) ends the run without fetching more: what was read
-is written first, in order (held ``--ordered`` results, a URL still in flight as
-its ``--fallback`` line with error ``interrupted``), then the ``--stats`` line.
-Every failure of a URL is its Result; a failure of the ``--cache`` file costs the
-file only; a thread that cannot start ends the run with one line.
+answers each from what is already known (the result cache, the ``--cache`` file
+of ``cachefile.py``, a host that failed at the network level a moment ago, a URL
+that cannot be fetched) or puts it on the pending list (``pending.py``): reading
+waits only when ``--max-pending`` URLs are waiting, never on the workers
+themselves. Downloader threads are started as URLs need them, up to
+``--workers``, turn URLs into Results (``worker.py``) and hand them to the
+renderer chosen for the run (``render.py``, coloured as ``terminal.py`` decides)
+and the writer. At EOF the pending list is drained, then closed. A stop signal
+(``signals.py``) ends the run without fetching more: what was read is written
+first, in order (held ``--ordered`` results, a URL still in flight as its
+``--fallback`` line with error ``interrupted``), then the ``--stats`` line.
+Every failure of a URL is its Result; a thread that cannot start ends the run
+with one line.
 """
 
 from __future__ import annotations
@@ -308,12 +309,14 @@ class Pipeline:
         self._workers.append(t)
 
     def _stop_workers(self) -> None:
+        """Close the pending list (EOF drained) and wait for every downloader thread."""
         self.pending.close()
         for t in self._workers:
             t.join()
 
     # -- downloader threads ---------------------------------------------------------
     def _work(self) -> None:
+        """A downloader thread: take jobs until the pending list closes or a stop comes."""
         from linkfilter.fetch import Fetcher
 
         fetcher = Fetcher(self.settings)
@@ -401,11 +404,9 @@ class Pipeline:
 
 
 def _load_fetch_code() -> None:
-    """Import the downloader threads' code (http.client, ssl and their libraries) here,
-    before the first of them starts: once every thread's stack is mapped, there may be no
-    address space left to load libssl, and a thread that failed its import would die with
-    a traceback. The first request leaves no later for it: the first thread would wait
-    for the same import."""
+    """Import the downloader threads' code (http.client, ssl) before the first of them
+    starts: with every thread's stack mapped there may be no address space left for
+    libssl, and a thread whose import failed would die with a traceback."""
     try:
         importlib.import_module("linkfilter.fetch")
     except (ImportError, MemoryError, OSError) as e:
