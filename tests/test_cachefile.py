@@ -21,6 +21,13 @@ def opened(path, **options) -> tuple[CacheFile, list[str]]:
     return cache_file, said
 
 
+def open_files(path) -> list[str]:
+    """This process's descriptors open on ``path`` or the files SQLite keeps beside it."""
+    names = {str(path), f"{path}-wal", f"{path}-shm"}
+    fds = "/proc/self/fd"
+    return [fd for fd in os.listdir(fds) if os.path.realpath(os.path.join(fds, fd)) in names]
+
+
 def test_a_result_put_is_found_by_the_next_run(tmp_path):
     first, said = opened(tmp_path / "c.db")
     first.put(KEY, PAGE)
@@ -46,11 +53,13 @@ def test_a_file_that_fails_later_is_dropped_with_one_line(tmp_path):
     path = tmp_path / "c.db"
     cache_file, said = opened(path)
     cache_file.put(KEY, PAGE)
+    assert open_files(path)
     other = sqlite3.connect(path)  # another program changes the file under the run
     other.execute("DROP TABLE results")
     other.commit()
     other.close()
     assert cache_file.get_many([KEY]) == {}
+    assert not open_files(path)  # dropped: closed, never asked again
     cache_file.put(KEY, PAGE)
     assert cache_file.get_many([KEY]) == {}
     cache_file.close()
