@@ -367,7 +367,7 @@ def main(files, workers, per_host, max_pending, timeout, max_bytes, max_redirect
             stats=stats,
             max_title=max_title,
             progress=progress,
-            color=_color(color),
+            color=color,
             prefer=prefer,
             oembed=not no_oembed,
         )
@@ -440,15 +440,3 @@ def _warn_unknown_variables(ctx: click.Context) -> None:
         hint = f"; did you mean {prefix}{close[0]}?" if close else ""
         click.echo(f"linkfilter: ignoring {name}: no such setting{hint}", err=True)
 
-
-#: ``TERM`` values (besides unset or empty) that mean a terminal without colour.
-DUMB_TERMINALS = ("dumb",)
-
-
-def _color(choice: str) -> str:
-    """``auto`` becomes ``never`` when NO_COLOR is set (to anything but the empty string), or
-    when TERM is unset, empty or ``dumb``: that terminal shows escapes as text."""
-    if choice == "auto" and (os.environ.get("NO_COLOR")
-                             or os.environ.get("TERM", "") in ("", *DUMB_TERMINALS)):
-        return "never"
-    return choice

@@ -1,18 +1,19 @@
 """Dispatch to workers: the URLs found go to the pending list, downloader threads fetch them.
 
 For each line the reader hands over (``reader.py``), dispatch finds its URLs and
-answers each from what is already known (the result cache, the ``--cache`` file,
-a host that failed at the network level a moment ago, a URL that cannot be
-fetched) or puts it on the pending list (``pending.py``): reading waits only when
-``--max-pending`` URLs are waiting, never on the workers themselves. Downloader
-threads are started as URLs need them, up to ``--workers``, turn URLs into
-Results (``worker.py``) and hand them to the renderer chosen for the run
-(``render.py``) and the writer. At EOF the pending list is drained, then closed.
-A stop signal (``signals.py``) ends the run without fetching more: what was read
-is written first, in order (held ``--ordered`` results, a URL still in flight as
-its ``--fallback`` line with error ``interrupted``), then the ``--stats`` line.
-Every failure of a URL is its Result; a failure of the ``--cache`` file costs the
-file only; a thread that cannot start ends the run with one line.
+answers each from what is already known (the result cache, the ``--cache`` file
+of ``cachefile.py``, a host that failed at the network level a moment ago, a URL
+that cannot be fetched) or puts it on the pending list (``pending.py``): reading
+waits only when ``--max-pending`` URLs are waiting, never on the workers
+themselves. Downloader threads are started as URLs need them, up to
+``--workers``, turn URLs into Results (``worker.py``) and hand them to the
+renderer chosen for the run (``render.py``, coloured as ``terminal.py`` decides)
+and the writer. At EOF the pending list is drained, then closed. A stop signal
+(``signals.py``) ends the run without fetching more: what was read is written
+first, in order (held ``--ordered`` results, a URL still in flight as its
+``--fallback`` line with error ``interrupted``), then the ``--stats`` line.
+Every failure of a URL is its Result; a thread that cannot start ends the run
+with one line.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import time
 from typing import BinaryIO, NamedTuple
 
 from linkfilter import progress
-from linkfilter.cache import FAILURE_TTL, Claim, HostFailures, ReportOnce, ResultCache, expand
+from linkfilter.cache import Claim, HostFailures, ReportOnce, ResultCache, expand
 from linkfilter.errors import BadURL, LinkfilterError
+from linkfilter.cachefile import CacheFile
 from linkfilter.ordered import InOrder, Slot
 from linkfilter.output import counted
 from linkfilter.pending import Pending
@@ -37,6 +39,7 @@ from linkfilter.result import Result
 from linkfilter.scan import CandidateLines, decode_block
 from linkfilter.settings import Settings
 from linkfilter.signals import Interrupted, Stop, start_thread
+from linkfilter.terminal import Terminal, binary
 from linkfilter.urls import display_host, find_urls, find_urls_in_block, normalize_for_fetch, origin
 from linkfilter.worker import describe, failure, internal_error
 from linkfilter.writer import ExitStatus, Writer
@@ -100,36 +103,28 @@ class Pipeline:
         """``wake_fd`` is the read end of the ``signal.set_wakeup_fd`` pipe: waiting on it
         with the input, the reader never sleeps through a signal."""
         self.settings = settings
-        self.stdin = stdin if stdin is not None else _binary(sys.stdin)
-        out = stdout if stdout is not None else _binary(sys.stdout)
-        err = stderr if stderr is not None else _binary(sys.stderr)
-        out_tty, err_tty = _isatty(out), _isatty(err)
+        self.stdin = stdin if stdin is not None else binary(sys.stdin)
+        out = stdout if stdout is not None else binary(sys.stdout)
+        err = stderr if stderr is not None else binary(sys.stderr)
+        terminal = Terminal.detect(settings, out, err)
         self.stats = Stats()
-        self.progress: progress.Progress | None = None
-        if progress.wanted(settings.progress, settings.quiet,
-                           err_tty and progress.is_file(out), err_tty):
-            self.progress = progress.Progress(self.stats, None)
+        self.progress = progress.Progress(self.stats, None) if terminal.progress else None
         self.writer = Writer(
             out,
             err,
             status=self.progress.line if self.progress else None,
             interval=progress.INTERVAL,
-            shared_terminal=err_tty and out_tty and progress.same_terminal(out, err),
+            shared_terminal=terminal.shared,
         )
-        self.renderer = renderer_for(
-            settings,
-            out_color=settings.color == "always" or (settings.color == "auto" and out_tty),
-            err_color=settings.color == "always" or (settings.color == "auto" and err_tty),
-        )
+        self.renderer = renderer_for(settings, terminal.out_color, terminal.err_color)
         self.inorder = InOrder(self.writer) if settings.ordered else None
-        self.store = None
-        self._store_reported = False
+        self.cache_file = CacheFile(settings, self.writer.err)
         self.cache = ResultCache(settings.cache_ttl)
         self.down = HostFailures(settings.cache_ttl)
         self.reported = ReportOnce(settings.cache_ttl)
         self.pending: Pending[_Job] = Pending(settings.max_pending, settings.per_host)
         self.stop_signal = Stop(self._stopping, self.last_words)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the stats counters
         self._workers: list[threading.Thread] = []
         self._lines = CandidateLines(count_lines=settings.needs_line_numbers)
         self.reader = Reader(
@@ -154,7 +149,7 @@ class Pipeline:
             with contextlib.suppress(OSError):
                 os.write(2, f"linkfilter: cannot start the writer thread ({e})\n".encode())
             return ExitStatus.ERROR
-        self._open_store()
+        self.cache_file.open()
         try:
             for name in names or ["-"]:
                 if not self.reader.read(name):
@@ -172,8 +167,7 @@ class Pipeline:
             pass
         if self.stop_signal.signum is not None:
             return self._stopped()
-        if self.store is not None:
-            self.store.close()
+        self.cache_file.close()
         if self.settings.stats:
             self.writer.err(self.stats.line())
         self.writer.close()
@@ -203,48 +197,6 @@ class Pipeline:
             return None
         return self.renderer.interrupted(*slot.source)
 
-    def _open_store(self) -> None:
-        """Open the ``--cache`` file, or say in one line why the run goes on without it."""
-        settings = self.settings
-        if not settings.cache_path or settings.cache_ttl <= 0 or settings.dry_run:
-            return
-        from linkfilter import store
-
-        try:
-            self.store = store.Store.open(
-                settings.cache_path,
-                ttl=settings.cache_ttl,
-                failure_ttl=FAILURE_TTL,
-                namespace=store.namespace(
-                    max_bytes=settings.max_bytes,
-                    max_title=settings.max_title,
-                    accept_language=settings.accept_language,
-                    user_agent=settings.user_agent,
-                    allow_private=settings.allow_private,
-                    prefer=settings.prefer,
-                    oembed=settings.oembed,
-                ),
-            )
-        except store.StoreError as e:
-            self._store_failed(e)
-            return
-        if self.store.read_only:
-            self.writer.err(
-                f"linkfilter: cache {settings.cache_path}: read-only; results will not be saved")
-
-    def _store_failed(self, error: Exception) -> None:
-        """Give up on the ``--cache`` file for the rest of the run, saying so once."""
-        with self._lock:
-            failed, self.store = self.store, None
-            first, self._store_reported = not self._store_reported, True
-        if failed is not None:
-            with contextlib.suppress(Exception):
-                failed.close()
-        if first:
-            self.writer.err(
-                f"linkfilter: cache {self.settings.cache_path}: {error}; continuing without it"
-            )
-
     def stats_line(self) -> str:
         """The ``--stats`` line as of now (for a run cut short by a signal)."""
         self.stats.lines = self._lines.lines
@@ -264,7 +216,7 @@ class Pipeline:
             self._dry_run_text(found)
             return
         urls = self._found_urls(found)
-        kept = self._from_store([url.key for url in urls if url.key is not None])
+        kept = self.cache_file.get_many([url.key for url in urls if url.key is not None])
         ready: list[tuple[Result, Slot | None]] = []
         for url in urls:
             self._dispatch(url, kept, ready)
@@ -337,17 +289,6 @@ class Pipeline:
             elif self.pending.put(site, job):
                 self._start_worker()
 
-    def _from_store(self, keys: list[str]) -> dict[str, Result]:
-        """The fresh results the --cache file holds for ``keys``."""
-        store = self.store
-        if store is None or not keys:
-            return {}
-        try:
-            return store.get_many(keys)
-        except Exception as e:  # noqa: BLE001 - any failure of the file costs the file only
-            self._store_failed(e)
-            return {}
-
     def _start_worker(self) -> None:
         """Start one more downloader thread, up to ``--workers``: plain text pays for none,
         one URL for one."""
@@ -368,12 +309,14 @@ class Pipeline:
         self._workers.append(t)
 
     def _stop_workers(self) -> None:
+        """Close the pending list (EOF drained) and wait for every downloader thread."""
         self.pending.close()
         for t in self._workers:
             t.join()
 
     # -- downloader threads ---------------------------------------------------------
     def _work(self) -> None:
+        """A downloader thread: take jobs until the pending list closes or a stop comes."""
         from linkfilter.fetch import Fetcher
 
         fetcher = Fetcher(self.settings)
@@ -419,16 +362,6 @@ class Pipeline:
             if job.slot is not None:
                 self.inorder.fill(job.slot, None)
 
-    def _save(self, key: str, result: Result) -> None:
-        """Keep a result in the --cache file too, as the in-memory cache keeps it (a failure
-        for the failure TTL); the reader thread never waits for another process's lock."""
-        store = self.store
-        if store is not None:
-            try:
-                store.put(key, result, wait=threading.current_thread() is not threading.main_thread())
-            except Exception as e:  # noqa: BLE001 - see _from_store
-                self._store_failed(e)
-
     def _complete(
         self, job: _Job, result: Result, kept: Result | None = None
     ) -> list[tuple[Result, Slot | None]]:
@@ -437,7 +370,7 @@ class Pipeline:
         now = time.monotonic()
         waiters = self.cache.complete(job.key, result, kept=kept)
         if kept is None:
-            self._save(job.key, result)
+            self.cache_file.put(job.key, result)
         return [(result, job.slot)] + [
             (expand(job.key, result, url=w.url, line=w.line, host=w.host,
                     elapsed=now - w.queued), w.slot)
@@ -471,26 +404,11 @@ class Pipeline:
 
 
 def _load_fetch_code() -> None:
-    """Import the downloader threads' code (http.client, ssl and their libraries) here,
-    before the first of them starts: once every thread's stack is mapped, there may be no
-    address space left to load libssl, and a thread that failed its import would die with
-    a traceback. The first request leaves no later for it: the first thread would wait
-    for the same import."""
+    """Import the downloader threads' code (http.client, ssl) before the first of them
+    starts: with every thread's stack mapped there may be no address space left for
+    libssl, and a thread whose import failed would die with a traceback."""
     try:
         importlib.import_module("linkfilter.fetch")
     except (ImportError, MemoryError, OSError) as e:
         raise ThreadStartError(f"cannot load the fetch code ({type(e).__name__}: {e})") from e
 
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream is not None and stream.isatty())
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def _binary(stream) -> BinaryIO | None:
-    """The byte stream under a text stream (None when the descriptor is closed)."""
-    if stream is None:
-        return None
-    return getattr(stream, "buffer", stream)
