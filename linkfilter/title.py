@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import functools
 import re
 from typing import Callable, NamedTuple
 
@@ -154,11 +155,23 @@ def meta_key(meta: Meta) -> str:
 
 def _alternatives(markup: Markup, end: int | None = None) -> list[int]:
     """Offsets (just past) of the other titles a page offers before ``end``: og:title and
-    twitter:title metas with a content, JSON-LD with a headline or name, an oEmbed link."""
+    twitter:title metas with a content, JSON-LD that gives a title (an organisation's name
+    is the site's, not the page's), an oEmbed link in the head (the only one followed)."""
     found = [m.end for m in fallback_metas(markup.metas)]
-    found += [s.end for s in markup.scripts if "headline" in s.text or '"name"' in s.text]
-    found += [m.end for m in markup.links if _oembed_link(m)]
+    found += [s.end for s in markup.scripts
+              if ("headline" in s.text or '"name"' in s.text) and _ld_title(s.text)]
+    found += [m.end for m in markup.links
+              if _oembed_link(m) and (markup.head_end is None or m.end <= markup.head_end)]
     return sorted(p for p in found if end is None or p <= end)
+
+
+@functools.lru_cache(maxsize=64)
+def _ld_title(text: str) -> bool:
+    """Whether a JSON-LD script (as scanned) gives a title; asked again at each pause of
+    the sniffer, hence the cache."""
+    from linkfilter import jsonld
+
+    return jsonld.read((text,)).title is not None
 
 
 def _oembed_link(link: Meta) -> bool:

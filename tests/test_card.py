@@ -167,6 +167,28 @@ def test_json_ld_forms():
     assert jsonld.read(['{"@type":"OpinionNewsArticle","headline":"Any *Article"}']).title == "Any *Article"
 
 
+def test_the_sniffer_reads_on_past_what_offers_no_title():
+    """A JSON-LD organisation in the head names the site, not the page, and an oEmbed link
+    in the body is not followed: neither stops the reading before a later og:title."""
+    org = (b'<script type="application/ld+json">{"@type": "Organization", "name": "Acme",'
+           b' "url": "https://example.com"}</script>')
+    link = b'<link rel="alternate" type="application/json+oembed" href="/oembed">'
+    late = b"<p>x</p>" * 3000 + b'<meta property="og:title" content="The post">' + b"<p>y</p>" * 100
+    url = "https://example.com/post/1"
+    for body in (b"<html><head><title></title>" + org + b"</head><body>" + late,
+                 b"<html><head><title>Loading...</title></head><body>" + link + late):
+        sniffer = TitleSniffer("utf-8", card.judge(url))
+        assert sniffer.feed(body)
+        assert body[:sniffer.stop_at].endswith(b'content="The post">')
+        found = sniffer.result(body, max_title=200, capped=False, card=True)
+        assert choose(found.card, None, url=url, final_url=url).title == "The post"
+    # a JSON-LD headline in the head is an alternative: reading stops there
+    article = b'<script type="application/ld+json">{"@type": "Article", "headline": "H"}</script>'
+    body = b"<html><head><title></title>" + article + b"</head><body>" + late
+    sniffer = TitleSniffer("utf-8", card.judge(url))
+    assert sniffer.feed(body) and sniffer.stop_at <= body.index(b"<p>x</p>")
+
+
 def test_the_sniffer_reads_on_past_a_placeholder_to_the_body():
     body = (b"<html><head><title>Before you continue to YouTube</title></head><body>" + b"<p>x</p>" * 3000
             + b'<meta property="og:title" content="The video">' + b"<p>y</p>" * 3000)

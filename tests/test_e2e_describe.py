@@ -107,6 +107,15 @@ def test_an_og_title_far_into_the_body_after_an_empty_title(http_server):
     assert small["error"] == "too-large"
 
 
+def test_a_site_only_json_ld_in_the_head_does_not_stop_the_reading(http_server):
+    org = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "Organization",'
+           ' "name": "Acme", "logo": "/logo.png"}</script>')
+    http_server.route("/post", page(f"<html><head><title></title>{org}</head><body>" + "<p>filler</p>" * 2000
+                                    + '<meta property="og:title" content="The post in the body"></body>'))
+    record = one([], http_server.url("/post"))
+    assert (record["title"], record["title_source"], record["error"]) == ("The post in the body", "og", None)
+
+
 def test_json_ld_and_twitter_titles(http_server):
     ld = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "From JSON-LD",'
           ' "publisher": {"name": "The Paper"}, "author": {"name": "A. Writer"}}</script>')
