@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -165,6 +166,23 @@ def test_json_ld_forms():
     assert jsonld.read(["{not json", '"a string"', "[1, 2]"]) == jsonld.Said()
     assert jsonld.read(['{"@type":"Organization","name":"Not a page"}']).title is None
     assert jsonld.read(['{"@type":"OpinionNewsArticle","headline":"Any *Article"}']).title == "Any *Article"
+
+
+def test_json_ld_names_given_by_reference_in_a_graph():
+    """A publisher or author given as ``{"@id": ...}`` is named by the node with that id
+    (Yoast SEO's graphs, on millions of sites, name them so)."""
+    graph = json.dumps({"@context": "https://schema.org", "@graph": [
+        {"@type": "Article", "@id": "https://ex.example/a/#article", "headline": "The headline",
+         "author": {"@id": "https://ex.example/#/schema/person/1"},
+         "publisher": {"@id": "https://ex.example/#organization"}},
+        {"@type": "WebSite", "@id": "https://ex.example/#website", "name": "Ex",
+         "publisher": {"@id": "https://ex.example/#organization"}},
+        {"@type": "Organization", "@id": "https://ex.example/#organization", "name": "Ex Media"},
+        {"@type": "Person", "@id": "https://ex.example/#/schema/person/1", "name": "Jo Writer"},
+    ]})
+    assert jsonld.read([graph]) == jsonld.Said("The headline", "Ex Media", "Jo Writer")
+    dangling = '{"@type": "Article", "headline": "H", "author": [{"@id": "#nobody"}], "publisher": {"@id": 3}}'
+    assert jsonld.read([dangling]) == jsonld.Said("H", None, None)
 
 
 def test_the_sniffer_reads_on_past_what_offers_no_title():
