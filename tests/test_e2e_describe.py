@@ -81,6 +81,18 @@ def test_a_page_with_only_useless_titles_fails_with_no_title(http_server):
     assert text.stderr.decode() == f'linkfilter: {urls[0]}: only a placeholder title: "JavaScript is not available."\n'
 
 
+def test_a_placeholder_in_a_page_past_the_cap_is_named(http_server):
+    """The search for another title stops at --max-bytes; the URL still fails as a page
+    with only a placeholder title, not as one without a title."""
+    filler = "<p>filler</p>" * 3000
+    http_server.route("/spa", page(f"<html><head><title>Loading...</title></head><body>{filler}"))
+    http_server.route("/empty", page(f"<html><head><title></title></head><body>{filler}"))
+    spa = one(["--max-bytes", "8192"], http_server.url("/spa"))
+    assert (spa["error"], spa["reason"]) == ("no-title", 'only a placeholder title: "Loading..."')
+    empty = one(["--max-bytes", "8192"], http_server.url("/empty"))
+    assert (empty["error"], empty["reason"]) == ("too-large", "no title in the first 8.0 KiB (--max-bytes 8192)")
+
+
 def test_the_site_name_off_the_home_page_gives_way_to_og_title(http_server):
     head = ('<meta property="og:site_name" content="Daily Planet">'
             '<meta property="og:title" content="Superman saves the city">'
