@@ -93,6 +93,23 @@ def test_a_placeholder_in_a_page_past_the_cap_is_named(http_server):
     assert (empty["error"], empty["reason"]) == ("too-large", "no title in the first 8.0 KiB (--max-bytes 8192)")
 
 
+def test_the_name_in_a_real_host_is_useless_off_its_home_page(real_names):
+    server, env = real_names
+    server.route("/", page("<html><head><title>YouTube</title></head><body>"))
+    server.route("/feed/trending", page("<html><head><title>YouTube</title></head><body>"))
+    server.route("/watch", page("<html><head><title> - YouTube</title></head><body>"))
+    server.route("/jack/status/20", page("<html><head><title>X</title></head><body>"))
+    links = ["https://www.youtube.com/", "https://www.youtube.com/feed/trending", VIDEO, POST]
+    p = run(["--json", "--allow-private", "--no-oembed"], "".join(f"{u}\n" for u in links).encode(), env)
+    got = {r["url"]: (r["title"], r["error"], r["reason"]) for r in records(p.stdout)}
+    assert got == {
+        "https://www.youtube.com/": ("YouTube", None, None),  # the home page keeps its name
+        "https://www.youtube.com/feed/trending": (None, "no-title", 'only a placeholder title: "YouTube"'),
+        VIDEO: (None, "no-title", 'only a placeholder title: "- YouTube"'),
+        POST: (None, "no-title", 'only a placeholder title: "X"'),
+    }
+
+
 def test_the_site_name_off_the_home_page_gives_way_to_og_title(http_server):
     head = ('<meta property="og:site_name" content="Daily Planet">'
             '<meta property="og:title" content="Superman saves the city">'
