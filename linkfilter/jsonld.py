@@ -1,8 +1,9 @@
 """What a page's JSON-LD says about it: the headline or name, the publisher, the author.
 
 Reads ``<script type="application/ld+json">`` texts as schema.org data: an object, a
-list of them, or a ``@graph``. Only the types that describe a page's own content
-(``CONTENT_TYPES``) give a title; anything that does not parse is skipped. Pure.
+list of them, or a ``@graph`` (whose nodes may name a publisher or author by ``@id``).
+Only the types that describe a page's own content (``CONTENT_TYPES``) give a title;
+anything that does not parse is skipped. Pure.
 """
 
 from __future__ import annotations
@@ -42,11 +43,14 @@ def _content(item: dict) -> bool:
     return any(k in CONTENT_TYPES or k.endswith(("Article", "Posting")) for k in _types(item))
 
 
-def _name(value) -> str | None:
-    """A person's or organisation's name: a string, ``{"name": ...}``, or the first of a list."""
+def _name(value, nodes: dict[str, dict]) -> str | None:
+    """A person's or organisation's name: a string, ``{"name": ...}``, ``{"@id": ...}`` naming
+    one of ``nodes`` (a graph's nodes by id), or the first of a list."""
     if isinstance(value, list):
         value = value[0] if value else None
     if isinstance(value, dict):
+        if "name" not in value and isinstance(value.get("@id"), str):
+            value = nodes.get(value["@id"], value)
         value = value.get("name")
     return value if isinstance(value, str) and value.strip() else None
 
@@ -74,6 +78,7 @@ def read(texts: Iterable[str]) -> Said:
             _items(json.loads(text), items)
         except (ValueError, RecursionError):
             continue
+    nodes = {item["@id"]: item for item in items if isinstance(item.get("@id"), str)}
     title = site = author = None
     for item in items:
         if title is None and _content(item):
@@ -83,7 +88,7 @@ def read(texts: Iterable[str]) -> Said:
                     title = value
                     break
         if site is None:
-            site = _name(item.get("publisher"))
+            site = _name(item.get("publisher"), nodes)
         if author is None and _content(item):
-            author = _name(item.get("author"))
+            author = _name(item.get("author"), nodes)
     return Said(title, site, author)

@@ -169,8 +169,28 @@ def discovered(href: str | None, page_url: str) -> str | None:
     return None
 
 
-_BLOCKQUOTE_P = re.compile(r"<blockquote\b[^>]*>.*?<p\b[^>]*>(.*?)</p\s*>", re.I | re.S)
-_TAG = re.compile(r"<[^>]*>")
+_BLOCKQUOTE = re.compile(r"<blockquote\b", re.I)
+_P_OR_END = re.compile(r"<p\b|</blockquote", re.I)
+_P_END = re.compile(r"</p\s*>", re.I)
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _first_paragraph(html: str) -> str | None:
+    """The markup inside the first ``<p>`` of the first ``<blockquote>``, if it has one.
+
+    Each search starts where the last one stopped, so a hostile answer (thousands of
+    unclosed tags) costs time in proportion to its length, not its square.
+    """
+    m = _BLOCKQUOTE.search(html)
+    if m is None:
+        return None
+    at = html.find(">", m.end())
+    p = _P_OR_END.search(html, at + 1) if at >= 0 else None
+    if p is None or p.group()[1] == "/":
+        return None
+    start = html.find(">", p.end())
+    end = _P_END.search(html, start + 1) if start >= 0 else None
+    return html[start + 1:end.start()] if end is not None else None
 
 
 def read(body: bytes, max_title: int) -> Answer | None:
@@ -192,9 +212,9 @@ def read(body: bytes, max_title: int) -> Answer | None:
     kind = data.get("type") if isinstance(data.get("type"), str) else ""
     html = data.get("html")
     if title is None and kind in ("rich", "video") and isinstance(html, str):
-        m = _BLOCKQUOTE_P.search(html)
-        if m:
-            title = clean_title(unescape(_TAG.sub(" ", m.group(1))), max_title)
+        paragraph = _first_paragraph(html)
+        if paragraph is not None:
+            title = clean_title(unescape(_TAG.sub(" ", paragraph)), max_title)
     card = Card(title=title, site=text("provider_name"), author=text("author_name"))
     if card == Card():
         return None

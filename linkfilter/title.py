@@ -152,13 +152,29 @@ def meta_key(meta: Meta) -> str:
     return ascii_lower((meta.attrs.get("property") or meta.attrs.get("name") or "").strip())
 
 
-def _alternatives(markup: Markup, end: int | None = None) -> list[int]:
-    """Offsets (just past) of the other titles a page offers before ``end``: og:title and
-    twitter:title metas with a content, JSON-LD with a headline or name, an oEmbed link."""
+def _alternatives(markup: Markup, titled: dict[int, bool]) -> list[int]:
+    """Offsets (just past) of the other titles a page offers: og:title and twitter:title
+    metas with a content, JSON-LD that gives a title (an organisation's name is the site's,
+    not the page's), an oEmbed link in the head (the only one followed). ``titled`` keeps
+    what each JSON-LD script (by offset) gave, so that none is parsed twice."""
     found = [m.end for m in fallback_metas(markup.metas)]
-    found += [s.end for s in markup.scripts if "headline" in s.text or '"name"' in s.text]
-    found += [m.end for m in markup.links if _oembed_link(m)]
-    return sorted(p for p in found if end is None or p <= end)
+    for script in markup.scripts:
+        if script.start not in titled:
+            titled[script.start] = _ld_title(script.text)
+        if titled[script.start]:
+            found.append(script.end)
+    found += [m.end for m in markup.links
+              if _oembed_link(m) and (markup.head_end is None or m.end <= markup.head_end)]
+    return sorted(found)
+
+
+def _ld_title(text: str) -> bool:
+    """Whether a JSON-LD script (as scanned) gives a title."""
+    if "headline" not in text and '"name"' not in text:
+        return False
+    from linkfilter import jsonld
+
+    return jsonld.read((text,)).title is not None
 
 
 def _oembed_link(link: Meta) -> bool:
@@ -284,6 +300,7 @@ class TitleSniffer:
         self._stop_units: int | None = None
         self._due: int | None = None     # the stop point, known before it is read
         self._title: tuple[str, bool] | None = None  # the closed title as scanned, and if blank
+        self._ld_titled: dict[int, bool] = {}  # JSON-LD script offset -> gives a title
 
     @property
     def stop_at(self) -> int | None:
@@ -431,7 +448,7 @@ class TitleSniffer:
             return None
         # No title worth having: another one in the head, else the first in the body
         # (og:title, twitter:title, JSON-LD), or read on to the end or the cap.
-        found = _alternatives(sc.markup(n))
+        found = _alternatives(sc.markup(n), self._ld_titled)
         if not found:
             return None
         at = found[0]

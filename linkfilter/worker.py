@@ -195,10 +195,13 @@ def _page_choice(fetcher, page, found, answer, clock, fetch_url: str, settings: 
 
 
 def _no_title(page, found, choice, url: str, settings: Settings) -> None:
-    """Raise why a page that yielded no useful title has none: the deadline or the byte
-    cap cut it, or it offers only a placeholder, or nothing."""
+    """Raise why a page that yielded no useful title has none: the deadline cut it, it
+    offers only a placeholder (however far the search for another title went), the byte
+    cap cut it, or nothing."""
     if page.timed_out:
         raise FetchTimeout(page.timed_out, url=url)
+    if choice.placeholder is not None:
+        raise NoTitle(f"only a placeholder title: \"{choice.placeholder}\"", url=url)
     if page.capped:
         what = "<title> still open after" if found.unclosed else "no title in"
         raise TooLarge(
@@ -206,8 +209,6 @@ def _no_title(page, found, choice, url: str, settings: Settings) -> None:
             f"(--max-bytes {settings.max_bytes})",
             url=url,
         )
-    if choice.placeholder is not None:
-        raise NoTitle(f"only a placeholder title: \"{choice.placeholder}\"", url=url)
     raise NoTitle("no title in the page", url=url)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -165,6 +166,45 @@ def test_json_ld_forms():
     assert jsonld.read(["{not json", '"a string"', "[1, 2]"]) == jsonld.Said()
     assert jsonld.read(['{"@type":"Organization","name":"Not a page"}']).title is None
     assert jsonld.read(['{"@type":"OpinionNewsArticle","headline":"Any *Article"}']).title == "Any *Article"
+
+
+def test_json_ld_names_given_by_reference_in_a_graph():
+    """A publisher or author given as ``{"@id": ...}`` is named by the node with that id
+    (Yoast SEO's graphs, on millions of sites, name them so)."""
+    graph = json.dumps({"@context": "https://schema.org", "@graph": [
+        {"@type": "Article", "@id": "https://ex.example/a/#article", "headline": "The headline",
+         "author": {"@id": "https://ex.example/#/schema/person/1"},
+         "publisher": {"@id": "https://ex.example/#organization"}},
+        {"@type": "WebSite", "@id": "https://ex.example/#website", "name": "Ex",
+         "publisher": {"@id": "https://ex.example/#organization"}},
+        {"@type": "Organization", "@id": "https://ex.example/#organization", "name": "Ex Media"},
+        {"@type": "Person", "@id": "https://ex.example/#/schema/person/1", "name": "Jo Writer"},
+    ]})
+    assert jsonld.read([graph]) == jsonld.Said("The headline", "Ex Media", "Jo Writer")
+    dangling = '{"@type": "Article", "headline": "H", "author": [{"@id": "#nobody"}], "publisher": {"@id": 3}}'
+    assert jsonld.read([dangling]) == jsonld.Said("H", None, None)
+
+
+def test_the_sniffer_reads_on_past_what_offers_no_title():
+    """A JSON-LD organisation in the head names the site, not the page, and an oEmbed link
+    in the body is not followed: neither stops the reading before a later og:title."""
+    org = (b'<script type="application/ld+json">{"@type": "Organization", "name": "Acme",'
+           b' "url": "https://example.com"}</script>')
+    link = b'<link rel="alternate" type="application/json+oembed" href="/oembed">'
+    late = b"<p>x</p>" * 3000 + b'<meta property="og:title" content="The post">' + b"<p>y</p>" * 100
+    url = "https://example.com/post/1"
+    for body in (b"<html><head><title></title>" + org + b"</head><body>" + late,
+                 b"<html><head><title>Loading...</title></head><body>" + link + late):
+        sniffer = TitleSniffer("utf-8", card.judge(url))
+        assert sniffer.feed(body)
+        assert body[:sniffer.stop_at].endswith(b'content="The post">')
+        found = sniffer.result(body, max_title=200, capped=False, card=True)
+        assert choose(found.card, None, url=url, final_url=url).title == "The post"
+    # a JSON-LD headline in the head is an alternative: reading stops there
+    article = b'<script type="application/ld+json">{"@type": "Article", "headline": "H"}</script>'
+    body = b"<html><head><title></title>" + article + b"</head><body>" + late
+    sniffer = TitleSniffer("utf-8", card.judge(url))
+    assert sniffer.feed(body) and sniffer.stop_at <= body.index(b"<p>x</p>")
 
 
 def test_the_sniffer_reads_on_past_a_placeholder_to_the_body():

@@ -81,6 +81,35 @@ def test_a_page_with_only_useless_titles_fails_with_no_title(http_server):
     assert text.stderr.decode() == f'linkfilter: {urls[0]}: only a placeholder title: "JavaScript is not available."\n'
 
 
+def test_a_placeholder_in_a_page_past_the_cap_is_named(http_server):
+    """The search for another title stops at --max-bytes; the URL still fails as a page
+    with only a placeholder title, not as one without a title."""
+    filler = "<p>filler</p>" * 3000
+    http_server.route("/spa", page(f"<html><head><title>Loading...</title></head><body>{filler}"))
+    http_server.route("/empty", page(f"<html><head><title></title></head><body>{filler}"))
+    spa = one(["--max-bytes", "8192"], http_server.url("/spa"))
+    assert (spa["error"], spa["reason"]) == ("no-title", 'only a placeholder title: "Loading..."')
+    empty = one(["--max-bytes", "8192"], http_server.url("/empty"))
+    assert (empty["error"], empty["reason"]) == ("too-large", "no title in the first 8.0 KiB (--max-bytes 8192)")
+
+
+def test_the_name_in_a_real_host_is_useless_off_its_home_page(real_names):
+    server, env = real_names
+    server.route("/", page("<html><head><title>YouTube</title></head><body>"))
+    server.route("/feed/trending", page("<html><head><title>YouTube</title></head><body>"))
+    server.route("/watch", page("<html><head><title> - YouTube</title></head><body>"))
+    server.route("/jack/status/20", page("<html><head><title>X</title></head><body>"))
+    links = ["https://www.youtube.com/", "https://www.youtube.com/feed/trending", VIDEO, POST]
+    p = run(["--json", "--allow-private", "--no-oembed"], "".join(f"{u}\n" for u in links).encode(), env)
+    got = {r["url"]: (r["title"], r["error"], r["reason"]) for r in records(p.stdout)}
+    assert got == {
+        "https://www.youtube.com/": ("YouTube", None, None),  # the home page keeps its name
+        "https://www.youtube.com/feed/trending": (None, "no-title", 'only a placeholder title: "YouTube"'),
+        VIDEO: (None, "no-title", 'only a placeholder title: "- YouTube"'),
+        POST: (None, "no-title", 'only a placeholder title: "X"'),
+    }
+
+
 def test_the_site_name_off_the_home_page_gives_way_to_og_title(http_server):
     head = ('<meta property="og:site_name" content="Daily Planet">'
             '<meta property="og:title" content="Superman saves the city">'
@@ -105,6 +134,15 @@ def test_an_og_title_far_into_the_body_after_an_empty_title(http_server):
     assert (record["title"], record["title_source"]) == ("Found in the body", "og")
     small = one(["--max-bytes", "4096"], http_server.url("/late"))  # within --max-bytes, as ever
     assert small["error"] == "too-large"
+
+
+def test_a_site_only_json_ld_in_the_head_does_not_stop_the_reading(http_server):
+    org = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "Organization",'
+           ' "name": "Acme", "logo": "/logo.png"}</script>')
+    http_server.route("/post", page(f"<html><head><title></title>{org}</head><body>" + "<p>filler</p>" * 2000
+                                    + '<meta property="og:title" content="The post in the body"></body>'))
+    record = one([], http_server.url("/post"))
+    assert (record["title"], record["title_source"], record["error"]) == ("The post in the body", "og", None)
 
 
 def test_json_ld_and_twitter_titles(http_server):

@@ -6,6 +6,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -96,6 +97,34 @@ def test_a_post_without_a_title_takes_its_blockquotes_first_paragraph():
     # only rich and video answers, only inside a blockquote
     assert oembed.read(json.dumps({"type": "link", "html": html}).encode(), 200) is None
     assert oembed.read(json.dumps({"type": "rich", "html": "<p>x</p>"}).encode(), 200) is None
+    # a paragraph after the blockquote is not its first paragraph
+    after = "<blockquote>a post with no paragraph</blockquote><p>the page around it</p>"
+    assert oembed.read(json.dumps({"type": "rich", "html": after}).encode(), 200) is None
+
+
+#: Time per byte of a hostile answer at full size, at most this many times that of one
+#: eight times shorter (a search that starts again at each tag takes 8x per byte).
+LINEAR_ENOUGH = 3.0
+
+
+@pytest.mark.parametrize("unit, tail", [
+    ("<blockquote>", ""), ("<blockquote><p>", ""), ("<blockquote<", ""), ("<", "</p>"),
+], ids=["blockquotes", "open-paragraphs", "unclosed-tags", "lone-brackets"])
+def test_a_hostile_answer_is_read_in_linear_time(unit, tail):
+    """Thousands of unclosed tags within the 64 KiB cap cost their length, not its square."""
+    def seconds(n: int) -> float:
+        body = json.dumps({"type": "rich", "html": "<blockquote><p>" * (unit == "<") + unit * n + tail}).encode()
+        best = float("inf")
+        for _ in range(5):
+            started = time.thread_time()
+            for _ in range(10):
+                oembed.read(body, 200)
+            best = min(best, time.thread_time() - started)
+        return best
+
+    big = oembed.MAX_BODY // 4 // len(unit)
+    seconds(big // 8)  # warm up
+    assert seconds(big) <= 8 * LINEAR_ENOUGH * max(seconds(big // 8), 1e-4)
 
 
 def test_registry_and_suffix_list_are_not_loaded_at_start_up():
