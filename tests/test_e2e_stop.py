@@ -58,6 +58,15 @@ def _stats(err: bytes) -> str:
     return line
 
 
+def _prime(proc, site, c: str) -> None:
+    """Have ``proc`` fetch ``c`` on a line P first, so that its result is known the moment
+    a later line names it again."""
+    proc.stdin.write(f"P {c}\n".encode())
+    proc.stdin.flush()
+    assert read_line(proc.stdout, WAIT) == f"P {c}\n".encode()
+    assert read_line(proc.stdout, WAIT) == f"{site.authority}: Cee\n".encode()
+
+
 @pytest.mark.parametrize("stdin_open", [True, False], ids=["stdin-open", "stdin-closed"])
 @pytest.mark.parametrize("fallback", [None, "{url} [{error}]"], ids=["plain", "fallback"])
 @pytest.mark.parametrize("sig", list(STATUS), ids=lambda s: signal.Signals(s).name)
@@ -71,10 +80,7 @@ def test_a_stopped_ordered_run_writes_everything_it_read_in_order(site, sig, fal
         args += ["--fallback", fallback]
     proc = start(args)
     try:
-        proc.stdin.write(f"P {c}\n".encode())
-        proc.stdin.flush()
-        assert read_line(proc.stdout, WAIT) == f"P {c}\n".encode()
-        assert read_line(proc.stdout, WAIT) == f"{site.authority}: Cee\n".encode()
+        _prime(proc, site, c)
         proc.stdin.write(f"A {hang}\nB plain line\nC {c}\nD last line\n".encode())
         proc.stdin.flush()
         if not stdin_open:
@@ -103,10 +109,7 @@ def test_two_stop_signals_at_once_are_one_stop_that_writes_everything_it_read(si
     hang, c = site.url("/hang"), site.url("/t/C")
     proc = start(["--allow-private", "--ordered", "--stats", "-t", "30"])
     try:
-        proc.stdin.write(f"P {c}\n".encode())
-        proc.stdin.flush()
-        assert read_line(proc.stdout, WAIT) == f"P {c}\n".encode()
-        assert read_line(proc.stdout, WAIT) == f"{site.authority}: Cee\n".encode()
+        _prime(proc, site, c)
         proc.stdin.write(f"A {hang}\nB plain line\nC {c}\nD last line\n".encode())
         proc.stdin.flush()
         assert read_line(proc.stdout, WAIT) == f"A {hang}\n".encode()
@@ -130,10 +133,7 @@ def test_a_stopped_run_without_ordered_writes_a_result_held_behind_a_partial_lin
     c = site.url("/t/C")
     proc = start(["--allow-private", "-t", "30", "--stats"])
     try:
-        proc.stdin.write(f"P {c}\n".encode())
-        proc.stdin.flush()
-        assert read_line(proc.stdout, WAIT) == f"P {c}\n".encode()
-        assert read_line(proc.stdout, WAIT) == f"{site.authority}: Cee\n".encode()
+        _prime(proc, site, c)
         proc.stdin.write(f"C {c}\nhalf a line".encode())
         proc.stdin.flush()
         assert read_line(proc.stdout, WAIT) == f"C {c}\n".encode()
