@@ -264,9 +264,23 @@ def _tag_end(buf: str, j: int, step: int, quote: str) -> tuple[int, int, str]:
                 step = _T_SEP if c == ">" else _T_UNQUOTED
 
 
-def _tag_attributes(buf: str, i: int) -> dict[str, str]:
-    """Attributes of the complete tag at ``buf[i]``."""
-    return _parse_tag(buf, i)[1]  # type: ignore[index]
+# One attribute of a tag that _FAST_TAG matched (the same spelling as _TAG_BODY_SPACED):
+# name, then the value double quoted, single quoted or unquoted.  Inside such a tag the
+# matches follow one another from the name to the ">", with the attributes _parse_tag reads.
+_FAST_ATTR = re.compile(r"""[\t\n\f\r /]+([^\t\n\f\r />="']+)(?:[\t\n\f\r ]*=[\t\n\f\r ]*"""
+                        r"""(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >"'=`<]+)(?=[\t\n\f\r >])))?""")
+
+
+def _tag_attributes(buf: str, i: int, fast: re.Match[str] | None = None) -> dict[str, str]:
+    """Attributes of the complete tag at ``buf[i]``; ``fast``: its _FAST_TAG match, if any
+    (then read in C, one match per attribute, instead of _parse_tag's steps)."""
+    if fast is None:
+        return _parse_tag(buf, i)[1]  # type: ignore[index]
+    attrs: dict[str, str] = {}
+    for a in _FAST_ATTR.finditer(buf, fast.end(2), fast.end()):
+        name, dq, sq, uq = a.groups()
+        attrs.setdefault(ascii_lower(name), dq if dq is not None else sq if sq is not None else uq or "")
+    return attrs
 
 
 def _self_closing(buf: str, i: int, end: int) -> bool:
@@ -637,7 +651,7 @@ class MarkupScanner:
                     self._template = max(0, self._template - 1)
                 return end
             if name == "font":
-                if not ({"color", "face", "size"} & _tag_attributes(buf, i).keys()):
+                if not ({"color", "face", "size"} & _tag_attributes(buf, i, m).keys()):
                     return end
             elif name not in _BREAKOUT:
                 if name in ("svg", "math") and not _self_closing(buf, i, end):
@@ -664,18 +678,18 @@ class MarkupScanner:
         elif name == "script":
             self._state, self._script = _SCRIPT, 0
             if in_doc and _JSON_LD.search(buf, i, end) \
-                    and ascii_lower(_tag_attributes(buf, i).get("type", "").strip()) == "application/ld+json":
+                    and ascii_lower(_tag_attributes(buf, i, m).get("type", "").strip()) == "application/ld+json":
                 self._ld_start, self._ld_open, self._ld_parts = base + i, base + end, []
         elif name in _RAW_END:
             self._state, self._end_re = _RAW, _RAW_END[name]
         elif name == "meta":
             # only the <meta> tags decode.py and title.py look at are kept
             if in_doc and _META_WANTED.search(buf, i, end):
-                self.metas.append(Meta(base + i, base + end, _tag_attributes(buf, i)))
+                self.metas.append(Meta(base + i, base + end, _tag_attributes(buf, i, m)))
                 self._decided = True
         elif name == "link":
             if in_doc and _OEMBED.search(buf, i, end):
-                self.links.append(Meta(base + i, base + end, _tag_attributes(buf, i)))
+                self.links.append(Meta(base + i, base + end, _tag_attributes(buf, i, m)))
                 self._decided = True
         elif name == "template":
             self._template += 1

@@ -788,6 +788,23 @@ def test_fast_tag_regexes_agree_with_the_tokenizer(pieces: list[str]) -> None:
             assert slow is not None and m.end() == slow[2], (text, rx.pattern[:20])
 
 
+ATTR_PIECES = TAG_PIECES + ["A", "Content", " = ", "\t", '=""', "=''", "\u212a", "\xe9", "='x\"y'", '="p\'q"']
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(ATTR_PIECES), min_size=1, max_size=14))
+def test_fast_attributes_agree_with_the_tokenizer(pieces: list[str]) -> None:
+    """Where _FAST_TAG matches a tag, its attributes read in one regex pass are _parse_tag's."""
+    from linkfilter.markup import _FAST_TAG, _parse_tag, _tag_attributes
+
+    text = "<meta" + "".join(pieces)
+    m = _FAST_TAG.match(text)
+    if m and not m.group(1):
+        slow = _parse_tag(text, 0)
+        assert slow is not None
+        assert _tag_attributes(text, 0, m) == slow[1], text
+
+
 def test_scanner_handles_markup_split_anywhere() -> None:
     text = ("<!DOCTYPE html><head><meta http-equiv=content-type content='text/html; charset=koi8-r'>"
             "<!-- c --><script>a<b</script><svg><title>i</title></svg><title id=\"x>y\">T &amp; t</title>"
