@@ -90,12 +90,22 @@ class Choice(NamedTuple):
 
 
 @functools.lru_cache(maxsize=1024)
+def _split(url: str) -> tuple[str, str | None] | None:
+    """``url``'s path and host name, split once for ``home_page`` and ``host_of``; None if it does not split."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    try:
+        return parts.path, parts.hostname
+    except ValueError:
+        return parts.path, None
+
+
 def home_page(url: str) -> bool:
     """A URL whose path is ``/`` or empty: its title is the site's name, and that is fine."""
-    try:
-        return urlsplit(url).path in ("", "/")
-    except ValueError:
-        return False
+    parts = _split(url)
+    return parts is not None and parts[0] in ("", "/")
 
 
 def placeholder(title: str) -> str | None:
@@ -120,7 +130,7 @@ def useless(title: str | None, names: Iterable[str | None], home: bool,
     if any(name and _key(name) == key for name in names):
         return True
     for host in hosts:
-        if host and key in (_key(label) for label in host.split(".")):
+        if host and key in _label_keys(host):
             from linkfilter.domain import site_label
 
             label = site_label(host)
@@ -129,11 +139,17 @@ def useless(title: str | None, names: Iterable[str | None], home: bool,
     return False
 
 
+@functools.lru_cache(maxsize=1024)
+def _label_keys(host: str) -> frozenset[str]:
+    """The keys (``_key``) of a host's labels, computed once per host."""
+    return frozenset(_key(label) for label in host.split("."))
+
+
 def judge(url: str) -> Judge:
     """``TitleSniffer``'s judge for a page fetched from ``url``: the rule of ``useless``,
     with the names the page's head declares (og:site_name, application-name)."""
     home = home_page(url)
-    hosts = (_host(url),)
+    hosts = (host_of(url),)
 
     def says_nothing(title: str | None, metas: tuple[Meta, ...]) -> bool:
         names = [m.attrs.get("content") for m in metas if meta_key(m) in SITE_NAME_METAS]
@@ -172,7 +188,7 @@ def choose(page: PageCard | None, oembed: Card | None, *, url: str, final_url: s
     oembed = oembed or Card()
     site = oembed.site or page.og.site or page.jsonld.site or page.meta.site
     names = (oembed.site, page.og.site, page.jsonld.site, page.meta.site)
-    hosts = (_host(url), _host(final_url))
+    hosts = (host_of(url), host_of(final_url))
     home = home_page(final_url or url) and home_page(url)
     found = {
         "title": page.title,
@@ -196,14 +212,10 @@ def choose(page: PageCard | None, oembed: Card | None, *, url: str, final_url: s
                   None if title is not None else first_useless)
 
 
-@functools.lru_cache(maxsize=1024)
-def _host(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        return urlsplit(url).hostname
-    except ValueError:
-        return None
+def host_of(url: str | None) -> str | None:
+    """``url``'s host name (lower case), None when it has none or does not split."""
+    parts = _split(url) if url else None
+    return parts[1] if parts is not None else None
 
 
 #: ``kind`` by media type; ``kind_of`` adds the families (image/*, video/*, audio/*).

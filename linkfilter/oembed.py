@@ -110,20 +110,30 @@ def registry() -> _Registry:
 
 def endpoint_for(url: str) -> Endpoint | None:
     """The registry endpoint whose schemes match ``url``, if any."""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return None
+    from linkfilter.card import host_of
+
+    host = host_of(url)
     if not host:
         return None
+    for rx, endpoint in _schemes_for(host.lower()):
+        if rx.fullmatch(url):
+            return endpoint
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _schemes_for(host: str) -> tuple[tuple[re.Pattern[str], Endpoint], ...]:
+    """The registry's schemes that may match a URL on ``host`` (its own, its parents',
+    the host-less ones), in the order they are tried, found once per host."""
     by_host = registry().by_host
     labels = host.split(".")
+    found = []
     for key in [".".join(labels[i:]) for i in range(len(labels))] + [""]:
         for scheme, endpoint in by_host.get(key, ()):
             rx = _glob(scheme)
-            if rx is not None and rx.fullmatch(url):
-                return endpoint
-    return None
+            if rx is not None:
+                found.append((rx, endpoint))
+    return tuple(found)
 
 
 def request_url(endpoint: Endpoint, url: str) -> str:
