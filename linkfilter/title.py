@@ -379,7 +379,7 @@ class TitleSniffer:
             self._prefix += view[:PRESCAN_MIN_BYTES - len(self._prefix)]
             if self._xml is None and self._prefix.startswith("<?xml"):
                 self._xml = xml_declaration(self._prefix)
-        if self._u8_error is None:
+        if self._u8_error is None and not (data.isascii() and not self._u8_tail):  # ASCII: valid, nothing held
             buf = self._u8_tail + data
             try:
                 _, used = codecs.utf_8_decode(buf, "strict", False)
@@ -389,7 +389,7 @@ class TitleSniffer:
                 self._u8_error = (at + e.start, at + e.end, e.reason == "invalid continuation byte")
         if self._esc_end is None:
             buf = self._esc_tail + data
-            m = ISO2022_ESCAPE.search(buf)
+            m = ISO2022_ESCAPE.search(buf) if b"\x1b" in buf else None
             if m:
                 self._esc_end = before - len(self._esc_tail) + m.end()
             self._esc_tail = buf[-2:]
