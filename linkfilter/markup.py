@@ -277,9 +277,10 @@ def _tag_attributes(buf: str, i: int, fast: re.Match[str] | None = None) -> dict
     if fast is None:
         return _parse_tag(buf, i)[1]  # type: ignore[index]
     attrs: dict[str, str] = {}
-    for a in _FAST_ATTR.finditer(buf, fast.end(2), fast.end()):
-        name, dq, sq, uq = a.groups()
-        attrs.setdefault(ascii_lower(name), dq if dq is not None else sq if sq is not None else uq or "")
+    for name, dq, sq, uq in _FAST_ATTR.findall(buf, fast.end(2), fast.end()):
+        name = ascii_lower(name)
+        if name not in attrs:
+            attrs[name] = dq or sq or uq  # the groups that did not take part are ""
     return attrs
 
 
