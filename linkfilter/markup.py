@@ -349,12 +349,13 @@ class MarkupScanner:
         self.scripts: list[Script] = []
         self.head_end: int | None = None
         self._pause = False         # feed(pause=True): stop after a deciding tag
-        self._decided = False       # this run closed the title, ended the head or kept a <meta>
+        self._minor = True          # ... including a kept <meta>, <link> or JSON-LD script
+        self._decided = False       # this run closed the title, ended the head or (_minor) kept a <meta>
         self.paused_at: int | None = None
 
     # -- public -----------------------------------------------------------
 
-    def feed(self, text: str, pause: bool = False) -> bool:
+    def feed(self, text: str, pause: bool = False, minor: bool = True) -> bool:
         """Scan ``text``, the continuation of what was fed before.
 
         ``pause``: stop right after a tag that closed the first title, ended the
@@ -362,20 +363,22 @@ class MarkupScanner:
         offset just past that tag, everything before it is scanned as if the
         document were cut there (see ``markup``), and the rest waits unread
         until ``resume``.  So a caller that has enough never pays for the rest.
+        ``minor=False``: pause only where the title closes or the head ends, not after a kept
+        ``<meta>``, ``<link>`` or JSON-LD script (for a caller that knows those decide nothing yet).
         """
         if self.paused_at is not None:
             raise RuntimeError("feed while paused: call resume first")
         if not text:
             return False
         self.length += len(text)
-        return self._scan(self._buf + text, pause)
+        return self._scan(self._buf + text, pause, minor)
 
-    def resume(self, pause: bool = False) -> bool:
+    def resume(self, pause: bool = False, minor: bool = True) -> bool:
         """Scan the rest of a paused feed; True if it paused again (see ``feed``)."""
         if self.paused_at is None:
             return False
         self.paused_at = None
-        return self._scan(self._buf, pause)
+        return self._scan(self._buf, pause, minor)
 
     def cut(self, length: int) -> None:
         """While paused: forget what was fed past ``length``, as if the document ended there."""
@@ -384,8 +387,8 @@ class MarkupScanner:
         self._buf = self._buf[:length - self._base]
         self.length = length
 
-    def _scan(self, buf: str, pause: bool) -> bool:
-        self._pause, self._decided = pause, False
+    def _scan(self, buf: str, pause: bool, minor: bool = True) -> bool:
+        self._pause, self._minor, self._decided = pause, minor, False
         # An unfinished tag at the end waits unread for its ">" (see _WAIT_LIMIT).
         k = buf.rfind("<")
         if k >= 0 and buf.find(">", k) < 0 and len(buf) - k <= _WAIT_LIMIT:
@@ -524,7 +527,7 @@ class MarkupScanner:
                         text = "".join(self._ld_parts) + buf[max(0, start):i]
                         self.scripts.append(Script(self._ld_start, base + m.end(), text))
                         self._ld_start, self._ld_parts = None, []
-                        self._decided = True
+                        self._decided |= self._minor
             elif state == _COMMENT:
                 m = _COMMENT_END.search(buf, i)
                 if not m:
@@ -687,11 +690,11 @@ class MarkupScanner:
             # only the <meta> tags decode.py and title.py look at are kept
             if in_doc and _META_WANTED.search(buf, i, end):
                 self.metas.append(Meta(base + i, base + end, _tag_attributes(buf, i, m)))
-                self._decided = True
+                self._decided |= self._minor
         elif name == "link":
             if in_doc and _OEMBED.search(buf, i, end):
                 self.links.append(Meta(base + i, base + end, _tag_attributes(buf, i, m)))
-                self._decided = True
+                self._decided |= self._minor
         elif name == "template":
             self._template += 1
         elif name in ("svg", "math"):

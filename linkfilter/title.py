@@ -329,7 +329,7 @@ class TitleSniffer:
         text = self._take(data)
         if self._due is not None:
             text = text[:self._due - sc.length]
-        paused = sc.feed(text, pause=self._due is None)
+        paused = sc.feed(text, pause=self._due is None, minor=not self._quiet(sc.length + len(text)))
         while True:
             if self._due is None:
                 units = self._evaluate(sc.paused_at if paused else sc.length)
@@ -339,10 +339,21 @@ class TitleSniffer:
                 break
             if self._due is not None and self._due < sc.length:
                 sc.cut(self._due)
-            paused = sc.resume(pause=self._due is None)
+            paused = sc.resume(pause=self._due is None, minor=not self._quiet(sc.length))
         if self._due is not None and sc.length >= self._due:
             return self._stop_there(self._due)
         return False
+
+    def _quiet(self, upto: int) -> bool:
+        """Whether no ``<meta>``, ``<link>`` or JSON-LD script scanned before offset ``upto``
+        can decide anything: the title in the head is closed and not blank, the head has not
+        ended and ``upto`` is short of ``HEAD_AFTER_TITLE`` past the title, so ``_evaluate``
+        says "not yet" at each of them; only the head's end can.  Then the scanner need not
+        pause there."""
+        sc = self._scanner
+        return (self._due is None and self._title is not None and not self._title[1]
+                and sc.head_end is None and sc.title_close is not None
+                and upto < sc.title_close + HEAD_AFTER_TITLE)
 
     def _stop_there(self, units: int) -> bool:
         self._stop_units = units

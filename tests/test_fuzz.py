@@ -176,6 +176,39 @@ def test_title_whole_and_in_pieces(parts: list[tuple[str, int]], seed: int, code
     assert_linear(check, parts)
 
 
+class _PausingEverywhere(TitleSniffer):
+    """The sniffer with the scanner pausing after every kept tag, never quiet: the reference
+    for the one that skips the pauses that cannot decide anything."""
+
+    def _quiet(self, upto: int) -> bool:
+        return False
+
+
+@fuzz(200)
+@given(st.lists(st.sampled_from(MARKUP + ["<title>Council vote</title>", "<link rel=stylesheet href=/s>",
+                                          "x" * 4096, "<meta name=description content=D>"]),
+                min_size=1, max_size=40),
+       st.integers(0, 2**32), st.sampled_from([None, "utf-8", "bogus"]), st.booleans())
+def test_title_without_quiet_pauses_is_the_same(fragments: list[str], seed: int, header: str | None,
+                                               judged: bool) -> None:
+    """Not pausing after the head's tags once a useful title waits for the head's end
+    changes no stop point and no field, whole or in pieces (past HEAD_AFTER_TITLE too)."""
+    judge = card.judge("http://www.example.com/a/page") if judged else None
+    body = "".join(fragments).encode("utf-8")
+    for chunks in ([body], list(pieces(body, seed))):
+        got, want = TitleSniffer(header, judge), _PausingEverywhere(header, judge)
+        read = 0
+        for piece in chunks:
+            read += len(piece)
+            done = got.feed(piece)
+            assert want.feed(piece) == done
+            if done:
+                break
+        assert got.stop_at == want.stop_at
+        assert got.result(body[:read], max_title=200, capped=False, card=True) == \
+            want.result(body[:read], max_title=200, capped=False, card=True)
+
+
 # --------------------------------------------------------------------------- decode
 
 
