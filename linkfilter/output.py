@@ -63,7 +63,7 @@ def summary(result: Result) -> str:
     Content-Type stands for the type when the bytes named none (``[image/png, 19.5 KiB]``)."""
     parts = [result.file_type or safe(result.content_type) or "unknown type"]
     if result.pages is not None:
-        parts.append(f"{result.pages} page" + ("" if result.pages == 1 else "s"))
+        parts.append(counted(result.pages, "page"))
     if result.duration is not None:
         parts.append(duration_text(result.duration))
     if result.width is not None and result.height is not None:

@@ -234,14 +234,10 @@ def _left_for(link: str, final_url: str | None) -> str | None:
     """The final URL's host when a redirect left the link's registrable domain, else None."""
     if not final_url or final_url == link:
         return None
-    from urllib.parse import urlsplit
-
+    from linkfilter.card import host_of
     from linkfilter.domain import same_site
 
-    try:
-        before, after = urlsplit(link).hostname, urlsplit(final_url).hostname
-    except ValueError:
-        return None
+    before, after = host_of(link), host_of(final_url)
     if not before or not after or same_site(before, after):
         return None
     return after
